@@ -1,0 +1,6 @@
+"""tuned-models: fine-tuned Gemini models as infrastructure as code.
+
+What the Pulumi program and the provider process import: the stack schema and loader, datasets,
+the planner, the ``TunedModel`` / ``TunedModelPermission`` dynamic resources, waiters and the CLI.
+The API client lives in :mod:`providers.gemini`. This package never imports :mod:`emulator`.
+"""

@@ -1,0 +1,250 @@
+"""The model spec: what a stack file declares for one tuned model, and how each field behaves.
+
+This module is the single vocabulary shared by the stack loader, ``tuned-models validate``, the
+planner (diff and ``plan``) and the provider's ``check``. Keys mirror the Gemini API's JSON names
+(camelCase); unknown keys are errors (``extra="forbid"``).
+
+Field behaviour (decision 4 of DESIGN.md) is declared here, once:
+
+- :data:`CREATE_ONLY_FIELDS` force retraining (replacement) when they change;
+- :data:`UPDATABLE_FIELDS` are patched in place with an ``updateMask``;
+- everything else (``timeout``, ``wait``, ``protect`` ...) steers the tool, not the model.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: The service's pattern for a client-chosen ``tunedModelId`` (CreateTunedModelRequest).
+TUNED_MODEL_ID_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+#: A tuned model resource name.
+TUNED_MODEL_NAME_PATTERN = re.compile(r"^tunedModels/[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+#: A base model resource name.
+BASE_MODEL_PATTERN = re.compile(r"^models/[a-z0-9][a-z0-9.\-]*$")
+#: A Pulumi resource name as this tool accepts it in ``tuned-models:models``.
+RESOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+MAX_DISPLAY_NAME = 40
+MAX_INPUT_CHARS = 40_000
+MAX_OUTPUT_CHARS = 5_000
+MAX_DATASET_BYTES = 4 * 1024 * 1024
+MIN_RECOMMENDED_EXAMPLES = 20
+
+#: Fields whose change retrains the model (the service marks them IMMUTABLE).
+CREATE_ONLY_FIELDS: tuple[str, ...] = (
+    "baseModel",
+    "tunedModelSource",
+    "hyperparameters",
+    "datasetDigest",
+)
+#: Fields the service lets us PATCH in place (the updateMask paths).
+UPDATABLE_FIELDS: tuple[str, ...] = ("displayName", "description", "temperature", "topP", "topK")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+
+
+class Role(StrEnum):
+    """A permission role; roles are concentric (READER < WRITER < OWNER)."""
+
+    READER = "READER"
+    WRITER = "WRITER"
+    OWNER = "OWNER"
+
+
+class GranteeType(StrEnum):
+    USER = "USER"
+    GROUP = "GROUP"
+    EVERYONE = "EVERYONE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
+
+
+class Hyperparameters(_Strict):
+    """Tuning hyperparameters; unset ones get the service's defaults (resolved on create)."""
+
+    epochCount: Annotated[int, Field(ge=1, le=1000)] | None = None
+    batchSize: Annotated[int, Field(ge=1, le=1024)] | None = None
+    learningRate: Annotated[float, Field(gt=0, le=1)] | None = None
+    learningRateMultiplier: Annotated[float, Field(gt=0, le=100)] | None = None
+
+    @field_validator("epochCount", "batchSize", mode="before")
+    @classmethod
+    def _integral(cls, v: Any) -> Any:
+        # Pulumi passes every number as a float: 5.0 is the integer 5, 5.5 is an error.
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_learning_rate(self) -> Hyperparameters:
+        if self.learningRate is not None and self.learningRateMultiplier is not None:
+            raise ValueError("set learningRate or learningRateMultiplier, not both")
+        return self
+
+    def declared(self) -> dict[str, Any]:
+        """The declared values only, in canonical form (ints as ints, unset keys absent)."""
+        return self.model_dump(exclude_none=True)
+
+
+class TunedModelSource(_Strict):
+    """Continue tuning from an existing tuned model."""
+
+    tunedModel: str
+
+    @field_validator("tunedModel")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not TUNED_MODEL_NAME_PATTERN.match(v):
+            raise ValueError(f"expected tunedModels/<id>, got {v!r}")
+        return v
+
+
+class Example(_Strict):
+    """One training example: an input text and the output the model should give."""
+
+    textInput: str
+    output: str
+
+
+class PermissionSpec(_Strict):
+    """One grant in a model's ``permissions`` list: exactly one of user, group or everyone."""
+
+    user: str | None = None
+    group: str | None = None
+    everyone: bool | None = None
+    role: Literal["READER", "WRITER"]
+
+    @model_validator(mode="after")
+    def _one_grantee(self) -> PermissionSpec:
+        chosen = [k for k in ("user", "group") if getattr(self, k) is not None]
+        if self.everyone:
+            if chosen:
+                raise ValueError("everyone: true takes no email; remove " + " and ".join(chosen))
+            return self
+        if self.everyone is False and not chosen:
+            raise ValueError("everyone: false grants nothing; name a user or a group")
+        if not chosen:
+            raise ValueError("a permission needs one grantee: user, group or everyone: true")
+        if len(chosen) > 1:
+            raise ValueError("a permission has one grantee: user or group, not both")
+        email = getattr(self, chosen[0])
+        if not EMAIL_PATTERN.match(email):
+            raise ValueError(f"{chosen[0]}: {email!r} is not an email address")
+        return self
+
+    @property
+    def grantee_type(self) -> GranteeType:
+        """USER, GROUP (declared as group, or an address ending in googlegroups.com) or EVERYONE."""
+        if self.everyone:
+            return GranteeType.EVERYONE
+        if self.group is not None or (self.user or "").endswith("googlegroups.com"):
+            return GranteeType.GROUP
+        return GranteeType.USER
+
+    @property
+    def email(self) -> str | None:
+        return self.user or self.group
+
+    @property
+    def key(self) -> str:
+        """A stable identity for this grant, independent of its position in the list."""
+        if self.grantee_type is GranteeType.EVERYONE:
+            return "everyone"
+        return f"{self.grantee_type.value.lower()}:{(self.email or '').lower()}"
+
+
+def parse_duration(v: Any) -> float:
+    """Seconds from ``3600``, ``"90s"``, ``"30m"`` or ``"2h"``; raises ValueError otherwise."""
+    if isinstance(v, bool):
+        raise ValueError("expected a duration such as 30m or 2h")
+    if isinstance(v, int | float):
+        seconds = float(v)
+    else:
+        m = _DURATION.match(str(v))
+        if not m:
+            raise ValueError(f"expected a duration such as 90s, 30m or 2h, got {v!r}")
+        seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+    if seconds <= 0:
+        raise ValueError("a timeout must be positive")
+    return seconds
+
+
+class ModelSpec(_Strict):
+    """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
+
+    displayName: Annotated[str, Field(max_length=MAX_DISPLAY_NAME)] | None = None
+    description: str | None = None
+    baseModel: str | None = None
+    tunedModelSource: TunedModelSource | None = None
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    dataset: str | None = None
+    examples: list[Example] | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    topP: Annotated[float, Field(ge=0, le=1)] | None = None
+    topK: Annotated[int, Field(ge=1)] | None = None
+    timeout: float = 7200.0
+    wait: bool = True
+    adopt: str | None = None
+    protect: bool = False
+    retainOnDelete: bool = False
+    dependsOn: list[str] = Field(default_factory=list)
+    permissions: list[PermissionSpec] = Field(default_factory=list)
+    owner: str | None = None
+
+    @field_validator("topK", mode="before")
+    @classmethod
+    def _integral(cls, v: Any) -> Any:
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return v
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> float:
+        return parse_duration(v)
+
+    @field_validator("baseModel")
+    @classmethod
+    def _base(cls, v: str | None) -> str | None:
+        if v is not None and not BASE_MODEL_PATTERN.match(v):
+            raise ValueError(f"expected models/<id>, e.g. models/gemini-1.5-flash-001-tuning, got {v!r}")
+        return v
+
+    @field_validator("adopt")
+    @classmethod
+    def _adopt(cls, v: str | None) -> str | None:
+        if v is not None and not TUNED_MODEL_NAME_PATTERN.match(v):
+            raise ValueError(f"expected tunedModels/<id>, got {v!r}")
+        return v
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, v: str | None) -> str | None:
+        if v is not None and not EMAIL_PATTERN.match(v):
+            raise ValueError(f"{v!r} is not an email address")
+        return v
+
+    @model_validator(mode="after")
+    def _sources(self) -> ModelSpec:
+        if (self.baseModel is None) == (self.tunedModelSource is None):
+            raise ValueError("declare exactly one of baseModel or tunedModelSource")
+        if (self.dataset is None) == (self.examples is None):
+            raise ValueError("declare exactly one of dataset (a file) or examples (inline)")
+        keys = [p.key for p in self.permissions]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError("the same grantee is listed twice in permissions: " + ", ".join(dupes))
+        return self
+
+
+#: Every key a model entry accepts, for "did you mean" suggestions.
+MODEL_KEYS: tuple[str, ...] = tuple(ModelSpec.model_fields)
+HYPERPARAMETER_KEYS: tuple[str, ...] = tuple(Hyperparameters.model_fields)
+PERMISSION_KEYS: tuple[str, ...] = tuple(PermissionSpec.model_fields)
