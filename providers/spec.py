@@ -25,8 +25,10 @@ TUNED_MODEL_ID_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 TUNED_MODEL_NAME_PATTERN = re.compile(r"^tunedModels/[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 #: A base model resource name.
 BASE_MODEL_PATTERN = re.compile(r"^models/[a-z0-9][a-z0-9.\-]*$")
-#: A Pulumi resource name as this tool accepts it in ``tuned-models:models``.
-RESOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+#: A model's resource name (its key in ``tuned-models:models``). At most 26 characters, so that
+#: the deterministic ``tunedModelId`` (name + 13-character stack tag and digest) fits in 40.
+RESOURCE_NAME_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,24}[a-z0-9])?$")
+MAX_RESOURCE_NAME = 26
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 MAX_DISPLAY_NAME = 40
@@ -235,8 +237,11 @@ class ModelSpec(_Strict):
     def _sources(self) -> ModelSpec:
         if (self.baseModel is None) == (self.tunedModelSource is None):
             raise ValueError("declare exactly one of baseModel or tunedModelSource")
-        if (self.dataset is None) == (self.examples is None):
-            raise ValueError("declare exactly one of dataset (a file) or examples (inline)")
+        if self.dataset is not None and self.examples is not None:
+            raise ValueError("declare dataset (a file) or examples (inline), not both")
+        if self.adopt is None and self.dataset is None and self.examples is None:
+            raise ValueError("declare a dataset (a file) or examples (inline); "
+                             "only a model taken over with adopt may have neither")
         keys = [p.key for p in self.permissions]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:

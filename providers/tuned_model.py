@@ -1,0 +1,523 @@
+"""``TunedModel``: a tuned Gemini model as a Pulumi dynamic resource.
+
+Schema
+    Inputs (:class:`TunedModelArgs`, camelCase like the API): ``stack``, ``resourceName``,
+    the create-only fields ``baseModel`` | ``tunedModelSource``, ``hyperparameters``,
+    ``datasetDigest`` (with ``dataset`` path or inline ``examples``, and ``exampleCount``); the
+    updatable fields ``displayName``, ``description``, ``temperature``, ``topP``, ``topK``; and
+    the tool's own ``timeout`` (seconds), ``wait``, ``adopt``.
+    Outputs (:data:`OUTPUT_KEYS`) come from what the service returned, plus the record of the
+    declared create-only fields (``trainingSpec``) that ``diff`` needs: Pulumi's Python SDK hands
+    ``diff`` the old outputs, never the old inputs. Never examples, never credentials.
+
+Lifecycle
+    check   pydantic validation, one CheckFailure per bad property; unknowns pass (preview).
+    diff    :func:`providers.planner.decide` on (old outputs, new inputs); pure.
+    create  submit under the deterministic id; adopt our own earlier submission on 409;
+            wait for ACTIVE (bounded by ``timeout``) unless ``wait`` is false.
+    update  PATCH exactly the changed updatable fields; or pick up a training outcome.
+    read    refresh from the service; gone -> removed from state; drift shows in the next diff.
+    delete  cancel a running tuning, then delete; 404 is success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from providers.concurrency import raise_worker_limit
+from providers.datasets import DatasetError, examples_digest, read_examples
+from providers.gemini import AlreadyExists, GeminiClient, NotFound
+from providers.gemini.types import TunedModel as ApiTunedModel
+from providers.gemini.types import TunedModelState
+from providers.ids import tuned_model_id
+from providers.planner import (
+    Action,
+    Decision,
+    Desired,
+    FieldChange,
+    Observed,
+    State,
+    decide,
+    same_value,
+)
+from providers.settings import Settings, client_for
+from providers.spec import (
+    RESOURCE_NAME_PATTERN,
+    TUNED_MODEL_NAME_PATTERN,
+    UPDATABLE_FIELDS,
+    Example,
+    Hyperparameters,
+    TunedModelSource,
+    parse_duration,
+)
+from providers.waiter import wait_for_training
+
+PROVIDER_KEY = "__provider"
+
+#: Every output the provider returns (each must be declared to the SDK to be readable).
+OUTPUT_KEYS: tuple[str, ...] = (
+    "tunedModelId",
+    "name",
+    "state",
+    "baseModel",
+    "tunedModelSource",
+    "displayName",
+    "description",
+    "temperature",
+    "topP",
+    "topK",
+    "createTime",
+    "updateTime",
+    "tuningStartTime",
+    "tuningCompleteTime",
+    "totalSteps",
+    "finalMeanLoss",
+    "hyperparameters",
+    "datasetDigest",
+    "exampleCount",
+    "trainingSpec",
+    "operationName",
+)
+
+
+class TunedModelArgs(BaseModel):
+    """The inputs of a ``TunedModel`` as the provider receives them (numbers may be floats)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stack: str
+    resourceName: str
+    displayName: str | None = Field(default=None, max_length=40)
+    description: str | None = None
+    baseModel: str | None = None
+    tunedModelSource: TunedModelSource | None = None
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    dataset: str | None = None
+    datasetDigest: str | None = None
+    exampleCount: int | None = None
+    examples: list[Example] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    topP: float | None = Field(default=None, ge=0, le=1)
+    topK: int | None = Field(default=None, ge=1)
+    timeout: float = 7200.0
+    wait: bool = True
+    adopt: str | None = None
+
+    @field_validator("topK", "exampleCount", mode="before")
+    @classmethod
+    def _integral(cls, v: Any) -> Any:
+        return int(v) if isinstance(v, float) and v.is_integer() else v
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> float:
+        return parse_duration(v)
+
+    @field_validator("resourceName")
+    @classmethod
+    def _resource(cls, v: str) -> str:
+        if not RESOURCE_NAME_PATTERN.match(v):
+            raise ValueError("a resource name is 1-26 lowercase letters, digits and hyphens, "
+                             "starting with a letter")
+        return v
+
+    @field_validator("adopt")
+    @classmethod
+    def _adopt(cls, v: str | None) -> str | None:
+        if v is not None and not TUNED_MODEL_NAME_PATTERN.match(v):
+            raise ValueError(f"expected tunedModels/<id>, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TunedModelArgs:
+        if (self.baseModel is None) == (self.tunedModelSource is None):
+            raise ValueError("declare exactly one of baseModel or tunedModelSource")
+        if self.dataset is not None and self.examples is not None:
+            raise ValueError("declare dataset or examples, not both")
+        if self.adopt is None and self.datasetDigest is None:
+            raise ValueError("datasetDigest is required to train a model")
+        return self
+
+    def training_spec(self) -> dict[str, Any]:
+        """The declared create-only fields: what the id's digest and a retrain decision cover."""
+        spec: dict[str, Any] = {"hyperparameters": self.hyperparameters.declared(),
+                                "datasetDigest": self.datasetDigest}
+        if self.baseModel is not None:
+            spec["baseModel"] = self.baseModel
+        if self.tunedModelSource is not None:
+            spec["tunedModelSource"] = self.tunedModelSource.model_dump()
+        return spec
+
+    def mutable(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in UPDATABLE_FIELDS if getattr(self, f) is not None}
+
+    @property
+    def tuned_model_id(self) -> str:
+        return tuned_model_id(self.stack, self.resourceName, self.training_spec())
+
+    def desired(self) -> Desired:
+        return Desired(self.tuned_model_id, self.training_spec(), self.mutable(), self.adopt)
+
+    @property
+    def label(self) -> str:
+        return self.resourceName
+
+
+def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, pulumi.output.Unknown):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return False
+
+
+def check_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """One CheckFailure per bad property; properties with unknown values (preview) pass."""
+    known = {k: v for k, v in _plain(news).items() if not _has_unknown(v)}
+    unknown = {k for k in _plain(news) if k not in known}
+    try:
+        TunedModelArgs.model_validate(known)
+    except ValidationError as e:
+        failures: list[CheckFailure] = []
+        for err in e.errors():
+            loc = [str(p) for p in err["loc"]]
+            prop = loc[0] if loc else ""
+            if prop in unknown or (err["type"] == "missing" and prop in unknown):
+                continue
+            if unknown and not loc:
+                continue  # a cross-field rule cannot be judged while a field is unknown
+            where = ".".join(loc)
+            reason = err["msg"].removeprefix("Value error, ")
+            failures.append(CheckFailure(prop or "inputs", f"{where}: {reason}" if where else reason))
+        return failures
+    return []
+
+
+def observed_from_outputs(olds: Mapping[str, Any]) -> Observed:
+    """What Pulumi state records about a model (the old outputs)."""
+    return Observed(
+        name=str(olds.get("name") or f"tunedModels/{olds.get('tunedModelId', '')}"),
+        state=State(olds.get("state") or State.STATE_UNSPECIFIED.value),
+        mutable={f: olds.get(f) for f in UPDATABLE_FIELDS},
+        training=olds.get("trainingSpec") or {},
+    )
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return str(text).replace("+00:00", "Z")
+
+
+def outputs_from(model: ApiTunedModel, args: TunedModelArgs, *, operation_name: str | None,
+                 total_steps: int | None) -> dict[str, Any]:
+    """The outputs for ``model`` as the service returned it; our records for the rest."""
+    task = model.tuningTask
+    snapshots = list(task.snapshots) if task and task.snapshots else []
+    hyper = task.hyperparameters.model_dump(exclude_none=True) if task and task.hyperparameters else None
+    final_loss = snapshots[-1].meanLoss if snapshots and model.state is TunedModelState.ACTIVE else None
+    source = model.tunedModelSource.model_dump(exclude_none=True) if model.tunedModelSource else None
+    outs: dict[str, Any] = {
+        "tunedModelId": model.name.removeprefix("tunedModels/"),
+        "name": model.name,
+        "state": model.state.value if model.state else State.STATE_UNSPECIFIED.value,
+        "baseModel": model.baseModel,
+        "tunedModelSource": source,
+        "displayName": model.displayName,
+        "description": model.description,
+        "temperature": model.temperature,
+        "topP": model.topP,
+        "topK": model.topK,
+        "createTime": _iso(model.createTime),
+        "updateTime": _iso(model.updateTime),
+        "tuningStartTime": _iso(task.startTime) if task else None,
+        "tuningCompleteTime": _iso(task.completeTime) if task else None,
+        "totalSteps": total_steps or (snapshots[-1].step if snapshots else None),
+        "finalMeanLoss": final_loss,
+        "hyperparameters": hyper,
+        "datasetDigest": args.datasetDigest,
+        "exampleCount": args.exampleCount,
+        "trainingSpec": args.training_spec(),
+        "operationName": operation_name,
+    }
+    return {k: v for k, v in outs.items() if v is not None}
+
+
+def load_training_examples(args: TunedModelArgs, root: Path) -> list[Example]:
+    """Re-read the dataset and verify it is the one preview saw (same digest)."""
+    if args.examples is not None:
+        examples = list(args.examples)
+        where = "the inline examples"
+    elif args.dataset is not None:
+        try:
+            examples = read_examples(root / args.dataset)
+        except DatasetError as e:
+            raise RuntimeError(f"{args.label}: cannot read the dataset: {e}") from None
+        where = args.dataset
+    else:
+        raise RuntimeError(f"{args.label}: no dataset or examples to train on")
+    digest = examples_digest(examples)
+    if digest != args.datasetDigest:
+        raise RuntimeError(
+            f"{args.label}: {where} changed since the preview (digest {digest} != "
+            f"{args.datasetDigest}); nothing was submitted. Run `pulumi up` again to review the change.")
+    return examples
+
+
+def create_body(args: TunedModelArgs, examples: list[Example]) -> dict[str, Any]:
+    """The TunedModel JSON to submit (to the API's field names)."""
+    body: dict[str, Any] = {}
+    if args.baseModel is not None:
+        body["baseModel"] = args.baseModel
+    if args.tunedModelSource is not None:
+        body["tunedModelSource"] = {"tunedModel": args.tunedModelSource.tunedModel}
+    body.update(args.mutable())
+    body["tuningTask"] = {
+        "hyperparameters": args.hyperparameters.declared(),
+        "trainingData": {"examples": {"examples": [e.model_dump() for e in examples]}},
+    }
+    return body
+
+
+class TunedModelProvider(ResourceProvider):
+    """The dynamic provider behind :class:`TunedModel`. Holds no data: it pickles by reference
+    to this module, and clients and credentials are built in :meth:`configure`."""
+
+    serialize_as_secret_always = False
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    # -- process setup -------------------------------------------------------------------------
+    def configure(self, req: ConfigureRequest) -> None:
+        self._settings = Settings.from_config(req.config.get)
+        raise_worker_limit()
+
+    def _client(self) -> GeminiClient:
+        settings = getattr(self, "_settings", None) or Settings()
+        return client_for(settings)
+
+    def _root(self) -> Path:
+        settings = getattr(self, "_settings", None)
+        return (settings.project_root if settings else None) or Path.cwd()
+
+    # -- plan ----------------------------------------------------------------------------------
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(news, check_failures(news))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        decision = diff_decision(olds, news)
+        if decision.action is Action.NONE:
+            return DiffResult(changes=False)
+        if decision.action is Action.REPLACE:
+            return DiffResult(changes=True, replaces=list(decision.replace_fields) or ["tunedModelId"],
+                              delete_before_replace=decision.delete_before_replace)
+        return DiffResult(changes=True, replaces=[])
+
+    # -- act -----------------------------------------------------------------------------------
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        args = TunedModelArgs.model_validate(_plain(props))
+        client = self._client()
+        if args.adopt:
+            model = self._adopt(client, args)
+            return CreateResult(model.name.removeprefix("tunedModels/"),
+                                outputs_from(model, args, operation_name=None, total_steps=None))
+        examples = load_training_examples(args, self._root())
+        model_id = args.tuned_model_id
+        name = f"tunedModels/{model_id}"
+        operation_name: str | None = None
+        total_steps: int | None = None
+        try:
+            op = client.create_tuned_model(create_body(args, examples), tuned_model_id=model_id)
+            operation_name = op.name
+            total_steps = op.metadata.totalSteps if op.metadata else None
+            pulumi.log.info(f"{args.label}: submitted {name} ({len(examples)} examples, "
+                            f"{total_steps or '?'} steps)")
+        except AlreadyExists:
+            existing = client.get_tuned_model(name)
+            if existing.state is TunedModelState.FAILED:
+                raise RuntimeError(
+                    f"{args.label}: an earlier attempt, {name}, failed on the service. Fix the "
+                    f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
+                    "`pulumi up` again.") from None
+            pulumi.log.info(f"{args.label}: found {name} from an earlier run "
+                            f"({existing.state.value if existing.state else '?'}); adopting it")
+        model = client.get_tuned_model(name)
+        if args.wait and model.state is TunedModelState.CREATING:
+            model = wait_for_training(client, name, operation_name=operation_name,
+                                      timeout=args.timeout, label=args.label, log=pulumi.log.info,
+                                      epochs=args.hyperparameters.epochCount)
+        elif model.state is TunedModelState.FAILED:
+            raise RuntimeError(f"{args.label}: {name} failed on the service")
+        return CreateResult(model_id, outputs_from(model, args, operation_name=operation_name,
+                                                   total_steps=total_steps))
+
+    def _adopt(self, client: GeminiClient, args: TunedModelArgs) -> ApiTunedModel:
+        assert args.adopt is not None
+        try:
+            model = client.get_tuned_model(args.adopt)
+        except NotFound:
+            raise RuntimeError(f"{args.label}: cannot adopt {args.adopt}: it does not exist") from None
+        source = model.tunedModelSource.tunedModel if model.tunedModelSource else None
+        declared_source = args.tunedModelSource.tunedModel if args.tunedModelSource else None
+        if (args.baseModel and model.baseModel != args.baseModel) or (
+                declared_source and source != declared_source):
+            raise RuntimeError(
+                f"{args.label}: cannot adopt {args.adopt}: it was tuned from "
+                f"{model.baseModel or source}, the spec declares {args.baseModel or declared_source}")
+        if args.wait and model.state is TunedModelState.CREATING:
+            model = wait_for_training(client, model.name, operation_name=None, timeout=args.timeout,
+                                      label=args.label, log=pulumi.log.info)
+        changed = {f: v for f, v in args.mutable().items()
+                   if not same_value(getattr(model, f), v)}
+        if changed:
+            model = client.update_tuned_model(model.name, changed, list(changed))
+        pulumi.log.info(f"{args.label}: adopted {model.name}")
+        return model
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        args = TunedModelArgs.model_validate(_plain(news))
+        client = self._client()
+        decision = diff_decision(olds, news)
+        name = str(olds.get("name"))
+        model: ApiTunedModel | None = None
+        if decision.update_fields:
+            fields = {f: getattr(args, f) for f in decision.update_fields}
+            model = client.update_tuned_model(name, fields, list(fields))
+            pulumi.log.info(f"{args.label}: updated {', '.join(fields)} of {name}")
+        if model is None or model.state is TunedModelState.CREATING:
+            model = client.get_tuned_model(name)
+        if args.wait and model.state is TunedModelState.CREATING:
+            model = wait_for_training(client, name, operation_name=olds.get("operationName"),
+                                      timeout=args.timeout, label=args.label, log=pulumi.log.info,
+                                      epochs=args.hyperparameters.epochCount)
+        if model.state is TunedModelState.FAILED:
+            pulumi.log.warn(f"{args.label}: {name} failed on the service; the next `pulumi up` "
+                            "retrains it")
+        outs = outputs_from(model, args, operation_name=olds.get("operationName"),
+                            total_steps=_int(olds.get("totalSteps")))
+        return UpdateResult({**_keep_records(olds), **outs})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        name = str(props.get("name") or f"tunedModels/{id_}")
+        try:
+            model = self._client().get_tuned_model(name)
+        except NotFound:
+            return ReadResult("", {})
+        outs = refreshed_outputs(model, props)
+        return ReadResult(id_, outs)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        name = str(props.get("name") or f"tunedModels/{_id}")
+        client = self._client()
+        try:
+            model = client.get_tuned_model(name)
+        except NotFound:
+            return
+        if model.state is TunedModelState.CREATING:
+            op = props.get("operationName")
+            try:
+                if op:
+                    client.cancel_operation(str(op))
+                    pulumi.log.info(f"cancelled the tuning of {name}")
+            except NotFound:
+                pass
+        try:
+            client.delete_tuned_model(name)
+        except NotFound:
+            return
+
+
+def _int(v: Any) -> int | None:
+    return int(v) if isinstance(v, int | float) else None
+
+
+def _keep_records(olds: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: olds[k] for k in ("operationName", "totalSteps") if olds.get(k) is not None}
+
+
+def refreshed_outputs(model: ApiTunedModel, olds: Mapping[str, Any]) -> dict[str, Any]:
+    """Outputs after a refresh: the live model's fields over our own records."""
+    outs = {k: v for k, v in _plain(olds).items() if k in OUTPUT_KEYS}
+    task = model.tuningTask
+    snapshots = list(task.snapshots) if task and task.snapshots else []
+    live: dict[str, Any] = {
+        "name": model.name,
+        "state": model.state.value if model.state else None,
+        "baseModel": model.baseModel,
+        "createTime": _iso(model.createTime),
+        "updateTime": _iso(model.updateTime),
+        "tuningStartTime": _iso(task.startTime) if task else None,
+        "tuningCompleteTime": _iso(task.completeTime) if task else None,
+        "hyperparameters": (task.hyperparameters.model_dump(exclude_none=True)
+                            if task and task.hyperparameters else None),
+        "finalMeanLoss": (snapshots[-1].meanLoss if snapshots and model.state is TunedModelState.ACTIVE
+                          else None),
+    }
+    for f in UPDATABLE_FIELDS:
+        live[f] = getattr(model, f)
+    for k, v in live.items():
+        if v is None:
+            outs.pop(k, None)
+        else:
+            outs[k] = v
+    return outs
+
+
+def diff_decision(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Decision:
+    """The planner's decision for (old outputs, new inputs); unknown inputs are conservative:
+    an unknown create-only field means replace, an unknown updatable field means update."""
+    plain = _plain(news)
+    unknown = {k for k, v in plain.items() if _has_unknown(v)}
+    observed = observed_from_outputs(olds)
+    create_only = {"baseModel", "tunedModelSource", "hyperparameters", "dataset", "datasetDigest",
+                   "examples", "stack", "resourceName", "adopt"}
+    if unknown & create_only:
+        field = sorted(unknown & create_only)[0]
+        return Decision(Action.REPLACE, (FieldChange(field, None, "(known after apply)"),))
+    args = TunedModelArgs.model_validate({k: v for k, v in plain.items() if k not in unknown})
+    decision = decide(observed, args.desired())
+    if unknown and decision.action is Action.NONE:
+        return Decision(Action.UPDATE, tuple(FieldChange(f, observed.mutable.get(f), "(unknown)")
+                                             for f in sorted(unknown)))
+    return decision
+
+
+class TunedModel(Resource, module="gemini", name="TunedModel"):
+    """A tuned Gemini model (type ``pulumi-python:dynamic/gemini:TunedModel``).
+
+    ``args`` are the camelCase inputs of :class:`TunedModelArgs`; outputs are
+    :data:`OUTPUT_KEYS`, readable as attributes (``model.name``, ``model.state`` ...).
+    """
+
+    name: pulumi.Output[str]
+    state: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, args: Mapping[str, Any],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {k: None for k in OUTPUT_KEYS}
+        props.update({k: v for k, v in args.items() if v is not None})
+        super().__init__(TunedModelProvider(), resource_name, props, opts)
