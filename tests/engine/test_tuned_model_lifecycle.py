@@ -1,0 +1,254 @@
+"""TunedModel through the real provider server, played the way the engine plays it."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from providers.datasets import examples_digest, read_examples
+from tests.engine.conftest import TUNED_MODEL, Emulator, config_for, inputs
+from tests.engine.harness import MiniEngine, ProviderProcess, wait_until
+
+
+def test_preview_of_a_new_model_only_checks(engine: MiniEngine, emu: Emulator) -> None:
+    step = engine.preview("numbers", TUNED_MODEL, inputs(engine.stack))
+    assert step.op == "create"
+    assert engine.calls == ["Check"]
+    assert emu.journal("CreateTunedModel") == []
+
+
+def test_create_waits_for_active_and_outputs_what_the_service_returned(
+        engine: MiniEngine, emu: Emulator, provider_process: ProviderProcess) -> None:
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
+    outs = engine.outputs("numbers", TUNED_MODEL)
+    live = emu.api("GET", f"/v1beta/{outs['name']}").json()
+    assert outs["state"] == "ACTIVE" == live["state"]
+    assert outs["tunedModelId"].startswith("numbers-")
+    assert outs["totalSteps"] == math.ceil(15 * 5 / 4)
+    assert outs["hyperparameters"] == {"epochCount": 5, "batchSize": 4, "learningRate": 0.001}
+    assert outs["finalMeanLoss"] == live["tuningTask"]["snapshots"][-1]["meanLoss"]
+    assert outs["createTime"] == live["createTime"]
+    assert outs["tuningCompleteTime"] == live["tuningTask"]["completeTime"]
+    assert outs["exampleCount"] == 15
+    assert outs["temperature"] == live["temperature"]
+    assert "examples" not in outs and "__provider" in outs
+    assert any("training" in line and "step 19/19" in line for line in provider_process.stderr)
+
+
+def test_up_with_no_change_is_a_same_step(engine: MiniEngine, emu: Emulator) -> None:
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    # Pulumi sends every number as a float and may reorder keys: still no change.
+    again = json.loads(json.dumps(inputs(engine.stack)), parse_int=float)
+    assert engine.up("numbers", TUNED_MODEL, again).op == "same"
+    assert len(emu.journal("CreateTunedModel")) == 1
+    assert emu.journal("UpdateTunedModel") == []
+
+
+def test_description_change_is_patched_in_place_with_exact_update_mask(
+        engine: MiniEngine, emu: Emulator) -> None:
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    before = engine.outputs("numbers", TUNED_MODEL)
+    step = engine.up("numbers", TUNED_MODEL, inputs(engine.stack, description="Counts up", temperature=0.3))
+    assert step.op == "update"
+    after = engine.outputs("numbers", TUNED_MODEL)
+    assert after["name"] == before["name"]
+    assert after["description"] == "Counts up"
+    assert after["finalMeanLoss"] == before["finalMeanLoss"]  # computed outputs kept
+    live = emu.api("GET", f"/v1beta/{after['name']}").json()
+    assert live["description"] == "Counts up" and live["temperature"] == pytest.approx(0.3)
+    patches = emu.journal("UpdateTunedModel")
+    assert len(patches) == 1
+    assert set(patches[0]["query"]["updateMask"].split(",")) == {"description", "temperature"}
+    assert len(emu.journal("CreateTunedModel")) == 1
+
+
+def test_hyperparameter_change_retrains_create_before_delete(engine: MiniEngine, emu: Emulator) -> None:
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    old = engine.outputs("numbers", TUNED_MODEL)
+    changed = inputs(engine.stack, hyperparameters={"epochCount": 3, "batchSize": 4, "learningRate": 0.001})
+    assert engine.preview("numbers", TUNED_MODEL, changed).op == "replace"
+    assert engine.up("numbers", TUNED_MODEL, changed).op == "replace-cbd"
+    new = engine.outputs("numbers", TUNED_MODEL)
+    assert new["name"] != old["name"] and new["state"] == "ACTIVE"
+    assert new["totalSteps"] == math.ceil(15 * 3 / 4)
+    assert emu.api("GET", f"/v1beta/{old['name']}").status_code == 404
+    assert [m["name"] for m in emu.models()] == [new["name"]]
+
+
+def test_refresh_after_out_of_band_delete_removes_it_and_next_up_recreates(
+        engine: MiniEngine, emu: Emulator) -> None:
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    name = engine.outputs("numbers", TUNED_MODEL)["name"]
+    assert emu.api("DELETE", f"/v1beta/{name}").status_code == 200
+    assert engine.refresh("numbers", TUNED_MODEL).op == "deleted"
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
+    assert emu.api("GET", f"/v1beta/{name}").json()["state"] == "ACTIVE"
+
+
+def test_refresh_shows_drift_and_the_next_up_patches_it_back(engine: MiniEngine, emu: Emulator) -> None:
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    name = engine.outputs("numbers", TUNED_MODEL)["name"]
+    r = emu.api("PATCH", f"/v1beta/{name}?updateMask=description", {"description": "edited by hand"})
+    assert r.status_code == 200, r.text
+    assert engine.refresh("numbers", TUNED_MODEL).op == "refreshed"
+    assert engine.outputs("numbers", TUNED_MODEL)["description"] == "edited by hand"
+    assert engine.preview("numbers", TUNED_MODEL, inputs(engine.stack)).op == "update"
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "update"
+    assert emu.api("GET", f"/v1beta/{name}").json()["description"] == "Next number in a sequence"
+
+
+def test_destroy_deletes_the_model_and_a_second_delete_is_success(engine: MiniEngine, emu: Emulator) -> None:
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    snapshot = dict(engine.state[engine.urn("numbers", TUNED_MODEL)])
+    engine.destroy("numbers", TUNED_MODEL)
+    assert emu.models() == []
+    engine.delete(engine.urn("numbers", TUNED_MODEL), snapshot)  # 404 counts as success
+
+
+def test_failed_tuning_raises_the_service_message_and_records_nothing(
+        engine: MiniEngine, emu: Emulator) -> None:
+    emu.admin("POST", "failures", {"match": "numbers", "atPercent": 50,
+                                   "message": "Training diverged: loss is NaN."})
+    with pytest.raises(grpc.RpcError) as err:
+        engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    assert err.value.code() == grpc.StatusCode.UNKNOWN
+    assert "Training diverged: loss is NaN." in (err.value.details() or "")
+    assert engine.state == {}
+    # A second up finds the failed attempt and says what to do, without training again.
+    with pytest.raises(grpc.RpcError) as again:
+        engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    assert "failed on the service" in (again.value.details() or "")
+    assert "delete it" in (again.value.details() or "")
+    assert len([e for e in emu.journal("CreateTunedModel") if e["status"] == 200]) == 1
+
+
+def test_recorded_failed_state_is_replaced_delete_first(engine: MiniEngine, emu: Emulator) -> None:
+    emu.admin("POST", "failures", {"match": "numbers", "atPercent": 10, "message": "Quota exceeded"})
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack, wait=False)).op == "create"
+    name = engine.outputs("numbers", TUNED_MODEL)["name"]
+    assert wait_until(lambda: emu.api("GET", f"/v1beta/{name}").json()["state"] == "FAILED")
+    assert engine.refresh("numbers", TUNED_MODEL).op == "refreshed"
+    assert engine.outputs("numbers", TUNED_MODEL)["state"] == "FAILED"
+    emu.admin("POST", "reset")
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
+
+
+def test_wait_false_returns_at_once_and_refresh_picks_up_the_outcome(
+        engine: MiniEngine, emu: Emulator) -> None:
+    emu.admin("POST", "clock", {"mode": "manual"})
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack, wait=False)).op == "create"
+    outs = engine.outputs("numbers", TUNED_MODEL)
+    assert outs["state"] == "CREATING"
+    assert engine.preview("numbers", TUNED_MODEL, inputs(engine.stack, wait=False)).op == "update"
+    emu.admin("POST", "advance", {"steps": 1000})
+    assert engine.refresh("numbers", TUNED_MODEL).op == "refreshed"
+    assert engine.outputs("numbers", TUNED_MODEL)["state"] == "ACTIVE"
+
+
+def test_timeout_leaves_the_model_training_and_the_next_up_resumes(
+        engine: MiniEngine, emu: Emulator) -> None:
+    emu.admin("POST", "clock", {"mode": "manual"})
+    with pytest.raises(grpc.RpcError) as err:
+        engine.up("numbers", TUNED_MODEL, inputs(engine.stack, timeout="1s"))
+    assert "still training after 1 s" in (err.value.details() or "")
+    assert engine.state == {}
+    emu.admin("POST", "advance", {"steps": 1000})
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
+    assert engine.outputs("numbers", TUNED_MODEL)["state"] == "ACTIVE"
+    assert len([e for e in emu.journal("CreateTunedModel") if e["status"] == 200]) == 1
+
+
+def test_interrupted_create_is_adopted_by_the_next_up_without_training_twice(emu: Emulator) -> None:
+    emu.admin("POST", "clock", {"mode": "manual"})
+    first = ProviderProcess()
+    eng = MiniEngine(first, stack="interrupted")
+    eng.start(config_for(emu.base_url))
+    errors: list[BaseException] = []
+
+    def up() -> None:
+        try:
+            eng.up("numbers", TUNED_MODEL, inputs(eng.stack))
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=up, daemon=True)
+    t.start()
+    assert wait_until(lambda: len(emu.journal("GetOperation")) >= 1)
+    first.kill()  # the CLI dies mid-create: nothing reaches state
+    t.join(10)
+    assert eng.state == {} and errors
+    second = ProviderProcess()
+    try:
+        eng2 = MiniEngine(second, stack="interrupted")
+        eng2.start(config_for(emu.base_url))
+        finisher = threading.Timer(0.5, lambda: emu.admin("POST", "advance", {"steps": 1000}))
+        finisher.start()
+        assert eng2.up("numbers", TUNED_MODEL, inputs(eng2.stack)).op == "create"
+        finisher.join()
+        assert eng2.outputs("numbers", TUNED_MODEL)["state"] == "ACTIVE"
+        creates = emu.journal("CreateTunedModel")
+        assert [e["status"] for e in creates] == [200, 409]
+        assert len(emu.models()) == 1
+        assert "adopting it" in second.output()
+    finally:
+        second.close()
+
+
+def test_deleting_a_model_still_training_cancels_then_deletes(engine: MiniEngine, emu: Emulator) -> None:
+    emu.admin("POST", "clock", {"mode": "manual"})
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack, wait=False))
+    engine.destroy("numbers", TUNED_MODEL)
+    rpcs = [e["rpc"] for e in emu.journal() if e["rpc"] in ("CancelOperation", "DeleteTunedModel")]
+    assert rpcs == ["CancelOperation", "DeleteTunedModel"]
+    assert emu.models() == []
+
+
+def test_adopt_takes_over_an_existing_model_without_training(engine: MiniEngine, emu: Emulator) -> None:
+    body: dict[str, Any] = {
+        "displayName": "hand made", "baseModel": "models/gemini-1.5-flash-001-tuning",
+        "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "a", "output": "b"}]}}},
+    }
+    r = emu.api("POST", "/v1beta/tunedModels?tunedModelId=hand-made", body)
+    assert r.status_code == 200, r.text
+    assert wait_until(lambda: emu.api("GET", "/v1beta/tunedModels/hand-made").json()["state"] == "ACTIVE")
+    emu.admin("DELETE", "journal")
+    spec = inputs(engine.stack, adopt="tunedModels/hand-made", examples=None, displayName="adopted")
+    assert engine.up("numbers", TUNED_MODEL, spec).op == "create"
+    outs = engine.outputs("numbers", TUNED_MODEL)
+    assert outs["name"] == "tunedModels/hand-made" and outs["displayName"] == "adopted"
+    assert emu.journal("CreateTunedModel") == []
+    wrong = inputs(engine.stack, adopt="tunedModels/hand-made", examples=None,
+                   baseModel="models/gemini-1.0-pro-001")
+    with pytest.raises(grpc.RpcError) as err:
+        engine.up("other", TUNED_MODEL, wrong)
+    assert "tuned from models/gemini-1.5-flash-001-tuning" in (err.value.details() or "")
+
+
+def test_check_failures_name_the_property_and_the_reason(engine: MiniEngine, emu: Emulator) -> None:
+    bad = {**inputs(engine.stack), "temperature": 5.0, "hyperparameters": {"batchSize": 2.5}}
+    step = engine.up("numbers", TUNED_MODEL, bad)
+    assert step.op == "check-failed"
+    assert ("temperature", "temperature: Input should be less than or equal to 2") in step.failures
+    assert any(p == "hyperparameters" for p, _ in step.failures)
+    assert emu.journal("CreateTunedModel") == []
+
+
+def test_a_changed_dataset_file_is_refused_at_create(
+        engine: MiniEngine, emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "numbers.jsonl"
+    lines = [json.dumps({"textInput": str(i), "output": str(i + 1)}) + "\n" for i in range(20)]
+    path.write_text("".join(lines))
+    spec = inputs(engine.stack, examples=None, dataset=str(path))
+    spec["datasetDigest"] = examples_digest(read_examples(path))
+    spec["exampleCount"] = 20
+    path.write_text(path.read_text() + json.dumps({"textInput": "x", "output": "y"}) + "\n")
+    with pytest.raises(grpc.RpcError) as err:
+        engine.up("numbers", TUNED_MODEL, spec)
+    assert "changed since the preview" in (err.value.details() or "")
+    assert emu.journal("CreateTunedModel") == []
