@@ -7,10 +7,16 @@ to turn a spec into the provider's inputs, so every path derives the same ``tune
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from providers.gemini import find_project_root
+from providers.permission import TunedModelOwner, TunedModelPermission, permission_args
 from providers.spec import ModelSpec
+from providers.stack import KEY_API_KEY, NAMESPACE, LoadedStack, parse_config
+from providers.tuned_model import TunedModel
 
 
 def model_args(stack: str, name: str, spec: ModelSpec, *, dataset_digest: str | None,
@@ -44,17 +50,87 @@ def model_args(stack: str, name: str, spec: ModelSpec, *, dataset_digest: str | 
 
 def summary(outputs: Mapping[str, Any]) -> str:
     """A one-line summary of a model's outputs for ``pulumi stack output``."""
-    parts = [str(outputs.get("state", "?"))]
+    parts = [str(outputs.get("state") or "?")]
     if outputs.get("totalSteps"):
-        parts.append(f"{outputs['totalSteps']} steps")
+        parts.append(f"{int(outputs['totalSteps'])} steps")
     if outputs.get("finalMeanLoss") is not None:
         parts.append(f"final mean loss {float(outputs['finalMeanLoss']):.4g}")
     if outputs.get("exampleCount"):
-        parts.append(f"{outputs['exampleCount']} examples")
+        parts.append(f"{int(outputs['exampleCount'])} examples")
     return ", ".join(parts)
 
 
-def project_root() -> Path:
-    from providers.gemini import find_project_root
+def stack_config() -> dict[str, Any]:
+    """This stack's ``tuned-models:*`` config as the Pulumi runtime hands it to the program.
 
-    return find_project_root()
+    The API key's value is never read here: the provider process gets it from the engine.
+    """
+    merged = {**(get_config_env() or {}), **CONFIG.get()}
+    config = {k: v for k, v in merged.items() if k.startswith(NAMESPACE + ":")}
+    if KEY_API_KEY in config:
+        config[KEY_API_KEY] = {"secure": "(set)"}
+    return config
+
+
+def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for dep in models[name].dependsOn:
+            if dep in models:
+                visit(dep)
+        order.append(name)
+
+    for name in models:
+        visit(name)
+    return order
+
+
+def build(loaded: LoadedStack) -> dict[str, TunedModel]:
+    """Declare one TunedModel per model (with its permissions and owner) and export each.
+
+    Exports, per model: ``{"name", "state", "summary"}`` under the model's resource name.
+    """
+    models: dict[str, TunedModel] = {}
+    for name in _in_dependency_order(loaded.models):
+        spec = loaded.models[name]
+        dataset = loaded.datasets.get(name)
+        args = model_args(loaded.name, name, spec,
+                          dataset_digest=dataset.digest if dataset else None,
+                          example_count=dataset.count if dataset else None)
+        opts = pulumi.ResourceOptions(protect=spec.protect, retain_on_delete=spec.retainOnDelete,
+                                      depends_on=[models[d] for d in spec.dependsOn])
+        model = TunedModel(name, args, opts)
+        models[name] = model
+        grants = [
+            TunedModelPermission(f"{name}:{p.key}", permission_args(model.name, p),
+                                 pulumi.ResourceOptions(parent=model))
+            for p in spec.permissions
+        ]
+        if spec.owner:
+            TunedModelOwner(f"{name}:owner", {"model": model.name, "emailAddress": spec.owner},
+                            pulumi.ResourceOptions(parent=model, depends_on=list(grants)))
+        outputs = pulumi.Output.all(**{k: getattr(model, k) for k in
+                                       ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")})
+        pulumi.export(name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"],
+                                                     "summary": summary(o)}))
+    return models
+
+
+def run() -> dict[str, TunedModel]:
+    """The program: load this stack's config, validate it, declare the resources.
+
+    Raises ``pulumi.RunError`` listing every problem (``file:model:key: message``) when the
+    config does not validate, before any resource is declared.
+    """
+    stack = pulumi.get_stack()
+    source = f"stacks/Pulumi.{stack}.yaml"
+    loaded = parse_config(stack_config(), source=source, project_root=find_project_root(), name=stack)
+    for problem in loaded.warnings:
+        pulumi.log.warn(problem.line())
+    if not loaded.ok:
+        raise pulumi.RunError("the stack config is not valid:\n" +
+                              "\n".join(p.line() for p in loaded.errors))
+    return build(loaded)

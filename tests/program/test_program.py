@@ -1,0 +1,197 @@
+"""The Pulumi program under ``pulumi.runtime.set_mocks``, for every shipped stack."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dill
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import get_root_resource
+
+from providers.stack import list_stacks, load_stack
+from providers.tuned_model import TunedModelProvider
+
+ROOT = Path(__file__).resolve().parents[2]
+TUNED_MODEL = "pulumi-python:dynamic/gemini:TunedModel"
+PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
+OWNER = "pulumi-python:dynamic/gemini:TunedModelOwner"
+
+
+@dataclass
+class Registration:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+
+
+@dataclass
+class Recorder(mocks.MockMonitor):  # type: ignore[misc]
+    """A mock monitor that also records the resource options (and, filled by the run, exports)."""
+
+    registrations: list[Registration] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, m: mocks.Mocks) -> None:
+        super().__init__(m)
+        self.registrations = []
+        self.exports = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(Registration(
+                request.type, request.name, {}, request.parent, request.protect,
+                request.retainOnDelete, list(request.dependencies)))
+        return super().RegisterResource(request)
+
+
+class Provider(mocks.Mocks):  # type: ignore[misc]
+    """Answers like the provider would after a successful create."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.inputs[args.name] = dict(args.inputs)
+        if args.typ == TUNED_MODEL:
+            model_id = f"{args.name}-0000aaaaaaaa"
+            return model_id, {**args.inputs, "name": f"tunedModels/{model_id}", "state": "ACTIVE",
+                              "totalSteps": 19, "finalMeanLoss": 0.25}
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
+        return {}
+
+
+def stack_file_config(stack: str) -> dict[str, str]:
+    """The config the Pulumi CLI hands the program: strings, structured values as JSON."""
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    config = document.get("config") or {}
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+@dataclass
+class Run:
+    monitor: Recorder
+    provider: Provider
+    error: BaseException | None
+
+
+def run_program(stack: str, config: dict[str, str]) -> Run:
+    from providers import program
+
+    provider = Provider()
+    monitor = Recorder(provider)
+    old = settings.SETTINGS
+    mocks.set_mocks(provider, project="tuned-models", stack=stack, monitor=monitor)
+    set_all_config(config)
+    error: BaseException | None = None
+    try:
+        @pulumi.runtime.test  # type: ignore[untyped-decorator]
+        def _run() -> Any:
+            program.run()
+            root = get_root_resource()
+            assert root is not None
+            return pulumi.Output.all(**root.outputs).apply(monitor.exports.update)
+
+        _run()
+    except BaseException as e:  # the program's own error is what some tests look for
+        error = e
+    finally:
+        settings.configure(old)
+        set_all_config({})
+    return Run(monitor, provider, error)
+
+
+@pytest.fixture(params=list_stacks(ROOT))
+def shipped(request: pytest.FixtureRequest) -> Iterator[tuple[str, Run]]:
+    stack = str(request.param)
+    yield stack, run_program(stack, stack_file_config(stack))
+
+
+def test_every_shipped_stack_declares_its_models_options_and_exports(shipped: tuple[str, Run]) -> None:
+    stack, run = shipped
+    assert run.error is None, run.error
+    loaded = load_stack(ROOT, stack)
+    models = {r.name: r for r in run.monitor.registrations if r.typ == TUNED_MODEL}
+    assert set(models) == set(loaded.models)
+    for name, spec in loaded.models.items():
+        reg = models[name]
+        assert reg.protect is spec.protect
+        assert reg.retain_on_delete is spec.retainOnDelete
+        inputs = run.provider.inputs[name]
+        assert inputs["stack"] == stack and inputs["resourceName"] == name
+        if spec.dataset is not None:
+            assert inputs["dataset"] == spec.dataset
+            assert inputs["datasetDigest"] == loaded.datasets[name].digest
+            assert "examples" not in inputs
+        assert run.monitor.exports[name] == {
+            "name": f"tunedModels/{name}-0000aaaaaaaa", "state": "ACTIVE",
+            "summary": run.monitor.exports[name]["summary"]}
+        assert run.monitor.exports[name]["summary"].startswith("ACTIVE, 19 steps")
+        grants = [r for r in run.monitor.registrations if r.typ == PERMISSION
+                  and r.name.startswith(f"{name}:")]
+        assert sorted(g.name for g in grants) == sorted(f"{name}:{p.key}" for p in spec.permissions)
+        for g in grants:
+            assert g.parent.endswith(f"{TUNED_MODEL}::{name}")
+        owners = [r for r in run.monitor.registrations if r.typ == OWNER and r.name == f"{name}:owner"]
+        assert len(owners) == (1 if spec.owner else 0)
+
+
+def test_the_provider_is_pickled_by_reference_and_holds_no_data(shipped: tuple[str, Run]) -> None:
+    _, run = shipped
+    first = next(iter(v for k, v in run.provider.inputs.items()
+                      if "__provider" in v and ":" not in k))
+    blob = first["__provider"]
+    blob = blob.get("value", blob) if isinstance(blob, dict) else blob
+    raw = base64.b64decode(blob)
+    assert b"providers.tuned_model" in raw and len(raw) < 200
+    provider = dill.loads(raw)
+    assert isinstance(provider, TunedModelProvider) and vars(provider) == {}
+
+
+def test_reordering_permissions_changes_no_resource_name() -> None:
+    config = stack_file_config("local")
+    models = json.loads(config["tuned-models:models"])
+    name = next(n for n, m in models.items() if len(m.get("permissions", [])) >= 1)
+    models[name]["permissions"] = [*models[name]["permissions"], {"user": "x@example.com", "role": "READER"}]
+    a = run_program("local", {**config, "tuned-models:models": json.dumps(models)})
+    models[name]["permissions"].reverse()
+    b = run_program("local", {**config, "tuned-models:models": json.dumps(models)})
+    names_a = sorted(r.name for r in a.monitor.registrations)
+    names_b = sorted(r.name for r in b.monitor.registrations)
+    assert a.error is None and names_a == names_b
+
+
+def test_depends_on_becomes_a_resource_dependency() -> None:
+    config = stack_file_config("local")
+    models = json.loads(config["tuned-models:models"])
+    first, second = list(models)[:2]
+    models[second]["dependsOn"] = [first]
+    run = run_program("local", {**config, "tuned-models:models": json.dumps(models)})
+    assert run.error is None
+    reg = next(r for r in run.monitor.registrations if r.name == second and r.typ == TUNED_MODEL)
+    assert any(d.endswith(f"{TUNED_MODEL}::{first}") for d in reg.dependencies)
+
+
+def test_an_invalid_stack_fails_before_any_resource_with_the_problem_line() -> None:
+    config = stack_file_config("local")
+    models = json.loads(config["tuned-models:models"])
+    name = next(iter(models))
+    models[name]["temprature"] = 0.5
+    run = run_program("local", {**config, "tuned-models:models": json.dumps(models)})
+    assert run.error is not None
+    assert f"stacks/Pulumi.local.yaml:{name}:temprature: unknown key" in str(run.error)
+    assert [r for r in run.monitor.registrations if r.typ == TUNED_MODEL] == []
