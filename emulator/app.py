@@ -271,10 +271,13 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     async def admin(request: Request) -> Response:
         return await admin_endpoint(backend, request)
 
+    async def endpoint(request: Request) -> Response:
+        return await api(request)
+
     app = Starlette(
         routes=[
             Route("/_emulator/{rest:path}", admin, methods=methods),
-            Route("/{rest:path}", api, methods=methods),
+            Route("/{rest:path}", endpoint, methods=methods),
         ]
     )
     app.state.backend = backend

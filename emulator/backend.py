@@ -138,7 +138,7 @@ class BaseModel:
         return out
 
 
-_GEMINI = ("v1", "v1beta", "v1alpha")
+_GEMINI = ("v1", "v1beta", "v1alpha", "v1beta3")
 BASE_MODELS: tuple[BaseModel, ...] = (
     BaseModel(
         "gemini-1.0-pro-001",
@@ -196,7 +196,7 @@ BASE_MODELS: tuple[BaseModel, ...] = (
         0.95,
         40,
         None,
-        ("v1beta3",),
+        ("v1", "v1beta", "v1alpha", "v1beta3"),
     ),
 )
 
@@ -222,6 +222,7 @@ class Hyperparameters:
     epoch_count: int
     batch_size: int
     learning_rate: float
+    learning_rate_multiplier: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,7 @@ class TunedModelRecord:
     fail_at_step: int | None = None
     fail_message: str | None = None
     cancel_ns: int | None = None
+    learning_rate_multiplier: float | None = None
 
     @property
     def name(self) -> str:
@@ -446,29 +448,59 @@ def _us(ns: int) -> int:
 
 
 def render_hyperparameters(model: TunedModelRecord) -> dict[str, Any]:
-    """Only epochCount, batchSize, learningRate: clients break on anything else."""
-    return {
-        "epochCount": model.epoch_count,
-        "batchSize": model.batch_size,
-        "learningRate": float32(model.learning_rate),
-    }
+    """epochCount, batchSize and the learning-rate option as requested (a proto oneof): the
+    resolved ``learningRate``, or ``learningRateMultiplier`` when the request gave one."""
+    out: dict[str, Any] = {"epochCount": model.epoch_count, "batchSize": model.batch_size}
+    if model.learning_rate_multiplier is not None:
+        out["learningRateMultiplier"] = float32(model.learning_rate_multiplier)
+    else:
+        out["learningRate"] = float32(model.learning_rate)
+    return out
 
 
 def render_snapshots(model: TunedModelRecord, completed: int) -> list[dict[str, Any]]:
-    """One TuningSnapshot per completed step (``epoch`` omitted when 0, as proto3 JSON does)."""
+    """One TuningSnapshot per completed step (``epoch`` omitted when 0, as proto3 JSON does).
+
+    The returned dicts are shared between calls (cached): treat them as read-only.
+    """
     if completed <= 0:
         return []
-    losses, jitters = _curve(model.loss_seed, model.total_steps, model.step_ns)
+    return list(
+        _snapshots(
+            model.loss_seed,
+            model.total_steps,
+            model.step_ns,
+            model.create_ns,
+            model.epoch_count,
+            model.batch_size,
+            model.n_examples,
+            completed,
+        )
+    )
+
+
+@lru_cache(maxsize=1024)
+def _snapshots(
+    loss_seed: int,
+    total: int,
+    step_ns: int,
+    create_ns: int,
+    epoch_count: int,
+    batch_size: int,
+    n_examples: int,
+    completed: int,
+) -> tuple[dict[str, Any], ...]:
+    losses, jitters = _curve(loss_seed, total, step_ns)
     out: list[dict[str, Any]] = []
     for k in range(1, completed + 1):
         snap: dict[str, Any] = {"step": k}
-        epoch = epoch_at(k, model)
+        epoch = min(epoch_count, k * batch_size // n_examples)
         if epoch:
             snap["epoch"] = epoch
         snap["meanLoss"] = losses[k - 1]
-        snap["computeTime"] = format_timestamp(model.create_ns + k * model.step_ns - jitters[k - 1])
+        snap["computeTime"] = format_timestamp(create_ns + k * step_ns - jitters[k - 1])
         out.append(snap)
-    return out
+    return tuple(out)
 
 
 def render_tuned_model(
@@ -693,7 +725,7 @@ class Backend:
         value = tx.meta("seed")
         return int(value) if value is not None else self.settings.seed
 
-    def random(self, tx: Tx) -> random.Random:
+    def rng(self, tx: Tx) -> random.Random:
         """A random source: seeded (and advanced in the store) when a seed is set."""
         seed = self.seed(tx)
         if seed is None:
@@ -760,7 +792,7 @@ class Backend:
             if fault.get("method", "*") not in ("*", rpc):
                 continue
             rate = float(fault.get("rate", 1.0))
-            if rate < 1.0 and self.random(tx).random() >= rate:
+            if rate < 1.0 and self.rng(tx).random() >= rate:
                 continue
             count = fault.get("count")
             if count is not None:
@@ -1003,7 +1035,7 @@ class Backend:
         hyper = self._hyperparameters(task.get("hyperparameters") or {}, len(examples), version)
         sampling = self._sampling(body, base)
 
-        rng = self.random(tx)
+        rng = self.rng(tx)
         model_id = requested_id or self._new_id(tx, display_name, rng)
         now = _us(self.now_ns(tx))
         step_ns = max(1, round(self.step_seconds(tx) * NS))
@@ -1033,6 +1065,7 @@ class Backend:
             epoch_count=hyper.epoch_count,
             batch_size=hyper.batch_size,
             learning_rate=hyper.learning_rate,
+            learning_rate_multiplier=hyper.learning_rate_multiplier,
             operation_id="".join(rng.choice(_ALNUM) for _ in range(12)),
             loss_seed=rng.getrandbits(63),
             fail_at_step=fail_at,
@@ -1083,19 +1116,25 @@ class Backend:
             )
         epoch_count = int(raw["epochCount"]) if "epochCount" in raw else epochs
         batch_size = int(raw["batchSize"]) if "batchSize" in raw else batch
-        if "learningRate" in raw:
-            learning_rate = float(raw["learningRate"])
-        elif "learningRateMultiplier" in raw:
-            learning_rate = float(raw["learningRateMultiplier"]) * rate
-        else:
-            learning_rate = rate
         if epoch_count <= 0:
             raise InvalidArgument("tuning_task.hyperparameters.epoch_count must be positive.")
         if batch_size <= 0:
             raise InvalidArgument("tuning_task.hyperparameters.batch_size must be positive.")
+        multiplier: float | None = None
+        if "learningRate" in raw:
+            learning_rate = float(raw["learningRate"])
+        elif "learningRateMultiplier" in raw:
+            multiplier = float(raw["learningRateMultiplier"])
+            learning_rate = multiplier * rate
+        else:
+            learning_rate = rate
         if not learning_rate > 0:
-            raise InvalidArgument("tuning_task.hyperparameters.learning_rate must be positive.")
-        return Hyperparameters(epoch_count, batch_size, learning_rate)
+            raise InvalidArgument(
+                "tuning_task.hyperparameters.learning_rate"
+                + ("_multiplier" if multiplier is not None else "")
+                + " must be positive."
+            )
+        return Hyperparameters(epoch_count, batch_size, learning_rate, multiplier)
 
     @staticmethod
     def _check_sampling(values: Mapping[str, Any], max_temperature: float) -> None:
@@ -1413,7 +1452,7 @@ class Backend:
                     f"Permission for {email or 'everyone'} already exists on {model.name}: "
                     f"{model.name}/permissions/{perm.id}."
                 )
-        perm = PermissionRecord(self._permission_id(self.random(tx)), grantee, email, role)
+        perm = PermissionRecord(self._permission_id(self.rng(tx)), grantee, email, role)
         tx.put_permission(model.id, perm.id, perm.to_dict())
         return render_permission(model.id, perm, enum_int=call.enum_int)
 
@@ -1493,7 +1532,7 @@ class Backend:
                 tx.put_permission(model.id, perm.id, demoted.to_dict())
         if target is None:
             target = PermissionRecord(
-                self._permission_id(self.random(tx)), GranteeType.USER, email, Role.OWNER
+                self._permission_id(self.rng(tx)), GranteeType.USER, email, Role.OWNER
             )
         else:
             target = replace(target, role=Role.OWNER)

@@ -180,7 +180,7 @@ class InjectedError(ApiError):
         return HTTP_STATUS_NAMES.get(self._http_code, "UNKNOWN")
 
 
-class DroppedConnection(Exception):  # noqa: N818 - names the effect, not a failure of ours
+class DroppedConnection(Exception):
     """Raised after the response has started: the connection closes without a complete response."""
 
 

@@ -218,7 +218,7 @@ class Tx:
             "failures",
             "journal",
         ):
-            self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            self.conn.execute(f"DELETE FROM {table}")
 
 
 def _loads(text: Any) -> Any:

@@ -330,5 +330,5 @@ def float32(value: float) -> float:
 
 
 def json_bytes(body: Any) -> bytes:
-    """A response body the way Google's front end prints it (2-space indent, UTF-8)."""
-    return (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """A compact UTF-8 JSON response body (the C encoder: pretty-printing costs 3x per GET)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

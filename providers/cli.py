@@ -26,9 +26,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from providers.gemini import find_project_root
 from providers.stack import STACKS_DIR, LoadedStack, list_stacks, load_stack
 
-__all__ = ["build_parser", "find_project_root", "main"]
+__all__ = ["build_parser", "main"]
 
 _PROG = "tuned-models"
 _EMULATOR_GROUP = "tuned_models.embedded"
@@ -77,16 +78,6 @@ examples:
   {_PROG} emulator --port 8471 --state .tuned-models/emulator
   {_PROG} emulator --api-key test-key=dev@example.com --step-seconds 0.1
 """
-
-
-def find_project_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above ``start`` (default: cwd) holding Pulumi.yaml, else
-    ``start`` itself."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "Pulumi.yaml").is_file():
-            return candidate
-    return here
 
 
 def build_parser() -> argparse.ArgumentParser:

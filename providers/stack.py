@@ -16,8 +16,8 @@ Contract:
 - :func:`parse_config` is pure: it turns a namespaced config map into a :class:`LoadedStack`.
   It never raises for a bad stack; every finding is a :class:`Problem` in ``problems``, and
   ``models`` holds only the models whose spec validated.
-- :func:`load_stack` reads the file (``yaml.safe_load``), reports a YAML syntax error with its
-  line, and calls :func:`parse_config`.
+- :func:`load_stack` reads the file (YAML's safe loader), reports a syntax error or a key
+  repeated in one mapping with its line, and calls :func:`parse_config`.
 - Defaults are deep-merged under every model: mappings (``hyperparameters``) key by key, the
   model's own value wins, and a model's ``null`` removes a default (e.g. ``baseModel: null`` for
   a model tuned from ``tunedModelSource``).
@@ -29,7 +29,7 @@ Contract:
 Problem lines (:meth:`Problem.line`) are ``file:model:key: message``; an empty model or key is
 left out together with its colon, so the file always comes first (``file: message`` for the
 whole file, ``file:key: message`` for a top-level config key such as ``tuned-models:models``,
-``file:line: message`` for a YAML syntax error). Warnings read ``file:model:key: warning:
+``file:line: message`` for a YAML syntax error or a repeated key). Warnings read ``file:model:key: warning:
 message``, as compilers print them.
 
 ``python -m providers.stack --write-schema`` regenerates ``stacks/tuned-models.schema.json``,
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import difflib
 import json
 import re
@@ -71,6 +72,12 @@ from providers.spec import (
 
 __all__ = [
     "CONFIG_KEYS",
+    "KEY_API_KEY",
+    "KEY_DEFAULTS",
+    "KEY_ENDPOINT",
+    "KEY_MODELS",
+    "KEY_QUOTA_PROJECT",
+    "KEY_STEP_SECONDS",
     "NAMESPACE",
     "SCHEMA_FILE",
     "STACKS_DIR",
@@ -82,6 +89,7 @@ __all__ = [
     "list_stacks",
     "load_stack",
     "parse_config",
+    "schema_text",
     "stack_path",
 ]
 
@@ -120,11 +128,10 @@ _KEYS_BY_PARENT: dict[str, tuple[str, ...]] = {
     "examples": tuple(Example.model_fields),
 }
 
-_RESOURCE_NAME_RULE = (
-    f"a resource name is 1-{MAX_RESOURCE_NAME} characters: lowercase letters, digits and "
-    "hyphens, starting with a letter and ending with a letter or digit (the tunedModelId adds a "
-    "stack tag and digest to it, and the service allows 40 characters)"
-)
+_RESOURCE_NAME_CHARS = ("use lowercase letters, digits and hyphens, starting with a letter and "
+                        "ending with a letter or digit")
+_RESOURCE_NAME_LENGTH = (f"the limit is {MAX_RESOURCE_NAME}, so that the tunedModelId (the name, "
+                         "a stack tag and a digest) fits the service's 40")
 
 
 class Severity(StrEnum):
@@ -140,8 +147,9 @@ class Problem:
 
     ``file`` is the display path of the stack file; ``model`` the resource name (empty for the
     file or a top-level config key); ``key`` the key path inside the model (``hyperparameters.
-    batchSize``, ``permissions[0].role``) or the config key; ``line`` a line of the stack file
-    when one is known (YAML syntax errors).
+    batchSize``, ``permissions[0].role``) or the config key; ``line_number`` a line of the stack
+    file when one is known (YAML syntax errors, repeated keys). ``severity`` is a str enum, so it
+    compares equal to ``"error"`` / ``"warning"``.
     """
 
     severity: Severity
@@ -250,19 +258,26 @@ def load_stack(project_root: Path, stack_name: str) -> LoadedStack:
         return failed(f"no such stack file (stacks: {known})")
     except (OSError, UnicodeDecodeError) as e:
         return failed(f"cannot read the stack file ({e})")
+    loader = _StrictLoader(text)
     try:
-        document = yaml.safe_load(text)
+        document = loader.get_single_data()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(e, "problem", None) or str(e).splitlines()[0]
         return failed(f"invalid YAML: {reason}", line)
+    finally:
+        loader.dispose()
 
     if document is None:
         document = {}
     if not isinstance(document, dict):
         return failed(f"expected a mapping with a config key, got {_describe(document)}")
-    problems: list[Problem] = []
+    problems = [
+        Problem(Severity.ERROR, display, "", "", f"duplicate key {key!r}; YAML keeps only the "
+                "last one, so the earlier one would be ignored", line)
+        for key, line in loader.duplicates
+    ]
     for key in document:
         if key not in _STACK_FILE_KEYS:
             hint = _suggest(str(key), _STACK_FILE_KEYS)
@@ -278,7 +293,7 @@ def load_stack(project_root: Path, stack_name: str) -> LoadedStack:
                                 "the API key is stored in plain text; set it with `pulumi config "
                                 "set --secret tuned-models:apiKey` or GOOGLE_API_KEY instead"))
     loaded = parse_config(config, source=display, project_root=project_root, name=stack_name)
-    return _replace_problems(loaded, problems + loaded.problems)
+    return dataclasses.replace(loaded, problems=problems + loaded.problems)
 
 
 def parse_config(
@@ -457,7 +472,11 @@ class _Checker:
         merged mapping."""
         valid_name = bool(RESOURCE_NAME_PATTERN.match(name))
         if not valid_name:
-            self.error(name, "", f"invalid resource name: {_RESOURCE_NAME_RULE}")
+            if len(name) > MAX_RESOURCE_NAME:
+                self.error(name, "", f"the resource name has {len(name)} characters; "
+                           f"{_RESOURCE_NAME_LENGTH}")
+            else:
+                self.error(name, "", f"invalid resource name: {_RESOURCE_NAME_CHARS}")
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -549,6 +568,24 @@ class _Checker:
                     [*cycle, cycle[0]]))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that also records keys repeated in one mapping (YAML keeps the last,
+    silently; Pulumi rejects the file)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    self.duplicates.append((key_node.value, key_node.start_mark.line + 1))
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
 class _DefaultsSpec(ModelSpec):
     """``tuned-models:defaults``: a ModelSpec whose cross-field rules are checked per model."""
 
@@ -577,21 +614,6 @@ def _find_cycle(graph: Mapping[str, list[str]], start: str) -> list[str] | None:
         return None
 
     return visit(start)
-
-
-def _replace_problems(stack: LoadedStack, problems: list[Problem]) -> LoadedStack:
-    return LoadedStack(
-        name=stack.name,
-        path=stack.path,
-        endpoint=stack.endpoint,
-        has_api_key=stack.has_api_key,
-        quota_project=stack.quota_project,
-        emulator_step_seconds=stack.emulator_step_seconds,
-        models=stack.models,
-        problems=problems,
-        datasets=stack.datasets,
-        model_names=stack.model_names,
-    )
 
 
 def _empty_stack(name: str, path: str, problems: list[Problem]) -> LoadedStack:
@@ -640,7 +662,11 @@ def _suggest(word: str, candidates: Sequence[str]) -> str:
     if word.lower() in lowered and lowered[word.lower()] != word:
         return f"; did you mean '{lowered[word.lower()]}'?"
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if len(candidates) <= 6:
+        return "; expected one of " + ", ".join(candidates)
+    return ""
 
 
 def _describe(value: Any) -> str:
@@ -655,6 +681,13 @@ def _describe(value: Any) -> str:
         return "a list"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: Any) -> str:
+    """``2.0`` -> ``2``; other values as they print."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _key_path(loc: Sequence[int | str]) -> str:
@@ -692,7 +725,7 @@ def _explain(err: Mapping[str, Any]) -> tuple[str, str]:
         word = str(loc[-1])
         return key, f"unknown key {word!r}" + _suggest(word, candidates)
     if kind == "missing":
-        return key, "required"
+        return key, "required but missing"
     if kind == "int_from_float":
         return key, f"expected an integer, got {_describe(value)}"
     for prefix, noun in _TYPE_NAMES.items():
@@ -706,10 +739,10 @@ def _explain(err: Mapping[str, Any]) -> tuple[str, str]:
     }
     if kind in bounds:
         words, name = bounds[kind]
-        return key, f"must be {words} {ctx.get(name)}, got {_describe(value)}"
+        return key, f"must be {words} {_number(ctx.get(name))}, got {_describe(value)}"
     if kind == "string_too_long":
         length = len(value) if isinstance(value, str) else "more"
-        return key, f"at most {ctx.get('max_length')} characters, got {length}"
+        return key, f"must be at most {ctx.get('max_length')} characters, got {length}"
     if kind == "literal_error":
         message = f"expected {ctx.get('expected')}, got {_describe(value)}"
         if loc and loc[-1] == "role" and value == "OWNER":
@@ -750,7 +783,9 @@ _DESCRIPTIONS: dict[str, str] = {
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a stack file, generated from :class:`ModelSpec`.
+    """The JSON Schema of a stack file, generated from :class:`ModelSpec`.
+
+    Draft-07, the draft editors' YAML and JSON language servers support best.
 
     The file's ``config`` accepts the ``tuned-models:*`` keys of :data:`CONFIG_KEYS` and any key
     of another namespace; ``tuned-models:models`` maps resource names to model specs, and
@@ -811,7 +846,7 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "tuned-models stack file (stacks/Pulumi.<stack>.yaml)",
         "description": "Pulumi stack settings declaring fine-tuned Gemini models. "
                        "Generated by `python -m providers.stack --write-schema`; do not edit.",

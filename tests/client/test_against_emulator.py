@@ -438,3 +438,20 @@ def test_unreachable_server_is_a_transport_failure_after_retries() -> None:
     assert caught.value.error_class == "ConnectError"
     assert caught.value.attempts == 3 and len(sleeps) == 2
     assert str(caught.value).startswith("ConnectError: GET /v1beta/tunedModels/anything: ")
+
+
+def test_slow_answer_times_out_and_a_get_is_retried(emulator_server: Any) -> None:
+    """Over a socket the client's timeout is real: a 1 s answer against a 0.2 s timeout."""
+    sleeps: list[float] = []
+    with httpx.Client(base_url=emulator_server.base_url, timeout=10.0) as admin:
+        admin.post("/_emulator/reset")
+        client = connect(emulator_server.base_url, environ={}, timeout=0.2, sleep=sleeps.append)
+        with client:
+            client.create_tuned_model(model_body(), "slow")
+            fault = {"method": "GetTunedModel", "latencyMs": 1000, "rate": 1.0, "count": 1}
+            assert admin.post("/_emulator/faults", json=fault).status_code == 200
+            assert client.get_tuned_model("slow").name == "tunedModels/slow"
+        assert len(sleeps) == 1
+        journal = admin.get("/_emulator/journal").json()["requests"]
+        assert [r["rpc"] for r in journal].count("GetTunedModel") >= 1
+        admin.delete("/_emulator/faults")

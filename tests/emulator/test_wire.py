@@ -414,7 +414,8 @@ def test_patch_of_immutable_field_is_invalid(emu: Emu) -> None:
 
 
 def test_patch_under_v1beta3_updates_description(emu: Emu) -> None:
-    name = emu.create(version="v1beta3")["metadata"]["tunedModel"]
+    body = model_body("palm", base_model="models/text-bison-001")
+    name = emu.create(body, version="v1beta3")["metadata"]["tunedModel"]
     response = emu.call(
         "PATCH", f"/v1beta3/{name}", json={"description": "palm"},
         params={"updateMask": "description"},

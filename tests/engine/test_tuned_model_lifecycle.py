@@ -135,8 +135,13 @@ def test_recorded_failed_state_is_replaced_delete_first(engine: MiniEngine, emu:
     assert wait_until(lambda: emu.api("GET", f"/v1beta/{name}").json()["state"] == "FAILED")
     assert engine.refresh("numbers", TUNED_MODEL).op == "refreshed"
     assert engine.outputs("numbers", TUNED_MODEL)["state"] == "FAILED"
-    emu.admin("POST", "reset")
-    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
+    emu.admin("DELETE", "failures")
+    assert engine.preview("numbers", TUNED_MODEL, inputs(engine.stack)).op == "replace"
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "replace-dbr"
+    outs = engine.outputs("numbers", TUNED_MODEL)
+    assert outs["name"] == name and outs["state"] == "ACTIVE"  # same id, deleted first
+    assert [e["rpc"] for e in emu.journal() if e["rpc"] in ("DeleteTunedModel", "CreateTunedModel")
+            ][-2:] == ["DeleteTunedModel", "CreateTunedModel"]
 
 
 def test_wait_false_returns_at_once_and_refresh_picks_up_the_outcome(

@@ -1,0 +1,102 @@
+"""The emulator in process: a synchronous, thread-safe httpx transport over the same ASGI app.
+
+An asyncio event loop runs in a daemon thread (a transport that is never closed cannot keep the
+interpreter from exiting); each request is handed to ``httpx.ASGITransport`` on that loop. No
+socket is opened. A dropped-connection fault surfaces as ``httpx.RemoteProtocolError``, as it
+would over a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from emulator.app import create_app
+from emulator.backend import Settings
+from emulator.errors import DroppedConnection
+from emulator.store import Store
+
+STATE_FILE = "emulator.sqlite"
+
+
+class EmbeddedTransport(httpx.BaseTransport):
+    """``httpx.BaseTransport`` serving the emulator app in this process (see module docstring)."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.app = create_app(store, settings)
+        self._asgi = httpx.ASGITransport(app=self.app)
+        self._loop: asyncio.AbstractEventLoop | None = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="emulator-embedded", daemon=True
+        )
+        self._thread.start()
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Serve one request; raises ``httpx.RemoteProtocolError`` for a dropped connection."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("The embedded emulator transport is closed.")
+        body = request.read()
+        inner = httpx.Request(
+            request.method, request.url, headers=request.headers, content=body,
+            extensions=request.extensions,
+        )
+        try:
+            future = asyncio.run_coroutine_threadsafe(self._send(inner), loop)
+            status, headers, content = future.result()
+        except DroppedConnection:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a complete response.", request=request
+            ) from None
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    async def _send(self, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        response = await self._asgi.handle_async_request(request)
+        content = await response.aread()
+        headers = [
+            (k, v) for k, v in response.headers.raw if k.lower() != b"content-length"
+        ]
+        return response.status_code, headers, content
+
+    def close(self) -> None:
+        """Stop the event loop thread and close the store (idempotent)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+            if loop is None:
+                return
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout=10)
+            loop.close()
+            self.store.close()
+
+    def __enter__(self) -> EmbeddedTransport:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+
+def embedded_transport(
+    state_dir: str | Path | None = None,
+    *,
+    step_seconds: float = 1.0,
+    api_keys: Iterable[str] = (),
+    seed: int | None = None,
+) -> EmbeddedTransport:
+    """A transport running the emulator in process.
+
+    ``state_dir=None`` keeps state in memory; otherwise the SQLite file is
+    ``<state_dir>/emulator.sqlite`` (created if needed). ``api_keys``: ``KEY`` or ``KEY=EMAIL``
+    entries; empty means any key is accepted. Call ``.close()`` when done.
+    """
+    path = None if state_dir is None else Path(state_dir) / STATE_FILE
+    store = Store.open(path)
+    settings = Settings.build(step_seconds=step_seconds, api_keys=tuple(api_keys), seed=seed)
+    return EmbeddedTransport(store, settings)

@@ -1,0 +1,82 @@
+"""What a stack has on the service, found without Pulumi state.
+
+The deterministic ids (:mod:`providers.ids`) carry the stack's tag, so the models of a stack
+are the caller's models whose id parses with that tag; the resource name is the id's prefix.
+Used by ``plan`` and ``status``. Performs reads only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from providers.gemini import GeminiClient, NotFound
+from providers.gemini.types import TunedModel
+from providers.ids import parse_id, stack_tag
+from providers.settings import Settings, client_for
+from providers.stack import LoadedStack, load_stack
+
+
+def progress_printer(enabled: bool = True) -> Callable[[str], None]:
+    """Progress lines for long commands, on stderr so stdout stays machine-readable."""
+
+    def show(message: str) -> None:
+        if enabled:
+            print(message, file=sys.stderr, flush=True)
+
+    return show
+
+
+@dataclass
+class StackModels:
+    """The live models of one stack, by resource name (several when a retrain is pending)."""
+
+    by_resource: dict[str, list[TunedModel]] = field(default_factory=dict)
+    adopted: dict[str, TunedModel] = field(default_factory=dict)
+
+
+def client_for_stack(stack: LoadedStack, project_root: Path) -> GeminiClient:
+    """A client for the stack's endpoint; credentials from the environment (or ADC).
+
+    The stack file's ``apiKey`` is encrypted by Pulumi and cannot be read here: set
+    ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) for ``plan`` and ``status``.
+    """
+    return client_for(Settings(endpoint=stack.endpoint, quota_project=stack.quota_project,
+                               emulator_step_seconds=stack.emulator_step_seconds,
+                               project_root=project_root))
+
+
+def find_stack_models(client: GeminiClient, stack: LoadedStack,
+                      progress: Callable[[str], None]) -> StackModels:
+    """List the caller's models and keep this stack's; fetch the models declared with ``adopt``."""
+    tag = stack_tag(stack.name)
+    found = StackModels()
+    progress(f"listing tuned models on the service for stack {stack.name} ...")
+    count = 0
+    for model in client.iter_tuned_models():
+        count += 1
+        parsed = parse_id(model.name)
+        if parsed is not None and parsed.tag == tag:
+            found.by_resource.setdefault(parsed.resource, []).append(model)
+    progress(f"listed {count} tuned models; {sum(map(len, found.by_resource.values()))} "
+             f"belong to stack {stack.name}")
+    for name, spec in stack.models.items():
+        if spec.adopt:
+            with contextlib.suppress(NotFound):
+                found.adopted[name] = client.get_tuned_model(spec.adopt)
+    return found
+
+
+def load_valid_stack(project_root: Path, name: str) -> LoadedStack | None:
+    """The stack, or ``None`` after printing its problems to stderr."""
+    stack = load_stack(project_root, name)
+    if not stack.ok:
+        for p in stack.problems:
+            print(p.line(), file=sys.stderr)
+        print(f"{stack.path}: fix the errors above first (see `tuned-models validate`)",
+              file=sys.stderr)
+        return None
+    return stack

@@ -1,0 +1,358 @@
+"""``tuned-models validate`` on a corpus of broken stack files: the exact line, the exit code.
+
+Each case of ``tests/cli/corpus/stacks/Pulumi.<case>.yaml`` is a valid one-model stack with one
+thing wrong; its datasets are in ``tests/cli/corpus/datasets/``. Cases whose data is too big to
+check in (over 4 MB, over 40,000 characters) are written to ``tmp_path`` at test time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.cli import main
+from providers.spec import MAX_DATASET_BYTES, MAX_INPUT_CHARS, MAX_OUTPUT_CHARS
+from providers.stack import list_stacks
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parent / "corpus"
+BASE = "models/gemini-1.5-flash-001-tuning"
+
+
+@dataclass(frozen=True)
+class Case:
+    stack: str
+    line: str
+    code: int = 1
+    models: int = 1
+
+    @property
+    def summary(self) -> str:
+        errors, warnings = ("1 error", "0 warnings") if self.code else ("0 errors", "1 warning")
+        models = f"{self.models} model" + ("" if self.models == 1 else "s")
+        return f"stacks/Pulumi.{self.stack}.yaml: {models}, {errors}, {warnings}"
+
+
+def _f(stack: str) -> str:
+    return f"stacks/Pulumi.{stack}.yaml"
+
+
+CASES: list[Case] = [
+    Case("unknown-config-key",
+         f"{_f('unknown-config-key')}:tuned-models:emulatorStepSecs: unknown config key; "
+         "did you mean 'tuned-models:emulatorStepSeconds'?"),
+    Case("unknown-file-key",
+         f"{_f('unknown-file-key')}:secretprovider: unknown stack file key; "
+         "did you mean 'secretsprovider'?"),
+    Case("model-key-typo",
+         f"{_f('model-key-typo')}:counter:temprature: unknown key 'temprature'; "
+         "did you mean 'temperature'?"),
+    Case("wrong-type",
+         f"{_f('wrong-type')}:counter:hyperparameters.batchSize: expected an integer, got 'four'"),
+    Case("dataset-and-examples",
+         f"{_f('dataset-and-examples')}:counter: declare dataset (a file) or examples (inline), "
+         "not both"),
+    Case("no-dataset",
+         f"{_f('no-dataset')}:counter: declare a dataset (a file) or examples (inline); "
+         "only a model taken over with adopt may have neither"),
+    Case("no-base-model",
+         f"{_f('no-base-model')}:counter: declare exactly one of baseModel or tunedModelSource"),
+    Case("both-learning-rates",
+         f"{_f('both-learning-rates')}:counter:hyperparameters: set learningRate or "
+         "learningRateMultiplier, not both"),
+    Case("bad-base-model",
+         f"{_f('bad-base-model')}:counter:baseModel: expected models/<id>, e.g. "
+         "models/gemini-1.5-flash-001-tuning, got 'gemini-1.5-flash-001-tuning'"),
+    Case("bad-adopt",
+         f"{_f('bad-adopt')}:counter:adopt: expected tunedModels/<id>, got 'counter-model-x1'"),
+    Case("name-too-long",
+         f"{_f('name-too-long')}:number-generator-for-testing: the resource name has 28 "
+         "characters; the limit is 26, so that the tunedModelId (the name, a stack tag and a "
+         "digest) fits the service's 40"),
+    Case("name-invalid",
+         f"{_f('name-invalid')}:Number_Generator: invalid resource name: use lowercase letters, "
+         "digits and hyphens, starting with a letter and ending with a letter or digit"),
+    Case("display-name-too-long",
+         f"{_f('display-name-too-long')}:counter:displayName: must be at most 40 characters, "
+         "got 59"),
+    Case("temperature-out-of-range",
+         f"{_f('temperature-out-of-range')}:counter:temperature: must be at most 2, got 2.5"),
+    Case("missing-dataset",
+         f"{_f('missing-dataset')}:counter:dataset: datasets/missing.jsonl: file not found"),
+    Case("unsupported-suffix",
+         f"{_f('unsupported-suffix')}:counter:dataset: datasets/examples.txt: unsupported "
+         "dataset format .txt; use .jsonl, .csv or .json"),
+    Case("invalid-jsonl",
+         f"{_f('invalid-jsonl')}:counter:dataset: datasets/invalid-line.jsonl:3: invalid JSON "
+         "(Expecting ',' delimiter)"),
+    Case("csv-no-header",
+         f"{_f('csv-no-header')}:counter:dataset: datasets/no-header.csv:1: the header must "
+         "name the columns textInput and output, got zero, one"),
+    Case("empty-input",
+         f"{_f('empty-input')}:counter:dataset: datasets/empty-input.jsonl: example 4: "
+         "textInput is empty"),
+    Case("duplicates",
+         f"{_f('duplicates')}:counter:dataset: warning: datasets/duplicates.jsonl: example 21: "
+         "duplicate of example 3", code=0),
+    Case("few-examples",
+         f"{_f('few-examples')}:counter:dataset: warning: datasets/few.jsonl: only 5 examples; "
+         "the service recommends at least 20 (100-500 is typical)", code=0),
+    Case("depends-on-unknown",
+         f"{_f('depends-on-unknown')}:counter:dependsOn[0]: no model named 'sumarizer' in this "
+         "stack; did you mean 'summarizer'?", models=2),
+    Case("depends-on-cycle",
+         f"{_f('depends-on-cycle')}:counter:dependsOn: dependency cycle: counter -> summarizer "
+         "-> counter", models=2),
+    Case("permission-email-and-everyone",
+         f"{_f('permission-email-and-everyone')}:counter:permissions[0]: everyone: true takes "
+         "no email; remove user"),
+    Case("permission-no-grantee",
+         f"{_f('permission-no-grantee')}:counter:permissions[0]: a permission needs one "
+         "grantee: user, group or everyone: true"),
+    Case("permission-owner-role",
+         f"{_f('permission-owner-role')}:counter:permissions[0].role: expected 'READER' or "
+         "'WRITER', got 'OWNER'; a model's owner is set with owner: <email>"),
+    Case("owner-not-email",
+         f"{_f('owner-not-email')}:counter:owner: 'platform team' is not an email address"),
+    Case("defaults-wrong-type",
+         f"{_f('defaults-wrong-type')}:tuned-models:defaults.hyperparameters.epochCount: "
+         "expected an integer, got 'many'", models=2),
+    Case("api-key-plain",
+         f"{_f('api-key-plain')}:tuned-models:apiKey: warning: the API key is stored in plain "
+         "text; set it with `pulumi config set --secret tuned-models:apiKey` or GOOGLE_API_KEY "
+         "instead", code=0),
+    Case("duplicate-model",
+         f"{_f('duplicate-model')}:8: duplicate key 'counter'; YAML keeps only the last one, so "
+         "the earlier one would be ignored"),
+    Case("permission-unknown-key",
+         f"{_f('permission-unknown-key')}:counter:permissions[0].email: unknown key 'email'; "
+         "expected one of user, group, everyone, role"),
+    Case("yaml-syntax",
+         f"{_f('yaml-syntax')}:7: invalid YAML: expected <block end>, but found "
+         "'<block mapping start>'", models=0),
+]
+
+
+def _validate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
+    code = main(["validate", *argv])
+    return code, capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stack for c in CASES])
+def test_each_broken_stack_prints_exactly_its_problem_line(
+    case: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _validate(capsys, "--project-root", str(CORPUS), "--stack", case.stack)
+    assert lines == [case.line, case.summary]
+    assert code == case.code
+
+
+def test_the_corpus_has_a_test_for_every_case() -> None:
+    assert sorted(c.stack for c in CASES) == list_stacks(CORPUS)
+
+
+def test_validate_all_on_the_corpus_fails_and_lists_every_case(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, lines = _validate(capsys, "--project-root", str(CORPUS), "--all")
+    assert code == 1
+    for case in CASES:
+        assert case.line in lines
+        assert case.summary in lines
+
+
+def test_a_plain_api_key_is_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "AIzaSy-not-a-real-key-0123456789"
+    main(["validate", "--project-root", str(CORPUS), "--stack", "api-key-plain"])
+    main(["validate", "--project-root", str(CORPUS), "--stack", "api-key-plain",
+          "--format", "json"])
+    assert secret not in capsys.readouterr().out
+
+
+# -- cases written at test time ------------------------------------------------------------------
+
+
+def _project(tmp_path: Path, dataset_name: str, dataset_text: str) -> Path:
+    """A one-model project in ``tmp_path`` training on ``datasets/<dataset_name>``."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / dataset_name).write_text(dataset_text, encoding="utf-8")
+    (tmp_path / "stacks" / "Pulumi.case.yaml").write_text(
+        "config:\n"
+        "  tuned-models:endpoint: embedded\n"
+        "  tuned-models:models:\n"
+        "    counter:\n"
+        f"      baseModel: {BASE}\n"
+        f"      dataset: datasets/{dataset_name}\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def _examples_jsonl(n: int, number: int = 0, **fields: str) -> str:
+    """``n`` distinct examples as JSONL; example ``number`` (1-based) gets ``fields``."""
+    rows = [{"textInput": f"input {i}", "output": f"output {i}"} for i in range(1, n + 1)]
+    if number:
+        rows[number - 1].update(fields)
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def test_a_dataset_over_4_mb_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    row = json.dumps({"textInput": "x" * 1000, "output": "y"}) + "\n"
+    text = row * (MAX_DATASET_BYTES // len(row) + 1)
+    size = len(text.encode())
+    root = _project(tmp_path, "huge.jsonl", text)
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == [
+        f"stacks/Pulumi.case.yaml:counter:dataset: datasets/huge.jsonl: {size} bytes is over "
+        "the service's 4 MB dataset limit",
+        "stacks/Pulumi.case.yaml: 1 model, 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+def test_an_output_over_5000_characters_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _examples_jsonl(20, 2, output="y" * (MAX_OUTPUT_CHARS + 1))
+    root = _project(tmp_path, "long-output.jsonl", text)
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines[0] == ("stacks/Pulumi.case.yaml:counter:dataset: datasets/long-output.jsonl: "
+                        "example 2: output has 5001 characters; the limit is 5000")
+    assert len(lines) == 2
+    assert code == 1
+
+
+def test_an_input_over_40000_characters_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _examples_jsonl(20, 7, textInput="x" * (MAX_INPUT_CHARS + 1))
+    root = _project(tmp_path, "long-input.jsonl", text)
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines[0] == ("stacks/Pulumi.case.yaml:counter:dataset: datasets/long-input.jsonl: "
+                        "example 7: textInput has 40001 characters; the limit is 40000")
+    assert len(lines) == 2
+    assert code == 1
+
+
+def test_an_unknown_stack_names_the_stacks_there_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, "good.jsonl", _examples_jsonl(20))
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "staging")
+    assert lines == [
+        "stacks/Pulumi.staging.yaml: no such stack file (stacks: case)",
+        "stacks/Pulumi.staging.yaml: 0 models, 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+def test_a_project_without_stack_files_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _validate(capsys, "--project-root", str(tmp_path), "--all")
+    assert lines == [f"stacks/: no stack files (Pulumi.<stack>.yaml) under {tmp_path}"]
+    assert code == 1
+
+
+# -- the shipped stacks --------------------------------------------------------------------------
+
+
+def test_validate_all_passes_on_the_shipped_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = _validate(capsys, "--project-root", str(ROOT), "--all")
+    assert code == 0, "\n".join(lines)
+    assert not [line for line in lines if ": warning: " not in line and " 0 errors, " not in line]
+    summaries = [line for line in lines if " models, " in line]
+    assert summaries == [f"stacks/Pulumi.{s}.yaml: 3 models, 0 errors, 1 warning"
+                         for s in ("dev", "local", "prod")]
+
+
+def test_validate_defaults_to_every_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    code_all, lines_all = _validate(capsys, "--project-root", str(ROOT), "--all")
+    code_default, lines_default = _validate(capsys, "--project-root", str(ROOT))
+    assert (code_default, lines_default) == (code_all, lines_all)
+
+
+def test_validate_finds_the_project_root_from_a_subdirectory(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT / "stacks" / "datasets")
+    code, lines = _validate(capsys, "--stack", "local")
+    assert code == 0
+    assert lines[-1] == "stacks/Pulumi.local.yaml: 3 models, 0 errors, 1 warning"
+
+
+# -- --format json -------------------------------------------------------------------------------
+
+
+def test_json_format_reports_every_problem_with_its_parts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["validate", "--project-root", str(CORPUS), "--stack", "wrong-type",
+                 "--format", "json"])
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert document == {
+        "ok": False,
+        "errors": 1,
+        "warnings": 0,
+        "stacks": [{
+            "stack": "wrong-type",
+            "file": "stacks/Pulumi.wrong-type.yaml",
+            "ok": False,
+            "endpoint": "embedded",
+            "models": ["counter"],
+            "errors": 1,
+            "warnings": 0,
+            "problems": [{
+                "severity": "error",
+                "file": "stacks/Pulumi.wrong-type.yaml",
+                "model": "counter",
+                "key": "hyperparameters.batchSize",
+                "line": None,
+                "message": "expected an integer, got 'four'",
+            }],
+            "datasets": {},
+        }],
+    }
+
+
+def test_json_format_lists_the_dataset_digest_of_each_valid_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["validate", "--project-root", str(ROOT), "--all", "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert document["ok"] is True and document["errors"] == 0
+    assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod"]
+    local = next(s for s in document["stacks"] if s["stack"] == "local")
+    assert local["datasets"]["number-generator"]["path"] == "stacks/datasets/number-generator.jsonl"
+    assert local["datasets"]["number-generator"]["examples"] == 15
+    assert local["datasets"]["support-tickets"]["digest"].startswith("sha256:")
+    warning = local["problems"][0]
+    assert (warning["severity"], warning["model"], warning["key"]) == (
+        "warning", "number-generator", "dataset")
+
+
+def test_a_yaml_error_carries_its_line_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["validate", "--project-root", str(CORPUS), "--stack", "yaml-syntax", "--format", "json"])
+    problem = json.loads(capsys.readouterr().out)["stacks"][0]["problems"][0]
+    assert (problem["line"], problem["model"], problem["key"]) == (7, "", "")
+
+
+def test_the_corpus_copies_cleanly_to_another_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Dataset paths are relative to the project root, wherever that is.
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    code, lines = _validate(capsys, "--project-root", str(tmp_path / "corpus"),
+                            "--stack", "empty-input")
+    assert code == 1
+    assert lines[0] == next(c.line for c in CASES if c.stack == "empty-input")
