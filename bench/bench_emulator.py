@@ -67,8 +67,8 @@ def suite_seconds() -> tuple[float, int]:
         check=False,
     )
     elapsed = time.perf_counter() - started
-    tail = completed.stdout.strip().splitlines()[-1:] or ["(no output)"]
-    print(f"emulator_suite_result: {tail[0]}")
+    if completed.returncode != 0:
+        print(completed.stdout[-4000:])
     return elapsed, completed.returncode
 
 
@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     rate = gets_per_second(args.requests)
     print(f"gets_per_second: {rate:.0f} (target >= 500)")
     if not args.no_suite:
-        seconds, _ = suite_seconds()
+        seconds, code = suite_seconds()
         print(f"emulator_suite_seconds: {seconds:.1f} (target < 30)")
+        print(f"emulator_suite_exit_code: {code}")
     return 0
 
 

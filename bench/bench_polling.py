@@ -22,9 +22,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.embedded import embedded_transport  # noqa: E402
-from providers.gemini import ApiKeyAuth, GeminiClient  # noqa: E402
-from providers.waiter import wait_for_training  # noqa: E402
+from emulator.embedded import embedded_transport
+from providers.gemini import ApiKeyAuth, GeminiClient
+from providers.waiter import wait_for_training
 
 EXAMPLES = 100
 BATCH = 4

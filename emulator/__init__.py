@@ -2,4 +2,24 @@
 
 Same wire behaviour as the real service: an ASGI app over a SQLite store, served by uvicorn
 (``tuned-models emulator``) or mounted in process as an httpx transport (``embedded``).
+See ``emulator/README.md`` for what is and is not emulated.
 """
+
+from __future__ import annotations
+
+from emulator.app import create_app
+from emulator.backend import Settings
+from emulator.embedded import EmbeddedTransport, embedded_transport
+from emulator.server import RunningServer, main, serve_in_thread
+from emulator.store import Store
+
+__all__ = [
+    "EmbeddedTransport",
+    "RunningServer",
+    "Settings",
+    "Store",
+    "create_app",
+    "embedded_transport",
+    "main",
+    "serve_in_thread",
+]

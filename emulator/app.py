@@ -30,6 +30,9 @@ from emulator.wire import camel, format_timestamp, json_bytes, parse_json_body
 
 log = logging.getLogger("emulator")
 
+#: Query parameters that carry credentials: never journaled.
+_SECRET_PARAMS = frozenset({"key", "accessToken", "access_token"})
+
 _ID = r"(?P<id>[^/:]+)"
 _V_CRUD = r"(?P<v>v1beta|v1alpha|v1beta3)"
 _V_ALL = r"(?P<v>v1|v1beta|v1alpha|v1beta3)"
@@ -51,8 +54,10 @@ ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
         (r"/(?P<v>v1)/operations", {"GET": "ListOperations"}),
         (rf"/{_V_ALL}/tunedModels/{_ID}/operations", {"GET": "ListOperations"}),
         (rf"/{_V_ALL}/tunedModels/{_ID}/operations/(?P<op>[^/:]+)", {"GET": "GetOperation"}),
-        (r"/(?P<v>v1)/tunedModels/" + _ID + r"/operations/(?P<op>[^/:]+):cancel",
-         {"POST": "CancelOperation"}),
+        (
+            r"/(?P<v>v1)/tunedModels/" + _ID + r"/operations/(?P<op>[^/:]+):cancel",
+            {"POST": "CancelOperation"},
+        ),
         (
             rf"/{_V_CRUD}/tunedModels/{_ID}/permissions",
             {"GET": "ListPermissions", "POST": "CreatePermission"},
@@ -198,9 +203,7 @@ class Api:
         assert outcome.response is not None
         return outcome.response
 
-    def _phase(
-        self, req: _Request, *, check_faults: bool, decision: FaultDecision | None
-    ) -> _Outcome:
+    def _phase(self, req: _Request, *, check_faults: bool, decision: FaultDecision | None) -> _Outcome:
         backend = self.backend
         with backend.store.transaction() as tx:
             if check_faults:
@@ -209,11 +212,11 @@ class Api:
                     return _Outcome(delay_ms=decision.latency_ms, decision=decision)
             model_id = req.params.get("id")
             if decision is not None and decision.drop:
-                self._journal(tx, req.method, req.path, req.rpc, None, None, model_id)
+                self._journal(tx, req.method, req.path, req.rpc, None, None, model_id, req.query)
                 return _Outcome(DropResponse())
             if decision is not None and decision.error is not None:
                 error = decision.error
-                self._journal(tx, req.method, req.path, req.rpc, error.http_code, None, model_id)
+                self._journal(tx, req.method, req.path, req.rpc, error.http_code, None, model_id, req.query)
                 return _Outcome(error_response(error))
             caller: Caller | None = None
             tx.conn.execute("SAVEPOINT api_call")
@@ -236,7 +239,7 @@ class Api:
                 response = error_response(error)
             tx.conn.execute("RELEASE api_call")
             email = caller.email if caller is not None else None
-            self._journal(tx, req.method, req.path, req.rpc, response.status_code, email, model_id)
+            self._journal(tx, req.method, req.path, req.rpc, response.status_code, email, model_id, req.query)
             return _Outcome(response)
 
     def _journal(
@@ -248,6 +251,7 @@ class Api:
         status: int | None,
         caller: str | None,
         model_id: str | None,
+        query: dict[str, str] | None = None,
     ) -> None:
         entry: dict[str, Any] = {
             "time": format_timestamp(self.backend.now_ns(tx)),
@@ -259,6 +263,9 @@ class Api:
         }
         if model_id is not None:
             entry["tunedModelId"] = model_id
+        shown = {k: v for k, v in (query or {}).items() if k not in _SECRET_PARAMS}
+        if shown:
+            entry["query"] = shown
         tx.append_journal(entry)
 
 

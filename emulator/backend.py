@@ -300,9 +300,7 @@ class PermissionRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PermissionRecord:
         """The inverse of :meth:`to_dict`."""
-        return cls(
-            str(data["id"]), GranteeType(data["grantee_type"]), data.get("email"), Role(data["role"])
-        )
+        return cls(str(data["id"]), GranteeType(data["grantee_type"]), data.get("email"), Role(data["role"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +345,10 @@ class Settings:
 
     @classmethod
     def build(
-        cls, *, step_seconds: float = 1.0, api_keys: tuple[str, ...] | list[str] = (),
+        cls,
+        *,
+        step_seconds: float = 1.0,
+        api_keys: tuple[str, ...] | list[str] = (),
         seed: int | None = None,
     ) -> Settings:
         """Settings from ``KEY`` / ``KEY=EMAIL`` entries; raw keys are hashed at once."""
@@ -503,9 +504,7 @@ def _snapshots(
     return tuple(out)
 
 
-def render_tuned_model(
-    model: TunedModelRecord, prog: Progress, *, enum_int: bool = False
-) -> dict[str, Any]:
+def render_tuned_model(model: TunedModelRecord, prog: Progress, *, enum_int: bool = False) -> dict[str, Any]:
     """The TunedModel resource: camelCase, unset fields omitted, never ``trainingData``."""
     out: dict[str, Any] = {"name": model.name}
     if model.source_tuned_model:
@@ -571,9 +570,7 @@ def render_operation(
     return op
 
 
-def render_permission(
-    model_id: str, perm: PermissionRecord, *, enum_int: bool = False
-) -> dict[str, Any]:
+def render_permission(model_id: str, perm: PermissionRecord, *, enum_int: bool = False) -> dict[str, Any]:
     """The Permission resource."""
     out: dict[str, Any] = {"name": f"tunedModels/{model_id}/permissions/{perm.id}"}
     if enum_int:
@@ -1003,8 +1000,7 @@ class Backend:
         display_name = str(body.get("displayName") or "")
         if len(display_name) > MAX_DISPLAY_NAME:
             raise InvalidArgument(
-                f"display_name must be at most {MAX_DISPLAY_NAME} characters, got "
-                f"{len(display_name)}."
+                f"display_name must be at most {MAX_DISPLAY_NAME} characters, got {len(display_name)}."
             )
         task = body.get("tuningTask")
         if not task:
@@ -1012,8 +1008,7 @@ class Backend:
         examples = ((task.get("trainingData") or {}).get("examples") or {}).get("examples") or []
         if not examples:
             raise InvalidArgument(
-                "tuning_task.training_data.examples.examples is required: give at least one "
-                "example."
+                "tuning_task.training_data.examples.examples is required: give at least one example."
             )
         for index, example in enumerate(examples):
             if "output" not in example or example.get("output") is None:
@@ -1140,9 +1135,7 @@ class Backend:
     def _check_sampling(values: Mapping[str, Any], max_temperature: float) -> None:
         temperature = values.get("temperature")
         if temperature is not None and not 0.0 <= float(temperature) <= max_temperature:
-            raise InvalidArgument(
-                f"temperature must be in [0.0, {max_temperature:g}], got {temperature}."
-            )
+            raise InvalidArgument(f"temperature must be in [0.0, {max_temperature:g}], got {temperature}.")
         top_p = values.get("topP")
         if top_p is not None and not 0.0 <= float(top_p) <= 1.0:
             raise InvalidArgument(f"top_p must be in [0.0, 1.0], got {top_p}.")
@@ -1233,12 +1226,10 @@ class Backend:
             text = f"{model.display_name}\n{model.description}".casefold()
             if any(w not in text for w in words):
                 continue
-            visible.append(
-                render_tuned_model(model, progress(model, now), enum_int=call.enum_int)
-            )
-        fingerprint = hashlib.sha256(
-            f"{caller.credential_hash}|{call.query.get('filter') or ''}".encode()
-        ).hexdigest()[:16]
+            visible.append(render_tuned_model(model, progress(model, now), enum_int=call.enum_int))
+        # The token is bound to the filter, not to the credential: the official list sample sends
+        # the second page with an API key after listing the first with OAuth.
+        fingerprint = hashlib.sha256((call.query.get("filter") or "").encode()).hexdigest()[:16]
         chunk, token = page(visible, call.query, default=10, maximum=1000, fingerprint=fingerprint)
         out: dict[str, Any] = {}
         if chunk:
@@ -1273,18 +1264,14 @@ class Backend:
                     )
                 paths.append(name)
         base = next((m for m in BASE_MODELS if f"models/{m.id}" == model.base_model), None)
-        self._check_sampling(
-            {p: body.get(p) for p in paths}, (base.max_temperature if base else None) or 1.0
-        )
+        self._check_sampling({p: body.get(p) for p in paths}, (base.max_temperature if base else None) or 1.0)
         changes: dict[str, Any] = {}
         for path in paths:
             value = body.get(path)
             if path == "displayName":
                 text = str(value or "")
                 if len(text) > MAX_DISPLAY_NAME:
-                    raise InvalidArgument(
-                        f"display_name must be at most {MAX_DISPLAY_NAME} characters."
-                    )
+                    raise InvalidArgument(f"display_name must be at most {MAX_DISPLAY_NAME} characters.")
                 changes["display_name"] = text
             elif path == "description":
                 changes["description"] = str(value or "")
@@ -1374,9 +1361,7 @@ class Backend:
         for content in reversed(contents):
             if isinstance(content, dict) and content.get("role", "user") != "model":
                 parts = content.get("parts") or []
-                prompt = "".join(
-                    str(p.get("text", "")) for p in parts if isinstance(p, dict)
-                )
+                prompt = "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
                 break
         config = body.get("generationConfig") or {}
         count = 1
@@ -1406,9 +1391,7 @@ class Backend:
         model = self._active(tx, caller, call)
         count = max(1, min(8, int(body.get("candidateCount") or 1)))
         outputs = most_similar(tx.examples(model.id), str(prompt), count)
-        return {
-            "candidates": [{"output": text, "safetyRatings": _ratings(PALM_SAFETY)} for text in outputs]
-        }
+        return {"candidates": [{"output": text, "safetyRatings": _ratings(PALM_SAFETY)} for text in outputs]}
 
     # ---------------------------------------------------------------- permissions
     def _permission(
@@ -1428,9 +1411,7 @@ class Backend:
             raise InvalidArgument("permission.role is required.")
         role = Role(role_name)
         if role is Role.OWNER:
-            raise InvalidArgument(
-                "A permission cannot be created with role OWNER; use transferOwnership."
-            )
+            raise InvalidArgument("A permission cannot be created with role OWNER; use transferOwnership.")
         email = body.get("emailAddress") or None
         grantee_name = body.get("granteeType")
         if not grantee_name or grantee_name == "GRANTEE_TYPE_UNSPECIFIED":
@@ -1444,8 +1425,7 @@ class Backend:
             raise InvalidArgument(f"permission.email_address is required for {grantee}.")
         for perm in perms:
             same = perm.grantee_type is grantee and (
-                grantee is GranteeType.EVERYONE
-                or (perm.email or "").casefold() == (email or "").casefold()
+                grantee is GranteeType.EVERYONE or (perm.email or "").casefold() == (email or "").casefold()
             )
             if same:
                 raise AlreadyExists(
@@ -1466,9 +1446,7 @@ class Backend:
         """ListPermissions (WRITER), paged (10/1000)."""
         model, perms = self._require(tx, caller, call.params["id"], Role.WRITER)
         rendered = [render_permission(model.id, p, enum_int=call.enum_int) for p in perms]
-        chunk, token = page(
-            rendered, call.query, default=10, maximum=1000, fingerprint=f"perms:{model.id}"
-        )
+        chunk, token = page(rendered, call.query, default=10, maximum=1000, fingerprint=f"perms:{model.id}")
         out: dict[str, Any] = {}
         if chunk:
             out["permissions"] = chunk
@@ -1504,9 +1482,7 @@ class Backend:
         model, perms = self._require(tx, caller, call.params["id"], Role.WRITER)
         perm = self._permission(perms, model, call.params["perm"])
         if perm.role is Role.OWNER:
-            raise InvalidArgument(
-                "The OWNER permission cannot be deleted; use transferOwnership."
-            )
+            raise InvalidArgument("The OWNER permission cannot be deleted; use transferOwnership.")
         tx.delete_permission(model.id, perm.id)
         return {}
 
@@ -1521,8 +1497,7 @@ class Backend:
             (
                 p
                 for p in perms
-                if p.grantee_type is GranteeType.USER
-                and (p.email or "").casefold() == email.casefold()
+                if p.grantee_type is GranteeType.USER and (p.email or "").casefold() == email.casefold()
             ),
             None,
         )
@@ -1531,9 +1506,7 @@ class Backend:
                 demoted = replace(perm, role=Role.WRITER)
                 tx.put_permission(model.id, perm.id, demoted.to_dict())
         if target is None:
-            target = PermissionRecord(
-                self._permission_id(self.rng(tx)), GranteeType.USER, email, Role.OWNER
-            )
+            target = PermissionRecord(self._permission_id(self.rng(tx)), GranteeType.USER, email, Role.OWNER)
         else:
             target = replace(target, role=Role.OWNER)
         tx.put_permission(model.id, target.id, target.to_dict())

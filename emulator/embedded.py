@@ -32,9 +32,7 @@ class EmbeddedTransport(httpx.BaseTransport):
         self.app = create_app(store, settings)
         self._asgi = httpx.ASGITransport(app=self.app)
         self._loop: asyncio.AbstractEventLoop | None = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="emulator-embedded", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop.run_forever, name="emulator-embedded", daemon=True)
         self._thread.start()
         self._lock = threading.Lock()
 
@@ -45,7 +43,10 @@ class EmbeddedTransport(httpx.BaseTransport):
             raise RuntimeError("The embedded emulator transport is closed.")
         body = request.read()
         inner = httpx.Request(
-            request.method, request.url, headers=request.headers, content=body,
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=body,
             extensions=request.extensions,
         )
         try:
@@ -60,9 +61,7 @@ class EmbeddedTransport(httpx.BaseTransport):
     async def _send(self, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         response = await self._asgi.handle_async_request(request)
         content = await response.aread()
-        headers = [
-            (k, v) for k, v in response.headers.raw if k.lower() != b"content-length"
-        ]
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-length"]
         return response.status_code, headers, content
 
     def close(self) -> None:

@@ -181,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     store = Store.open(state)
-    settings = Settings.build(
-        step_seconds=args.step_seconds, api_keys=tuple(args.api_key), seed=args.seed
-    )
+    settings = Settings.build(step_seconds=args.step_seconds, api_keys=tuple(args.api_key), seed=args.seed)
     server = _server(store, settings)
     print(_url(args.host, sock), flush=True)
     print(

@@ -20,6 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: How many journal entries a long-running emulator keeps.
+JOURNAL_LIMIT = 20_000
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS models (
@@ -89,9 +92,7 @@ class Tx:
 
     def update_model(self, model_id: str, record: dict[str, Any]) -> None:
         """Replace the record of an existing tuned model."""
-        self.conn.execute(
-            "UPDATE models SET record = ? WHERE id = ?", (json.dumps(record), model_id)
-        )
+        self.conn.execute("UPDATE models SET record = ? WHERE id = ?", (json.dumps(record), model_id))
 
     def delete_model(self, model_id: str) -> None:
         """Forget a tuned model, its examples and its permissions."""
@@ -101,9 +102,7 @@ class Tx:
 
     def examples(self, model_id: str) -> Any:
         """The stored training examples of a tuned model ([] when none)."""
-        row = self.conn.execute(
-            "SELECT examples FROM examples WHERE model_id = ?", (model_id,)
-        ).fetchone()
+        row = self.conn.execute("SELECT examples FROM examples WHERE model_id = ?", (model_id,)).fetchone()
         return [] if row is None else _loads(row[0])
 
     # permissions ----------------------------------------------------------
@@ -135,16 +134,12 @@ class Tx:
 
     def delete_permission(self, model_id: str, perm_id: str) -> None:
         """Remove one permission."""
-        self.conn.execute(
-            "DELETE FROM permissions WHERE model_id = ? AND perm_id = ?", (model_id, perm_id)
-        )
+        self.conn.execute("DELETE FROM permissions WHERE model_id = ? AND perm_id = ?", (model_id, perm_id))
 
     # callers --------------------------------------------------------------
     def caller(self, credential_hash: str) -> dict[str, Any] | None:
         """Who a credential (by its hash) is, as registered through the admin route."""
-        row = self.conn.execute(
-            "SELECT record FROM callers WHERE hash = ?", (credential_hash,)
-        ).fetchone()
+        row = self.conn.execute("SELECT record FROM callers WHERE hash = ?", (credential_hash,)).fetchone()
         return None if row is None else _loads(row[0])
 
     def put_caller(self, credential_hash: str, record: dict[str, Any]) -> None:
@@ -167,9 +162,7 @@ class Tx:
 
     def update_fault(self, fault_id: int, record: dict[str, Any]) -> None:
         """Replace a fault (its remaining count changes as it fires)."""
-        self.conn.execute(
-            "UPDATE faults SET record = ? WHERE id = ?", (json.dumps(record), fault_id)
-        )
+        self.conn.execute("UPDATE faults SET record = ? WHERE id = ?", (json.dumps(record), fault_id))
 
     def delete_fault(self, fault_id: int) -> None:
         """Remove one fault."""
@@ -194,8 +187,11 @@ class Tx:
 
     # journal --------------------------------------------------------------
     def append_journal(self, record: dict[str, Any]) -> None:
-        """Append one received request to the journal."""
-        self.conn.execute("INSERT INTO journal (record) VALUES (?)", (json.dumps(record),))
+        """Append one received request to the journal (the newest JOURNAL_LIMIT are kept)."""
+        cur = self.conn.execute("INSERT INTO journal (record) VALUES (?)", (json.dumps(record),))
+        row_id = int(cur.lastrowid or 0)
+        if row_id % 1000 == 0:
+            self.conn.execute("DELETE FROM journal WHERE id <= ?", (row_id - JOURNAL_LIMIT,))
 
     def journal(self) -> list[dict[str, Any]]:
         """Every journaled request, oldest first."""
@@ -246,9 +242,7 @@ class Store:
         else:
             resolved = Path(path)
             resolved.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                str(resolved), check_same_thread=False, isolation_level=None, timeout=30.0
-            )
+            conn = sqlite3.connect(str(resolved), check_same_thread=False, isolation_level=None, timeout=30.0)
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")

@@ -254,9 +254,7 @@ def normalize(message: str, data: Any, path: str) -> dict[str, Any]:
             if not isinstance(value, list):
                 value = [value] if field.kind != "any" else value
             if isinstance(value, list):
-                out[name] = [
-                    _one(f"{child}[{i}]", field, item) for i, item in enumerate(value)
-                ]
+                out[name] = [_one(f"{child}[{i}]", field, item) for i, item in enumerate(value)]
             else:
                 out[name] = value
         else:

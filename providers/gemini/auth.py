@@ -148,7 +148,7 @@ class _HttpxAuthRequest(google.auth.transport.Request):
 def resolve_auth(
     api_key: str | None = None,
     quota_project: str | None = None,
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] | None = None,
     *,
     default_credentials: Callable[..., tuple[Any, str | None]] | None = None,
 ) -> httpx.Auth:
@@ -156,7 +156,8 @@ def resolve_auth(
     else application default credentials (``default_credentials`` defaults to
     ``google.auth.default``) with :data:`OAUTH_SCOPES` and ``quota_project``.
 
-    Empty strings count as absent.
+    Empty strings count as absent. ``environ=None`` means ``os.environ`` at call time (never a
+    default value: a signature shown by ``help()`` or docs must not carry a key).
 
     Returns:
         an :class:`ApiKeyAuth` or an :class:`OAuthAuth`.
@@ -164,6 +165,8 @@ def resolve_auth(
         CredentialsMissing: no key and no application default credentials; the message lists
             the ways to provide credentials.
     """
+    if environ is None:
+        environ = os.environ
     for candidate in (api_key, *(environ.get(name) for name in API_KEY_ENV_VARS)):
         if candidate and candidate.strip():
             return ApiKeyAuth(candidate)

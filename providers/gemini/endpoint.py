@@ -128,7 +128,7 @@ def connect(
     quota_project: str | None = None,
     project_root: Path | None = None,
     emulator_step_seconds: float | None = None,
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -147,6 +147,8 @@ def connect(
             :func:`find_project_root`.
         emulator_step_seconds: seconds per training step of a newly created embedded emulator
             (default 1.0).
+        environ: where to read ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``; ``None`` means
+            ``os.environ`` at call time (not a default value, so no signature shows a key).
         sleep: how to wait between retries (tests inject a fake).
 
     Raises:
@@ -154,6 +156,8 @@ def connect(
         CredentialsMissing: a remote endpoint and no credentials anywhere.
         RuntimeError: ``embedded`` but the emulator's entry point is not installed.
     """
+    if environ is None:
+        environ = os.environ
     value = (endpoint or "").strip()
     policy = retry or DEFAULT_RETRY
     transport: httpx.BaseTransport | None = None

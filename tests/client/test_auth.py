@@ -186,3 +186,17 @@ def test_oauth_refreshes_and_resends_once_on_401() -> None:
 def test_oauth_quota_project_defaults_to_the_credentials_own() -> None:
     auth = OAuthAuth(FakeCredentials(quota_project_id="from-adc"))
     assert auth.quota_project == "from-adc"
+
+
+def test_environment_is_read_at_call_time_and_never_shown_in_a_signature(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import inspect
+
+    from providers.gemini import connect
+
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    assert _key_of(resolve_auth(default_credentials=_no_adc)) == KEY
+    for function in (connect, resolve_auth):
+        assert KEY not in str(inspect.signature(function))

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,6 @@ class Emu:
 
     mode: str
     http: httpx.Client
-    extra_clients: list[httpx.Client] = field(default_factory=list)
 
     def call(
         self,

@@ -402,3 +402,36 @@ def test_bearer_token_caller_gets_its_registered_email(emu: Emu) -> None:
     response = emu.call("GET", f"/v1beta/{name}", key=None, headers=dana)
     assert response.status_code == 200, response.text
     assert response.json()["name"] == name
+
+
+def test_other_caller_cannot_read_list_or_cancel_operations(emu: Emu) -> None:
+    _people(emu)
+    op = emu.create()
+    name = op["metadata"]["tunedModel"]
+    message = _denied(name)
+    for method, path in (
+        ("GET", f"/v1/{op['name']}"),
+        ("GET", f"/v1beta/{op['name']}"),
+        ("GET", f"/v1/{name}/operations"),
+        ("POST", f"/v1/{op['name']}:cancel"),
+    ):
+        assert_error(emu.call(method, path, key=EVE_KEY), 403, "PERMISSION_DENIED", message)
+    assert "done" not in emu.get_operation(op["name"])
+
+
+def test_reader_sees_the_shared_model_in_its_list(emu: Emu) -> None:
+    _people(emu)
+    name = emu.create()["metadata"]["tunedModel"]
+    assert emu.call("GET", "/v1beta/tunedModels", key=BOB_KEY).json() == {}
+    _grant(emu, name, "READER")
+    listed = emu.call("GET", "/v1beta/tunedModels", key=BOB_KEY).json()
+    assert [m["name"] for m in listed["tunedModels"]] == [name]
+
+
+def test_list_leaves_out_models_shared_with_everyone_by_default(emu: Emu) -> None:
+    # ListTunedModelsRequest.filter: "By default, results will not include tuned models shared
+    # with everyone."
+    name = emu.create()["metadata"]["tunedModel"]
+    _grant(emu, name, "READER", grantee_type="EVERYONE", email=None)
+    assert emu.call("GET", "/v1beta/tunedModels", key="stranger").json() == {}
+    assert emu.call("GET", f"/v1beta/{name}", key="stranger").status_code == 200

@@ -167,6 +167,13 @@ def test_cancel_operation_ends_it_cancelled(emu: Emu) -> None:
     assert model["state"] != "CREATING"
 
 
+def test_cancel_has_no_v1beta_binding(emu: Emu) -> None:
+    op = emu.create()
+    response = emu.call("POST", f"/v1beta/{op['name']}:cancel", json={})
+    assert_error(response, 404, "NOT_FOUND")
+    assert "done" not in emu.get_operation(op["name"])
+
+
 def test_cancel_missing_operation_is_not_found(emu: Emu) -> None:
     op = emu.create()
     name = op["metadata"]["tunedModel"]

@@ -422,3 +422,27 @@ def test_patch_under_v1beta3_updates_description(emu: Emu) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["description"] == "palm"
+
+
+def test_patch_under_v1beta3_without_update_mask_is_invalid(emu: Emu) -> None:
+    body = model_body("palm", base_model="models/text-bison-001")
+    name = emu.create(body, version="v1beta3")["metadata"]["tunedModel"]
+    response = emu.call("PATCH", f"/v1beta3/{name}", json={"description": "palm"})
+    assert_error(response, 400, "INVALID_ARGUMENT")
+    assert "description" not in emu.get_model(name)
+
+
+def test_v1_has_no_tuned_model_crud(emu: Emu) -> None:
+    name = emu.create()["metadata"]["tunedModel"]
+    assert_error(emu.call("GET", "/v1/tunedModels"), 404, "NOT_FOUND")
+    assert_error(emu.call("DELETE", f"/v1/{name}"), 404, "NOT_FOUND")
+    assert emu.get_model(name)["name"] == name
+
+
+def test_int32_fields_accepted_as_json_strings(emu: Emu) -> None:
+    body = model_body("strings")
+    body["tuningTask"]["hyperparameters"] = {"epochCount": "2", "batchSize": "4"}
+    op = emu.create(body)
+    assert op["metadata"]["totalSteps"] == 8
+    hyper = emu.get_model(op["metadata"]["tunedModel"])["tuningTask"]["hyperparameters"]
+    assert (hyper["epochCount"], hyper["batchSize"]) == (2, 4)

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator.server import serve_in_thread
 
+from emulator.server import serve_in_thread
 from providers.datasets import examples_digest
 from providers.program import model_args
 from providers.spec import ModelSpec

@@ -49,7 +49,7 @@ class Recorder(mocks.MockMonitor):  # type: ignore[misc]
         self.registrations = []
         self.exports = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(Registration(
                 request.type, request.name, {}, request.parent, request.protect,
