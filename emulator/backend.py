@@ -597,6 +597,7 @@ def most_similar(examples: list[dict[str, str]], prompt: str, count: int) -> lis
     1.0); ties keep dataset order.
     """
     target = _norm_text(prompt)
+    want = max(1, count)
     scored: list[tuple[float, int, str]] = []
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(target)
@@ -606,10 +607,15 @@ def most_similar(examples: list[dict[str, str]], prompt: str, count: int) -> lis
             score = 2.0
         else:
             matcher.set_seq1(text)
+            floor = scored[want - 1][0] if len(scored) >= want else 1.0
+            # Upper bounds first: skip examples that cannot enter the top ``want``.
+            if -matcher.real_quick_ratio() > floor or -matcher.quick_ratio() > floor:
+                continue
             score = matcher.ratio()
         scored.append((-score, index, example.get("output", "")))
-    scored.sort()
-    return [output for _, _, output in scored[: max(1, count)]]
+        scored.sort()
+        del scored[want:]
+    return [output for _, _, output in scored]
 
 
 GEMINI_SAFETY = (
@@ -1320,7 +1326,7 @@ class Backend:
                 perms = [PermissionRecord.from_dict(p) for p in all_perms.get(model.id, [])]
                 if self.role_of(caller, model, perms, include_everyone=False) is not None:
                     models.append(model)
-        ops = [render_operation(m, progress(m, now), call.version) for m in models]
+        ops = [render_operation(m, progress(m, now), call.version, enum_int=call.enum_int) for m in models]
         fingerprint = f"ops:{call.params.get('id', '')}"
         chunk, token = page(ops, call.query, default=10, maximum=1000, fingerprint=fingerprint)
         out: dict[str, Any] = {}
