@@ -178,8 +178,8 @@ def parse_duration(v: Any) -> float:
     return seconds
 
 
-class ModelSpec(_Strict):
-    """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
+class ModelFields(_Strict):
+    """The fields a model's spec and the provider's inputs share, with their per-field rules."""
 
     displayName: Annotated[str, Field(max_length=MAX_DISPLAY_NAME)] | None = None
     description: str | None = None
@@ -194,11 +194,6 @@ class ModelSpec(_Strict):
     timeout: float = 7200.0
     wait: bool = True
     adopt: str | None = None
-    protect: bool = False
-    retainOnDelete: bool = False
-    dependsOn: list[str] = Field(default_factory=list)
-    permissions: list[PermissionSpec] = Field(default_factory=list)
-    owner: str | None = None
 
     @field_validator("topK", mode="before")
     @classmethod
@@ -225,6 +220,17 @@ class ModelSpec(_Strict):
         if v is not None and not TUNED_MODEL_NAME_PATTERN.match(v):
             raise ValueError(f"expected tunedModels/<id>, got {v!r}")
         return v
+
+
+
+class ModelSpec(ModelFields):
+    """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
+
+    protect: bool = False
+    retainOnDelete: bool = False
+    dependsOn: list[str] = Field(default_factory=list)
+    permissions: list[PermissionSpec] = Field(default_factory=list)
+    owner: str | None = None
 
     @field_validator("owner")
     @classmethod

@@ -38,7 +38,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 
 from providers.concurrency import raise_worker_limit
 from providers.datasets import DatasetError, examples_digest, read_examples
@@ -57,15 +57,7 @@ from providers.planner import (
     same_value,
 )
 from providers.settings import Settings, client_for
-from providers.spec import (
-    RESOURCE_NAME_PATTERN,
-    TUNED_MODEL_NAME_PATTERN,
-    UPDATABLE_FIELDS,
-    Example,
-    Hyperparameters,
-    TunedModelSource,
-    parse_duration,
-)
+from providers.spec import RESOURCE_NAME_PATTERN, UPDATABLE_FIELDS, Example, ModelFields
 from providers.waiter import wait_for_training
 
 PROVIDER_KEY = "__provider"
@@ -96,38 +88,18 @@ OUTPUT_KEYS: tuple[str, ...] = (
 )
 
 
-class TunedModelArgs(BaseModel):
+class TunedModelArgs(ModelFields):
     """The inputs of a ``TunedModel`` as the provider receives them (numbers may be floats)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     stack: str
     resourceName: str
-    displayName: str | None = Field(default=None, max_length=40)
-    description: str | None = None
-    baseModel: str | None = None
-    tunedModelSource: TunedModelSource | None = None
-    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
-    dataset: str | None = None
     datasetDigest: str | None = None
     exampleCount: int | None = None
-    examples: list[Example] | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    topP: float | None = Field(default=None, ge=0, le=1)
-    topK: int | None = Field(default=None, ge=1)
-    timeout: float = 7200.0
-    wait: bool = True
-    adopt: str | None = None
 
-    @field_validator("topK", "exampleCount", mode="before")
+    @field_validator("exampleCount", mode="before")
     @classmethod
-    def _integral(cls, v: Any) -> Any:
+    def _count(cls, v: Any) -> Any:
         return int(v) if isinstance(v, float) and v.is_integer() else v
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _duration(cls, v: Any) -> float:
-        return parse_duration(v)
 
     @field_validator("resourceName")
     @classmethod
@@ -135,13 +107,6 @@ class TunedModelArgs(BaseModel):
         if not RESOURCE_NAME_PATTERN.match(v):
             raise ValueError("a resource name is 1-26 lowercase letters, digits and hyphens, "
                              "starting with a letter")
-        return v
-
-    @field_validator("adopt")
-    @classmethod
-    def _adopt(cls, v: str | None) -> str | None:
-        if v is not None and not TUNED_MODEL_NAME_PATTERN.match(v):
-            raise ValueError(f"expected tunedModels/<id>, got {v!r}")
         return v
 
     @model_validator(mode="after")
