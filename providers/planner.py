@@ -170,7 +170,7 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
     if observed is None:
         if desired.adopt:
             return Decision(Action.ADOPT, note=f"take over {desired.adopt} without training")
-        return Decision(Action.CREATE, note=f"train tunedModels/{desired.tuned_model_id}")
+        return Decision(Action.CREATE, note="not on the service yet")
     if desired.adopt and observed.name != desired.adopt:
         return Decision(Action.REPLACE, (FieldChange("adopt", observed.name, desired.adopt),))
     if not desired.adopt and observed.tuned_model_id != desired.tuned_model_id:

@@ -50,15 +50,9 @@ UPDATABLE_FIELDS: tuple[str, ...] = ("displayName", "description", "temperature"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
 
-class Role(StrEnum):
-    """A permission role; roles are concentric (READER < WRITER < OWNER)."""
-
-    READER = "READER"
-    WRITER = "WRITER"
-    OWNER = "OWNER"
-
-
 class GranteeType(StrEnum):
+    """Who a permission in a stack file is for (the API's names, less the unspecified one)."""
+
     USER = "USER"
     GROUP = "GROUP"
     EVERYONE = "EVERYONE"
