@@ -9,9 +9,9 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks, settings
+from pulumi.runtime import get_root_resource, mocks, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import get_root_resource
+from pulumi.runtime.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 TUNED_MODEL = "pulumi-python:dynamic/gemini:TunedModel"
@@ -29,7 +29,7 @@ class Registration:
 
 
 @dataclass
-class Recorder(mocks.MockMonitor):  # type: ignore[misc]
+class Recorder(mocks.MockMonitor):
     """A mock monitor that also records the resource options (and, filled by the run, exports)."""
 
     registrations: list[Registration] = field(default_factory=list)
@@ -45,10 +45,10 @@ class Recorder(mocks.MockMonitor):  # type: ignore[misc]
             self.registrations.append(Registration(
                 request.type, request.name, {}, request.parent, request.protect,
                 request.retainOnDelete, list(request.dependencies)))
-        return super().RegisterResource(request)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
-class Provider(mocks.Mocks):  # type: ignore[misc]
+class Provider(mocks.Mocks):
     """Answers like the provider would after a successful create."""
 
     def __init__(self) -> None:
@@ -62,8 +62,8 @@ class Provider(mocks.Mocks):  # type: ignore[misc]
                               "totalSteps": 19, "finalMeanLoss": 0.25}
         return f"{args.name}-id", dict(args.inputs)
 
-    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
 
 
 def stack_file_config(stack: str, root: Path = ROOT) -> dict[str, str]:
@@ -94,7 +94,7 @@ def run_program(stack: str, config: dict[str, str]) -> Run:
         def _run() -> Any:
             program.run()
             root = get_root_resource()
-            assert root is not None
+            assert isinstance(root, Stack)
             return pulumi.Output.all(**root.outputs).apply(monitor.exports.update)
 
         _run()

@@ -10,6 +10,8 @@ from pulumi.output import Unknown
 from providers.planner import Action
 from providers.tuned_model import TunedModelArgs, check_failures, diff_decision
 
+UNKNOWN: Any = Unknown()  # type: ignore[no-untyped-call]  # the SDK's preview sentinel
+
 BASE: dict[str, Any] = {
     "stack": "dev",
     "resourceName": "number-generator",
@@ -113,13 +115,13 @@ def test_a_retrain_gets_a_new_id_within_the_service_pattern() -> None:
 
 
 def test_unknown_create_only_input_in_preview_means_replace() -> None:
-    decision = diff_decision(recorded(BASE), {**with_(), "datasetDigest": Unknown()})
+    decision = diff_decision(recorded(BASE), {**with_(), "datasetDigest": UNKNOWN})
     assert decision.action is Action.REPLACE
     assert decision.replace_fields == ("datasetDigest",)
 
 
 def test_unknown_updatable_input_in_preview_means_update() -> None:
-    decision = diff_decision(recorded(BASE), {**with_(), "description": Unknown()})
+    decision = diff_decision(recorded(BASE), {**with_(), "description": UNKNOWN})
     assert decision.action is Action.UPDATE
     assert decision.update_fields == ("description",)
 
@@ -159,5 +161,5 @@ def test_check_table(case: str, news: dict[str, Any], expected: list[tuple[str, 
 
 
 def test_check_lets_unknown_values_pass_during_preview() -> None:
-    news = {**with_(), "datasetDigest": Unknown(), "description": Unknown()}
+    news = {**with_(), "datasetDigest": UNKNOWN, "description": UNKNOWN}
     assert check_failures(news) == []
