@@ -87,12 +87,13 @@ def match_route(method: str, path: str) -> tuple[str, str, dict[str, str]] | Non
 def parse_query(raw: str) -> dict[str, str]:
     """Query parameters by camelCase name (snake_case accepted), first value wins.
 
-    Quirk: the official list sample builds ``?page_size=5&page_token=T?key=K``; the second ``?``
-    is read as another separator so the token and the key both arrive.
+    Quirk: the official list sample builds ``?page_size=5&page_token=T?key=K``; a second ``?``
+    in any value is read as another separator, so the key arrives as ``key`` (and is never
+    echoed in an error message or kept in the journal as part of another value).
     """
     out: dict[str, str] = {}
     for name, value in parse_qsl(raw, keep_blank_values=True):
-        if "?" in value and name in ("page_token", "pageToken"):
+        if "?" in value:
             value, _, rest = value.partition("?")
             for extra_name, extra_value in parse_qsl(rest, keep_blank_values=True):
                 out.setdefault(camel(extra_name), extra_value)

@@ -44,7 +44,7 @@ from emulator.errors import (
     retry_info,
 )
 from emulator.store import Store, Tx
-from emulator.wire import ENUMS, camel, float32, format_timestamp, normalize, snake
+from emulator.wire import ENUMS, camel, float32, format_timestamp, int32_value, normalize, snake
 
 NS = 1_000_000_000
 API_TYPE = "type.googleapis.com/google.ai.generativelanguage"
@@ -129,12 +129,12 @@ class BaseModel:
             "inputTokenLimit": self.input_token_limit,
             "outputTokenLimit": self.output_token_limit,
             "supportedGenerationMethods": list(self.methods),
-            "temperature": self.temperature,
-            "topP": self.top_p,
+            "temperature": float32(self.temperature),
+            "topP": float32(self.top_p),
             "topK": self.top_k,
         }
         if self.max_temperature is not None:
-            out["maxTemperature"] = self.max_temperature
+            out["maxTemperature"] = float32(self.max_temperature)
         return out
 
 
@@ -1373,7 +1373,7 @@ class Backend:
         count = 1
         if isinstance(config, dict):
             raw = config.get("candidateCount", config.get("candidate_count", 1))
-            count = max(1, min(8, int(raw or 1)))
+            count = max(1, min(8, int32_value("generation_config.candidate_count", raw or 1)))
         outputs = most_similar(tx.examples(model.id), prompt, count)
         return {
             "candidates": [
@@ -1395,7 +1395,7 @@ class Backend:
         if prompt is None:
             raise InvalidArgument("prompt is required.")
         model = self._active(tx, caller, call)
-        count = max(1, min(8, int(body.get("candidateCount") or 1)))
+        count = max(1, min(8, int32_value("candidate_count", body.get("candidateCount") or 1)))
         outputs = most_similar(tx.examples(model.id), str(prompt), count)
         return {"candidates": [{"output": text, "safetyRatings": _ratings(PALM_SAFETY)} for text in outputs]}
 

@@ -202,10 +202,8 @@ def retry_info(seconds: float) -> dict[str, Any]:
 
 def bad_request(field: str, description: str) -> dict[str, Any]:
     """A ``google.rpc.BadRequest`` detail naming one field violation."""
-    return {
-        "@type": "type.googleapis.com/google.rpc.BadRequest",
-        "fieldViolations": [{"field": field, "description": description}],
-    }
+    violation = {"field": field, "description": description} if field else {"description": description}
+    return {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [violation]}
 
 
 def error_body(error: ApiError) -> dict[str, Any]:

@@ -172,6 +172,13 @@ def _invalid_value(path: str, field: Field, value: Any) -> InvalidArgument:
     return InvalidArgument(message, details=[bad_request(path, message)])
 
 
+def int32_value(path: str, value: Any) -> int:
+    """``value`` as an int32 field the way the service reads one (numbers or numeric strings);
+    raises InvalidArgument naming ``path`` (snake_case, as the service does) otherwise."""
+    result: int = _scalar(path, Field("int32"), value)
+    return result
+
+
 def _scalar(path: str, field: Field, value: Any) -> Any:
     kind = field.kind
     if kind == "any":
@@ -316,15 +323,19 @@ def parse_timestamp(text: str) -> int:
 
 @lru_cache(maxsize=65536)
 def float32(value: float) -> float:
-    """The shortest decimal that round-trips through float32, as the service prints floats."""
+    """The shortest decimal that round-trips through float32, as the service prints floats
+    (an ``int`` when the value is whole)."""
     if math.isnan(value) or math.isinf(value):
         return value
     single = struct.unpack("f", struct.pack("f", value))[0]
     for digits in range(6, 10):
         candidate = float(f"{single:.{digits}g}")
         if struct.unpack("f", struct.pack("f", candidate))[0] == single:
-            return candidate
-    return float(single)
+            break
+    else:
+        candidate = float(single)
+    # The service prints a whole float without a fraction: 1, 100 (not 1.0, 100.0).
+    return int(candidate) if candidate.is_integer() and abs(candidate) < 2**53 else candidate
 
 
 def json_bytes(body: Any) -> bytes:

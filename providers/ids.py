@@ -1,13 +1,15 @@
 """Deterministic tuned-model ids (DESIGN.md decision 1).
 
-``tuned_model_id(stack, resource, training_fields)`` is ``<resource>-<stack tag><digest>``:
+``tuned_model_id(project, stack, resource, training_fields)`` is
+``<resource>-<stack tag><digest>``:
 
 - ``<resource>``: the model's resource name (at most 26 characters, checked by the spec);
-- ``<stack tag>``: 4 hex characters of SHA-256 of the stack name, so two stacks never share a
-  model and ``plan`` can tell this stack's models on the service from others';
-- ``<digest>``: 8 hex characters of SHA-256 over the stack, the resource name and every field
-  that forces retraining, in canonical JSON; a retrain gets a new id, so create-before-delete
-  works and an interrupted ``up`` finds the model it already submitted.
+- ``<stack tag>``: 4 hex characters of SHA-256 of ``<project>/<stack>``, so ``plan`` can tell
+  this stack's models on the service from others';
+- ``<digest>``: 8 hex characters of SHA-256 over the project, the stack, the resource name and
+  every field that forces retraining, in canonical JSON: two stacks (of this project or another
+  Pulumi project on the same Google project) never share a model; a retrain gets a new id, so
+  create-before-delete works; an interrupted ``up`` finds the model it already submitted.
 
 The result always matches the service's ``[a-z]([a-z0-9-]{0,38}[a-z0-9])?`` (at most 40 chars).
 """
@@ -28,9 +30,9 @@ _SUFFIX = re.compile(
 )
 
 
-def stack_tag(stack: str) -> str:
-    """The 4-hex-character tag of a stack name."""
-    return hashlib.sha256(stack.encode("utf-8")).hexdigest()[:4]
+def stack_tag(project: str, stack: str) -> str:
+    """The 4-hex-character tag of a Pulumi project's stack."""
+    return hashlib.sha256(f"{project}/{stack}".encode()).hexdigest()[:4]
 
 
 def canonical(value: Any) -> str:
@@ -50,13 +52,14 @@ def _normalize(value: Any) -> Any:
     return str(value)
 
 
-def tuned_model_id(stack: str, resource: str, training_fields: Mapping[str, Any]) -> str:
+def tuned_model_id(project: str, stack: str, resource: str, training_fields: Mapping[str, Any]) -> str:
     """The id to create the model under; raises ValueError for a resource name the spec rejects."""
     if not RESOURCE_NAME_PATTERN.match(resource):
         raise ValueError(f"resource name {resource!r} does not match {RESOURCE_NAME_PATTERN.pattern}")
-    material = canonical({"stack": stack, "resource": resource, "training": training_fields})
+    material = canonical({"project": project, "stack": stack, "resource": resource,
+                          "training": training_fields})
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:8]
-    result = f"{resource}-{stack_tag(stack)}{digest}"
+    result = f"{resource}-{stack_tag(project, stack)}{digest}"
     assert TUNED_MODEL_ID_PATTERN.match(result), result
     return result
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from providers.gemini import GeminiClient, NotFound
 from providers.gemini.types import TunedModel
 from providers.ids import parse_id, stack_tag
@@ -49,10 +51,16 @@ def client_for_stack(stack: LoadedStack, project_root: Path) -> GeminiClient:
                                project_root=project_root))
 
 
-def find_stack_models(client: GeminiClient, stack: LoadedStack,
+def project_name(project_root: Path) -> str:
+    """The Pulumi project's name, from ``Pulumi.yaml`` (part of every model's id)."""
+    document = yaml.safe_load((project_root / "Pulumi.yaml").read_text(encoding="utf-8"))
+    return str(document["name"])
+
+
+def find_stack_models(client: GeminiClient, project: str, stack: LoadedStack,
                       progress: Callable[[str], None]) -> StackModels:
     """List the caller's models and keep this stack's; fetch the models declared with ``adopt``."""
-    tag = stack_tag(stack.name)
+    tag = stack_tag(project, stack.name)
     found = StackModels()
     progress(f"listing tuned models on the service for stack {stack.name} ...")
     count = 0

@@ -54,6 +54,11 @@ def _unknown(v: Any) -> bool:
     return isinstance(v, pulumi.output.Unknown)
 
 
+def _key(v: Any) -> str | None:
+    """A grantee field as the service compares it (emails are case-insensitive)."""
+    return str(v).lower() if v else None
+
+
 class PermissionArgs(BaseModel):
     """Inputs of a ``TunedModelPermission``."""
 
@@ -143,9 +148,12 @@ class TunedModelPermissionProvider(_Base):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in ("model", "granteeType", "emailAddress")
-                    if _unknown(news.get(k)) or (olds.get(k) or None) != (news.get(k) or None)]
+                    if _unknown(news.get(k)) or _key(olds.get(k)) != _key(news.get(k))]
         if replaces:
-            return DiffResult(changes=True, replaces=replaces)
+            # A new grantee on the same model: revoke first, so that create can never adopt
+            # the very permission the replacement is about to delete.
+            return DiffResult(changes=True, replaces=replaces,
+                              delete_before_replace="model" not in replaces)
         if _unknown(news.get("role")) or olds.get("role") != news.get("role"):
             return DiffResult(changes=True, replaces=[])
         return DiffResult(changes=False)

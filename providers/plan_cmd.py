@@ -19,8 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from providers.gemini import GeminiError, find_project_root
-from providers.gemini.types import Permission, TunedModel
-from providers.live import client_for_stack, find_stack_models, load_valid_stack, progress_printer
+from providers.gemini.types import Permission, TunedModel, TunedModelState
+from providers.live import (
+    client_for_stack,
+    find_stack_models,
+    load_valid_stack,
+    progress_printer,
+    project_name,
+)
 from providers.planner import Action, Decision, Observed, State, decide
 from providers.program import model_args
 from providers.spec import UPDATABLE_FIELDS, ModelSpec
@@ -103,16 +109,17 @@ def plan_permissions(spec: ModelSpec, live: Sequence[Permission] | None) -> list
     return changes
 
 
-def build_plan(stack: LoadedStack, client: Any, progress: Callable[[str], None]) -> dict[str, Any]:
+def build_plan(project: str, stack: LoadedStack, client: Any,
+               progress: Callable[[str], None]) -> dict[str, Any]:
     """The plan as JSON-ready data (see :func:`render_markdown`)."""
-    live = find_stack_models(client, stack, progress)
+    live = find_stack_models(client, project, stack, progress)
     plans: list[ModelPlan] = []
     total = len(stack.models)
     for i, (name, spec) in enumerate(stack.models.items(), start=1):
         progress(f"comparing {name} ({i}/{total}) ...")
         dataset = stack.datasets.get(name)
         args = TunedModelArgs.model_validate(model_args(
-            stack.name, name, spec, dataset_digest=dataset.digest if dataset else None,
+            project, stack.name, name, spec, dataset_digest=dataset.digest if dataset else None,
             example_count=dataset.count if dataset else None))
         desired = args.desired()
         candidates = live.by_resource.get(name, [])
@@ -123,11 +130,15 @@ def build_plan(stack: LoadedStack, client: Any, progress: Callable[[str], None])
         keeps_model = decision.action in (Action.UPDATE, Action.NONE, Action.ADOPT) and current is not None
         perms = plan_permissions(spec, client.list_permissions(current.name) if keeps_model and current
                                  else None)
+        note = decision.note
+        if current is not None and current.name == desired.name and current.state is TunedModelState.FAILED:
+            note = ("it FAILED on the service: `pulumi up` retrains it once Pulumi has recorded the "
+                    "failure (`pulumi refresh`); otherwise it stops and asks you to delete it first")
         plans.append(ModelPlan(
             model=name, action=ACTION_LABELS[decision.action], tuned_model=desired.name,
             current=current.name if current else None,
             changes=[{"field": c.field, "old": c.old, "new": c.new} for c in decision.changes],
-            note=decision.note, permissions=perms))
+            note=note, permissions=perms))
     declared = set(stack.models)
     in_use = {p.tuned_model for p in plans} | {p.current for p in plans if p.current}
     delete = [
@@ -192,7 +203,7 @@ def run_plan(args: argparse.Namespace) -> int:
         return 1
     progress = progress_printer()
     try:
-        plan = build_plan(stack, client_for_stack(stack, root), progress)
+        plan = build_plan(project_name(root), stack, client_for_stack(stack, root), progress)
     except GeminiError as e:
         print(f"tuned-models plan: the service answered {e}", flush=True)
         return 1

@@ -8,7 +8,8 @@ Rules (fields are declared in :mod:`providers.spec`):
 
 - nothing observed -> ``CREATE`` (``ADOPT`` when the spec says ``adopt``);
 - a different ``tunedModelId`` (a create-only field changed) -> ``REPLACE``, naming the fields;
-- an observed ``FAILED`` model -> ``REPLACE``; since the id is unchanged, delete before replace;
+- an observed ``FAILED`` model -> ``REPLACE``; since the id is unchanged, delete before replace
+  (never for an adopted model: it is not ours to retrain);
 - a declared updatable field that differs -> ``UPDATE`` of exactly those fields;
 - a model still ``CREATING`` -> ``UPDATE`` with no fields: the next ``up`` picks up the outcome;
 - otherwise ``NONE``. An updatable field the spec does not declare is not managed: the
@@ -181,7 +182,7 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
             changes = (FieldChange("tunedModelId", observed.tuned_model_id, desired.tuned_model_id),)
             return Decision(Action.REPLACE, changes, note=note)
         return Decision(Action.REPLACE, changes)
-    if observed.state is State.FAILED:
+    if observed.state is State.FAILED and not desired.adopt:
         return Decision(Action.REPLACE, (FieldChange("state", State.FAILED.value, State.ACTIVE.value),),
                         delete_before_replace=True, note="the recorded training failed; retrain")
     changes = tuple(

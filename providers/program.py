@@ -16,17 +16,18 @@ from providers.gemini import find_project_root
 from providers.permission import TunedModelOwner, TunedModelPermission, permission_args
 from providers.spec import ModelSpec
 from providers.stack import KEY_API_KEY, NAMESPACE, LoadedStack, parse_config
-from providers.tuned_model import TunedModel
+from providers.tuned_model import TunedModel, TunedModelArgs
 
 
-def model_args(stack: str, name: str, spec: ModelSpec, *, dataset_digest: str | None,
-               example_count: int | None) -> dict[str, Any]:
+def model_args(project: str, stack: str, name: str, spec: ModelSpec, *,
+               dataset_digest: str | None, example_count: int | None) -> dict[str, Any]:
     """The ``TunedModel`` inputs for one spec (camelCase; unset fields absent).
 
     Inline ``examples`` are passed as inputs (they are part of the stack file already);
     a ``dataset`` file is passed by path and digest only, never its examples.
     """
     args: dict[str, Any] = {
+        "project": project,
         "stack": stack,
         "resourceName": name,
         "displayName": spec.displayName,
@@ -97,21 +98,25 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     for name in _in_dependency_order(loaded.models):
         spec = loaded.models[name]
         dataset = loaded.datasets.get(name)
-        args = model_args(loaded.name, name, spec,
+        args = model_args(pulumi.get_project(), loaded.name, name, spec,
                           dataset_digest=dataset.digest if dataset else None,
                           example_count=dataset.count if dataset else None)
         opts = pulumi.ResourceOptions(protect=spec.protect, retain_on_delete=spec.retainOnDelete,
                                       depends_on=[models[d] for d in spec.dependsOn])
         model = TunedModel(name, args, opts)
         models[name] = model
+        # The model's name is known before it exists (deterministic id, or the adopted name):
+        # passing it as a plain value keeps a preview of an in-place update from showing every
+        # grant as replaced, as an unknown ``model.name`` would.
+        known_name = TunedModelArgs.model_validate(args).desired().name
+        child = pulumi.ResourceOptions(parent=model, depends_on=[model])
         grants = [
-            TunedModelPermission(f"{name}:{p.key}", permission_args(model.name, p),
-                                 pulumi.ResourceOptions(parent=model))
+            TunedModelPermission(f"{name}:{p.key}", permission_args(known_name, p), child)
             for p in spec.permissions
         ]
         if spec.owner:
-            TunedModelOwner(f"{name}:owner", {"model": model.name, "emailAddress": spec.owner},
-                            pulumi.ResourceOptions(parent=model, depends_on=list(grants)))
+            TunedModelOwner(f"{name}:owner", {"model": known_name, "emailAddress": spec.owner},
+                            pulumi.ResourceOptions(parent=model, depends_on=[model, *grants]))
         outputs = pulumi.Output.all(**{k: getattr(model, k) for k in
                                        ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")})
         pulumi.export(name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"],

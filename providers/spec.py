@@ -246,6 +246,9 @@ class ModelSpec(ModelFields):
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ValueError("the same grantee is listed twice in permissions: " + ", ".join(dupes))
+        if self.owner and any((p.email or "").lower() == self.owner.lower() for p in self.permissions):
+            raise ValueError(f"{self.owner} is the owner and also listed in permissions; the owner has "
+                             "every role: remove that permission")
         return self
 
 

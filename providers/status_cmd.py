@@ -16,7 +16,13 @@ from typing import Any
 
 from providers.gemini import GeminiClient, GeminiError, find_project_root
 from providers.gemini.types import TunedModel, TunedModelState
-from providers.live import client_for_stack, find_stack_models, load_valid_stack, progress_printer
+from providers.live import (
+    client_for_stack,
+    find_stack_models,
+    load_valid_stack,
+    progress_printer,
+    project_name,
+)
 from providers.stack import LoadedStack
 
 COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE")
@@ -62,14 +68,15 @@ def model_row(client: GeminiClient, resource: str, model: TunedModel, now: datet
     }
 
 
-def build_status(stack: LoadedStack, client: GeminiClient, progress: Callable[[str], None],
-                 now: datetime | None = None) -> list[dict[str, Any]]:
+def build_status(project: str, stack: LoadedStack, client: GeminiClient,
+                 progress: Callable[[str], None], now: datetime | None = None) -> list[dict[str, Any]]:
     """The status rows, in stack-file order, then models no longer declared."""
     now = now or datetime.now(UTC)
-    live = find_stack_models(client, stack, progress)
+    live = find_stack_models(client, project, stack, progress)
     rows: list[dict[str, Any]] = []
-    found = {**{r: ms for r, ms in live.by_resource.items()},
-             **{r: [m] for r, m in live.adopted.items()}}
+    found = {r: list(ms) for r, ms in live.by_resource.items()}
+    for r, m in live.adopted.items():
+        found.setdefault(r, []).insert(0, m)
     names = list(stack.models) + sorted(set(found) - set(stack.models))
     for i, name in enumerate(names, start=1):
         progress(f"reading {name} ({i}/{len(names)}) ...")
@@ -104,7 +111,8 @@ def run_status(args: argparse.Namespace) -> int:
     if stack is None:
         return 1
     try:
-        rows = build_status(stack, client_for_stack(stack, root), progress_printer())
+        rows = build_status(project_name(root), stack, client_for_stack(stack, root),
+                            progress_printer())
     except GeminiError as e:
         print(f"tuned-models status: the service answered {e}", flush=True)
         return 1

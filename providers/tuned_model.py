@@ -1,7 +1,8 @@
 """``TunedModel``: a tuned Gemini model as a Pulumi dynamic resource.
 
 Schema
-    Inputs (:class:`TunedModelArgs`, camelCase like the API): ``stack``, ``resourceName``,
+    Inputs (:class:`TunedModelArgs`, camelCase like the API): ``project``, ``stack``,
+    ``resourceName``,
     the create-only fields ``baseModel`` | ``tunedModelSource``, ``hyperparameters``,
     ``datasetDigest`` (with ``dataset`` path or inline ``examples``, and ``exampleCount``); the
     updatable fields ``displayName``, ``description``, ``temperature``, ``topP``, ``topK``; and
@@ -22,6 +23,7 @@ Lifecycle
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,7 @@ from pydantic import ValidationError, field_validator, model_validator
 
 from providers.concurrency import raise_worker_limit
 from providers.datasets import DatasetError, examples_digest, read_examples
-from providers.gemini import AlreadyExists, GeminiClient, NotFound
+from providers.gemini import AlreadyExists, GeminiClient, NotFound, PermissionDenied
 from providers.gemini.types import TunedModel as ApiTunedModel
 from providers.gemini.types import TunedModelState
 from providers.ids import tuned_model_id
@@ -58,7 +60,7 @@ from providers.planner import (
 )
 from providers.settings import Settings, client_for
 from providers.spec import RESOURCE_NAME_PATTERN, UPDATABLE_FIELDS, Example, ModelFields
-from providers.waiter import wait_for_training
+from providers.waiter import find_operation, wait_for_training
 
 PROVIDER_KEY = "__provider"
 
@@ -91,6 +93,7 @@ OUTPUT_KEYS: tuple[str, ...] = (
 class TunedModelArgs(ModelFields):
     """The inputs of a ``TunedModel`` as the provider receives them (numbers may be floats)."""
 
+    project: str
     stack: str
     resourceName: str
     datasetDigest: str | None = None
@@ -134,7 +137,7 @@ class TunedModelArgs(ModelFields):
 
     @property
     def tuned_model_id(self) -> str:
-        return tuned_model_id(self.stack, self.resourceName, self.training_spec())
+        return tuned_model_id(self.project, self.stack, self.resourceName, self.training_spec())
 
     def desired(self) -> Desired:
         return Desired(self.tuned_model_id, self.training_spec(), self.mutable(), self.adopt)
@@ -353,6 +356,8 @@ class TunedModelProvider(ResourceProvider):
             raise RuntimeError(
                 f"{args.label}: cannot adopt {args.adopt}: it was tuned from "
                 f"{model.baseModel or source}, the spec declares {args.baseModel or declared_source}")
+        if model.state is TunedModelState.FAILED:
+            raise RuntimeError(f"{args.label}: cannot adopt {args.adopt}: its tuning FAILED")
         if args.wait and model.state is TunedModelState.CREATING:
             model = wait_for_training(client, model.name, operation_name=None, timeout=args.timeout,
                                       label=args.label, log=pulumi.log.info)
@@ -403,17 +408,19 @@ class TunedModelProvider(ResourceProvider):
         except NotFound:
             return
         if model.state is TunedModelState.CREATING:
-            op = props.get("operationName")
-            try:
-                if op:
+            op = props.get("operationName") or find_operation(client, name)
+            if op:
+                with contextlib.suppress(NotFound):
                     client.cancel_operation(str(op))
                     pulumi.log.info(f"cancelled the tuning of {name}")
-            except NotFound:
-                pass
         try:
             client.delete_tuned_model(name)
         except NotFound:
             return
+        except PermissionDenied:
+            # Only the owner may delete; after an ownership transfer this stack is a WRITER.
+            pulumi.log.warn(f"{name}: this stack's credentials may not delete it (its ownership was "
+                            "transferred); it stays on the service and is no longer managed")
 
 
 def _int(v: Any) -> int | None:

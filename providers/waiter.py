@@ -118,9 +118,11 @@ def wait_for_training(
     last_logged_percent = -100.0
     last_logged_at = -1e18
     op_name = operation_name
+    looked_up = False
     while True:
-        if op_name is None:
+        if op_name is None and not looked_up:
             op_name = find_operation(client, model_name)
+            looked_up = True
         if op_name is None:
             # No operation to read progress from: fall back to the model's state.
             model = client.get_tuned_model(model_name)
@@ -131,7 +133,8 @@ def wait_for_training(
             try:
                 op = client.get_operation(op_name)
             except NotFound:
-                op_name = None
+                # Gone (or never listed): read the model's state from now on.
+                op_name, looked_up = None, True
                 continue
             progress = progress_of(op, epochs)
             if op.done:

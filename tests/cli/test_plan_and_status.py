@@ -54,7 +54,7 @@ def up(root: Path) -> None:
         p.configure(ConfigureRequest(Config(raw, "tuned-models")))
     for name, spec in loaded.models.items():
         ds = loaded.datasets[name]
-        created = provider.create(model_args("local", name, spec, dataset_digest=ds.digest,
+        created = provider.create(model_args("tuned-models", "local", name, spec, dataset_digest=ds.digest,
                                              example_count=ds.count))
         assert created.outs is not None and created.outs["state"] == "ACTIVE"
         for grant in spec.permissions:

@@ -112,5 +112,6 @@ def inputs(stack: str, name: str = "numbers", **spec: Any) -> dict[str, Any]:
     model = ModelSpec.model_validate(raw)
     digest = examples_digest(model.examples) if model.examples is not None else None
     count = len(model.examples) if model.examples is not None else None
-    return {**model_args(stack, name, model, dataset_digest=digest, example_count=count),
+    return {**model_args("tuned-models", stack, name, model, dataset_digest=digest,
+                         example_count=count),
             PROVIDER_KEY: PROVIDER}

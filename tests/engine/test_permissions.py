@@ -9,7 +9,7 @@ import pytest
 from providers.permission import TunedModelOwnerProvider, TunedModelPermissionProvider, permission_args
 from providers.spec import PermissionSpec
 from tests.engine.conftest import API_KEY, TUNED_MODEL, Emulator, inputs
-from tests.engine.harness import PROVIDER_KEY, MiniEngine, serialize_provider
+from tests.engine.harness import PROVIDER_KEY, MiniEngine, serialize_provider, wait_until
 
 PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
 OWNER = "pulumi-python:dynamic/gemini:TunedModelOwner"
@@ -75,12 +75,19 @@ def test_a_grantee_change_replaces_the_grant(engine: MiniEngine, emu: Emulator, 
     engine.up("p", PERMISSION, grant(shared, user="reader@example.com", role="READER"))
     old = engine.outputs("p", PERMISSION)["name"]
     step = engine.up("p", PERMISSION, grant(shared, group="ml-team@googlegroups.com", role="READER"))
-    assert step.op == "replace-cbd"
+    assert step.op == "replace-dbr"  # revoke first: create must never adopt what is deleted next
     new = engine.outputs("p", PERMISSION)
     assert new["name"] != old and new["granteeType"] == "GROUP"
     assert emu.api("GET", f"/v1beta/{old}").status_code == 404
     assert generate(emu, shared, READER_KEY) == 403
     assert generate(emu, shared, MEMBER_KEY) == 200
+
+
+def test_changing_only_the_case_of_an_email_changes_nothing(
+        engine: MiniEngine, emu: Emulator, shared: str) -> None:
+    engine.up("p", PERMISSION, grant(shared, user="reader@example.com", role="READER"))
+    assert engine.up("p", PERMISSION, grant(shared, user="Reader@Example.com", role="READER")).op == "same"
+    assert generate(emu, shared, READER_KEY) == 200
 
 
 def test_a_grant_removed_outside_pulumi_disappears_on_refresh_and_comes_back_on_up(
@@ -158,3 +165,7 @@ def test_ownership_transfer_makes_the_previous_owner_a_writer(
     assert emu.api("DELETE", f"/v1beta/{shared}").status_code == 403
     engine.destroy("numbers:owner", OWNER)  # stops managing ownership; changes nothing
     assert emu.api("GET", f"/v1beta/{shared}", key=READER_KEY).status_code == 200
+    # Destroying the model now leaves it with its new owner instead of failing forever.
+    engine.destroy("numbers", TUNED_MODEL)
+    assert emu.api("GET", f"/v1beta/{shared}", key=READER_KEY).status_code == 200
+    assert wait_until(lambda: "ownership was transferred" in engine.proc.output())

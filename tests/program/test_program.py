@@ -48,6 +48,9 @@ def test_every_shipped_stack_declares_its_models_options_and_exports(shipped: tu
         assert sorted(g.name for g in grants) == sorted(f"{name}:{p.key}" for p in spec.permissions)
         for g in grants:
             assert g.parent.endswith(f"{TUNED_MODEL}::{name}")
+            # a plain, known name (not an unknown output during preview) and a real dependency
+            assert run.provider.inputs[g.name]["model"].startswith(f"tunedModels/{name}-")
+            assert any(d.endswith(f"{TUNED_MODEL}::{name}") for d in g.dependencies)
         owners = [r for r in run.monitor.registrations if r.typ == OWNER and r.name == f"{name}:owner"]
         assert len(owners) == (1 if spec.owner else 0)
 

@@ -13,6 +13,7 @@ from providers.tuned_model import TunedModelArgs, check_failures, diff_decision
 UNKNOWN: Any = Unknown()  # type: ignore[no-untyped-call]  # the SDK's preview sentinel
 
 BASE: dict[str, Any] = {
+    "project": "tuned-models",
     "stack": "dev",
     "resourceName": "number-generator",
     "displayName": "number generator",
@@ -86,6 +87,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], Action, tuple[str, ...]]]
      Action.REPLACE, ("baseModel", "tunedModelSource")),
     ("recorded FAILED", {"state": "FAILED"}, with_(), Action.REPLACE, ("state",)),
     ("recorded CREATING", {"state": "CREATING"}, with_(), Action.UPDATE, ()),
+    ("an adopted model that FAILED is not retrained",
+     {"state": "FAILED", "name": "tunedModels/theirs", "tunedModelId": "theirs"},
+     with_(adopt="tunedModels/theirs"), Action.NONE, ()),
 ]
 
 
@@ -110,7 +114,8 @@ def test_a_retrain_gets_a_new_id_within_the_service_pattern() -> None:
     a = TunedModelArgs.model_validate(with_()).tuned_model_id
     b = TunedModelArgs.model_validate(with_(datasetDigest="sha256:" + "d" * 64)).tuned_model_id
     c = TunedModelArgs.model_validate(with_(stack="prod")).tuned_model_id
-    assert len({a, b, c}) == 3
+    d = TunedModelArgs.model_validate(with_(project="another-project")).tuned_model_id
+    assert len({a, b, c, d}) == 4
     assert a.startswith("number-generator-") and len(a) <= 40
 
 
@@ -163,3 +168,12 @@ def test_check_table(case: str, news: dict[str, Any], expected: list[tuple[str, 
 def test_check_lets_unknown_values_pass_during_preview() -> None:
     news = {**with_(), "datasetDigest": UNKNOWN, "description": UNKNOWN}
     assert check_failures(news) == []
+
+
+def test_the_owner_may_not_also_be_listed_in_permissions() -> None:
+    from providers.spec import ModelSpec
+
+    with pytest.raises(ValueError, match="is the owner and also listed in permissions"):
+        ModelSpec.model_validate({
+            "baseModel": "models/gemini-1.5-flash-001-tuning", "dataset": "d.jsonl",
+            "owner": "Boss@example.com", "permissions": [{"user": "boss@example.com", "role": "WRITER"}]})
