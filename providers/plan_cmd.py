@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from providers.gemini import GeminiError, find_project_root
+from providers.gemini import CredentialsMissing, GeminiError, find_project_root
 from providers.gemini.types import Permission, TunedModel, TunedModelState
 from providers.live import (
     client_for_stack,
@@ -204,8 +205,12 @@ def run_plan(args: argparse.Namespace) -> int:
     progress = progress_printer()
     try:
         plan = build_plan(project_name(root), stack, client_for_stack(stack, root), progress)
+    except CredentialsMissing as e:
+        print(f"tuned-models plan: {e.message} (plan cannot read the stack's encrypted apiKey: "
+              "use the environment or application default credentials)", file=sys.stderr)
+        return 1
     except GeminiError as e:
-        print(f"tuned-models plan: the service answered {e}", flush=True)
+        print(f"tuned-models plan: the service answered {e}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps(plan, indent=2, default=str))

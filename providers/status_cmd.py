@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from providers.gemini import GeminiClient, GeminiError, find_project_root
+from providers.gemini import CredentialsMissing, GeminiClient, GeminiError, find_project_root
 from providers.gemini.types import TunedModel, TunedModelState
 from providers.live import (
     client_for_stack,
@@ -113,8 +114,12 @@ def run_status(args: argparse.Namespace) -> int:
     try:
         rows = build_status(project_name(root), stack, client_for_stack(stack, root),
                             progress_printer())
+    except CredentialsMissing as e:
+        print(f"tuned-models status: {e.message} (status cannot read the stack's encrypted apiKey: "
+              "use the environment or application default credentials)", file=sys.stderr)
+        return 1
     except GeminiError as e:
-        print(f"tuned-models status: the service answered {e}", flush=True)
+        print(f"tuned-models status: the service answered {e}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps({"stack": stack.name, "models": rows}, indent=2, default=str))
