@@ -46,7 +46,10 @@ ACTION_LABELS = {
 
 @dataclass(frozen=True)
 class PermissionChange:
-    """One sharing change: ``change`` is grant, revoke, role, or transfer ownership."""
+    """One sharing change: ``change`` is ``grant``, ``role``, ``transfer ownership``, or
+    ``not declared``: a live grant the file does not declare. Without Pulumi state, plan cannot
+    tell a grant this stack made and the file dropped (``pulumi up`` revokes it) from one made
+    outside the stack (``pulumi up`` leaves it: drift for the reviewer)."""
 
     grantee: str
     change: str
@@ -104,7 +107,7 @@ def plan_permissions(spec: ModelSpec, live: Sequence[Permission] | None) -> list
             changes.append(PermissionChange(grant.key, "role", grant.role,
                                             have.role.value if have.role else None))
     for key, p in sorted(current.items()):
-        changes.append(PermissionChange(key, "revoke", None, p.role.value if p.role else None))
+        changes.append(PermissionChange(key, "not declared", None, p.role.value if p.role else None))
     if spec.owner and (owner or "").lower() != spec.owner.lower():
         changes.append(PermissionChange(f"user:{spec.owner.lower()}", "transfer ownership", "OWNER"))
     return changes
@@ -182,8 +185,9 @@ def render_markdown(plan: dict[str, Any]) -> str:
         for model, c in perms:
             if c["change"] == "role":
                 text = f"role {c['old_role']} → {c['role']}"
-            elif c["change"] == "revoke":
-                text = f"revoke ({c['old_role']})"
+            elif c["change"] == "not declared":
+                text = (f"not declared ({c['old_role']}): revoked if this stack granted it, "
+                        "else drift made outside the stack")
             else:
                 text = f"{c['change']} {c['role']}"
             lines.append(f"| {model} | `{c['grantee']}` | {text} |")

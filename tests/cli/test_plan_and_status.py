@@ -15,6 +15,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 
 from providers import settings as settings_module
 from providers.cli import main
+from providers.live import client_for_stack
 from providers.permission import TunedModelPermissionProvider, permission_args
 from providers.program import model_args
 from providers.stack import load_stack
@@ -132,6 +133,21 @@ def test_plan_lists_permission_changes_beside_model_changes(
                                           ("group:ml-team@googlegroups.com", "grant", "READER")]
     assert changes["number-generator"] == [("everyone", "grant", "READER")]
     assert actions(plan)["support-tickets"] == "no change"
+
+
+def test_plan_shows_a_grant_made_outside_the_stack(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    up(project)
+    loaded = load_stack(project, "local")
+    client = client_for_stack(loaded, project)
+    name = next(m.name for m in client.iter_tuned_models() if m.name.startswith("tunedModels/summarizer-"))
+    client.create_permission(name, grantee_type="USER", email_address="intruder@example.com", role="WRITER")
+    plan = plan_json(project, capsys)
+    summarizer = next(m for m in plan["models"] if m["model"] == "summarizer")
+    assert summarizer["permissions"] == [{"grantee": "user:intruder@example.com", "change": "not declared",
+                                          "role": None, "old_role": "WRITER"}]
+    assert main(["plan", "--stack", "local", "--project-root", str(project)]) == 0
+    assert ("| summarizer | `user:intruder@example.com` | not declared (WRITER): revoked if this stack "
+            "granted it, else drift made outside the stack |") in capsys.readouterr().out
 
 
 def test_status_shows_each_model_with_progress(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
