@@ -324,6 +324,12 @@ class TunedModelProvider(ResourceProvider):
             total_steps = op.metadata.totalSteps if op.metadata else None
             pulumi.log.info(f"{args.label}: submitted {name} ({len(examples)} examples, "
                             f"{total_steps or '?'} steps)")
+        except NotFound as e:
+            source = args.baseModel or (args.tunedModelSource.tunedModel if args.tunedModelSource else "")
+            raise RuntimeError(
+                f"{args.label}: the service cannot tune from {source}: {e.message} (since May 2025 "
+                "the public Gemini API offers no base model for tuning; take over an existing tuned "
+                "model with `adopt`, or point tuned-models:endpoint at an emulator)") from None
         except AlreadyExists:
             existing = client.get_tuned_model(name)
             if existing.state is TunedModelState.FAILED:

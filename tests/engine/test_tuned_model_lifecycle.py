@@ -239,6 +239,16 @@ def test_adopt_takes_over_an_existing_model_without_training(engine: MiniEngine,
     assert "tuned from models/gemini-1.5-flash-001-tuning" in (err.value.details() or "")
 
 
+def test_an_unknown_base_model_fails_with_the_service_message_and_a_remedy(
+        engine: MiniEngine, emu: Emulator) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        engine.up("numbers", TUNED_MODEL, inputs(engine.stack, baseModel="models/gemini-9-ultra"))
+    details = err.value.details() or ""
+    assert "models/gemini-9-ultra is not found for API version v1beta" in details
+    assert "take over an existing tuned model with `adopt`" in details
+    assert engine.state == {} and emu.models() == []
+
+
 def test_check_failures_name_the_property_and_the_reason(engine: MiniEngine, emu: Emulator) -> None:
     bad = {**inputs(engine.stack), "temperature": 5.0, "hyperparameters": {"batchSize": 2.5}}
     step = engine.up("numbers", TUNED_MODEL, bad)
