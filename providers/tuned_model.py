@@ -282,7 +282,9 @@ class TunedModelProvider(ResourceProvider):
     # -- process setup -------------------------------------------------------------------------
     def configure(self, req: ConfigureRequest) -> None:
         self._settings = Settings.from_config(req.config.get)
-        raise_worker_limit()
+        if not raise_worker_limit():
+            pulumi.log.warn("tuned-models: could not lift the provider server's 4-call limit; "
+                            "models will tune at most 4 at a time")
 
     def _client(self) -> GeminiClient:
         settings = getattr(self, "_settings", None) or Settings()
