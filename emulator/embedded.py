@@ -9,6 +9,7 @@ would over a socket.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,7 +38,11 @@ class EmbeddedTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Serve one request; raises ``httpx.RemoteProtocolError`` for a dropped connection."""
+        """Serve one request within the request's read timeout.
+
+        Raises ``httpx.RemoteProtocolError`` for a dropped connection, ``httpx.ReadTimeout``
+        when the timeout passes, ``httpx.ReadError`` when the transport is closed meanwhile.
+        """
         loop = self._loop
         if loop is None:
             raise RuntimeError("The embedded emulator transport is closed.")
@@ -49,9 +54,17 @@ class EmbeddedTransport(httpx.BaseTransport):
             content=body,
             extensions=request.extensions,
         )
+        timeout = (request.extensions.get("timeout") or {}).get("read")
+        future = asyncio.run_coroutine_threadsafe(self._send(inner), loop)
         try:
-            future = asyncio.run_coroutine_threadsafe(self._send(inner), loop)
-            status, headers, content = future.result()
+            status, headers, content = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise httpx.ReadTimeout("The embedded emulator did not answer in time.",
+                                    request=request) from None
+        except concurrent.futures.CancelledError:
+            raise httpx.ReadError("The embedded emulator was closed during the request.",
+                                  request=request) from None
         except DroppedConnection:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a complete response.", request=request
@@ -70,7 +83,12 @@ class EmbeddedTransport(httpx.BaseTransport):
             loop, self._loop = self._loop, None
             if loop is None:
                 return
-            loop.call_soon_threadsafe(loop.stop)
+            def stop() -> None:
+                for task in asyncio.all_tasks(loop):
+                    task.cancel()  # a caller waiting on it gets ReadError, not a hang
+                loop.call_soon(loop.stop)
+
+            loop.call_soon_threadsafe(stop)
             self._thread.join(timeout=10)
             loop.close()
             self.store.close()

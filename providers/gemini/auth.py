@@ -21,7 +21,7 @@ import google.auth.exceptions
 import google.auth.transport
 import httpx
 
-from .errors import CredentialsMissing
+from .errors import CredentialsMissing, Unauthenticated
 
 __all__ = [
     "API_KEY_ENV_VARS",
@@ -59,6 +59,10 @@ class ApiKeyAuth(httpx.Auth):
         raise TypeError("ApiKeyAuth holds a secret and is not picklable")
 
 
+#: Seconds one token-endpoint exchange may take (google-auth passes none of its own).
+_REFRESH_TIMEOUT = 20.0
+
+
 class OAuthAuth(httpx.Auth):
     """Sends a google-auth access token (``Authorization: Bearer``) and the quota project.
 
@@ -78,12 +82,25 @@ class OAuthAuth(httpx.Auth):
         self._lock = threading.Lock()
         self._refresh_request = refresh_request or _HttpxAuthRequest()
 
-    def _token(self, *, rejected: str | None = None) -> str:
-        """A valid token; refreshed when expired or when it is the one the service rejected."""
+    def _token(self, request: httpx.Request, *, rejected: str | None = None) -> str:
+        """A valid token; refreshed when expired or when it is the one the service rejected.
+
+        Raises :class:`Unauthenticated` when the refresh is refused, and ``httpx.ConnectError``
+        (retried like any unsent request) when the token endpoint cannot be reached.
+        """
         with self._lock:
             credentials = self._credentials
             if not credentials.valid or not credentials.token or credentials.token == rejected:
-                credentials.refresh(self._refresh_request)
+                try:
+                    credentials.refresh(self._refresh_request)
+                except google.auth.exceptions.RefreshError as exc:
+                    raise Unauthenticated(
+                        f"refreshing the OAuth access token was refused: {type(exc).__name__}; "
+                        "run `gcloud auth application-default login` again", code=401,
+                        status="UNAUTHENTICATED") from None
+                except google.auth.exceptions.TransportError:
+                    raise httpx.ConnectError("the OAuth token endpoint could not be reached",
+                                             request=request) from None
             return str(credentials.token)
 
     def _apply(self, request: httpx.Request, token: str) -> None:
@@ -92,11 +109,11 @@ class OAuthAuth(httpx.Auth):
             request.headers["x-goog-user-project"] = self.quota_project
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        sent_token = self._token()
+        sent_token = self._token(request)
         self._apply(request, sent_token)
         response = yield request
         if response.status_code == 401:
-            self._apply(request, self._token(rejected=sent_token))
+            self._apply(request, self._token(request, rejected=sent_token))
             yield request
 
     def __repr__(self) -> str:
@@ -137,7 +154,8 @@ class _HttpxAuthRequest(google.auth.transport.Request):
         **kwargs: Any,
     ) -> _HttpxAuthResponse:
         try:
-            response = httpx.request(method, url, content=body, headers=headers, timeout=timeout or 60.0)
+            response = httpx.request(method, url, content=body, headers=headers,
+                                     timeout=timeout or _REFRESH_TIMEOUT)
         except httpx.HTTPError as exc:
             raise google.auth.exceptions.TransportError(  # type: ignore[no-untyped-call]
                 f"token refresh failed: {type(exc).__name__}"

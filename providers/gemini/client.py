@@ -51,6 +51,11 @@ def _user_agent() -> str:
     return f"tuned-models/{version} httpx/{httpx.__version__}"
 
 
+#: Bounds on following ``nextPageToken``: a misbehaving server must not page forever.
+_MAX_PAGES = 10_000
+_MAX_EMPTY_PAGES = 100
+
+
 class GeminiClient:
     """A client of the Gemini API (or of an emulator of it) at ``base_url``.
 
@@ -64,6 +69,7 @@ class GeminiClient:
         api_version: the version path of the tuned-model, permission and model calls;
             operations are always read and cancelled under ``/v1/``, as the service documents.
         random: a source of floats in ``[0, 1)`` for retry jitter (injected by tests).
+        clock: monotonic seconds, for the retry policy's per-call deadline (injected by tests).
 
     Names are accepted with or without their collection prefix where that is unambiguous:
     ``"my-model"`` and ``"tunedModels/my-model"`` name the same tuned model.
@@ -80,6 +86,7 @@ class GeminiClient:
         sleep: Callable[[float], None] = time.sleep,
         api_version: str = "v1beta",
         random: Callable[[], float] = _random.random,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -90,6 +97,7 @@ class GeminiClient:
         self._auth = auth
         self._sleep = sleep
         self._random = random
+        self._clock = clock
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=auth,
@@ -132,13 +140,15 @@ class GeminiClient:
             AlreadyExists: the id is taken (possibly by this call's own earlier attempt).
             InvalidArgument: a field is invalid. NotFound: the base/source model does not exist.
         """
+        if tuned_model_id is not None and not tuned_model_id:
+            raise ValueError("tuned_model_id must not be empty (pass None to let the service name it)")
         params = {"tunedModelId": _segment(tuned_model_id)} if tuned_model_id else None
         data = self._call(
             "POST",
             self._v("tunedModels"),
             params=params,
             json=dict(model),
-            idempotent=tuned_model_id is not None,
+            idempotent=params is not None,
         )
         return _parse(Operation, data)
 
@@ -334,6 +344,7 @@ class GeminiClient:
             idempotent=idempotent,
             sleep=self._sleep,
             random=self._random,
+            clock=self._clock,
         )
         if not response.content:
             return {}
@@ -359,16 +370,25 @@ class GeminiClient:
         """Every item under ``key`` across pages, following ``nextPageToken``."""
         token: str | None = None
         seen: set[str] = set()
-        while True:
+        empty = 0
+        for _ in range(_MAX_PAGES):
             query = _params(pageSize=page_size, pageToken=token, **params)
             data = self._call("GET", path, params=query)
-            yield from data.get(key, [])
-            token = data.get("nextPageToken") or None
-            if token is None:
+            items = data.get(key) or []
+            if not isinstance(items, list):
+                raise GeminiError(f"GET {path}: {key} is not a list", status="UNKNOWN")
+            yield from items
+            empty = 0 if items else empty + 1
+            next_token = data.get("nextPageToken") or None
+            if next_token is None:
                 return
-            if token in seen:
-                raise GeminiError(f"GET {path}: the service repeated a page token", status="UNKNOWN")
-            seen.add(token)
+            if not isinstance(next_token, str):
+                raise GeminiError(f"GET {path}: nextPageToken is not a string", status="UNKNOWN")
+            if next_token in seen or empty >= _MAX_EMPTY_PAGES:
+                raise GeminiError(f"GET {path}: the service keeps paging without results", status="UNKNOWN")
+            seen.add(next_token)
+            token = next_token
+        raise GeminiError(f"GET {path}: more than {_MAX_PAGES} pages", status="UNKNOWN")
 
 
 def _params(**values: Any) -> dict[str, Any]:

@@ -211,7 +211,7 @@ class TransportFailure(GeminiError):
         return f"{self.error_class}: {self.method} {self.path}: {self.message}"
 
     @classmethod
-    def from_httpx(cls, exc: httpx.TransportError, *, attempts: int = 1) -> TransportFailure:
+    def from_httpx(cls, exc: httpx.RequestError, *, attempts: int = 1) -> TransportFailure:
         """Wrap an httpx transport error, keeping its class name, method and path only."""
         method, path, secrets = "?", "?", []
         try:
@@ -303,12 +303,15 @@ def from_response(response: httpx.Response, *, attempts: int = 1) -> GeminiError
         message = str(body.get("error_description") or error)
     if message is None:
         message = _fallback_message(response)
-    cls = _BY_STATUS.get(status or "") or _BY_CODE.get(code) or GeminiError
+    derived = status or _STATUS_OF_CODE.get(code)
+    cls = _BY_STATUS.get(derived or "") or _BY_CODE.get(code) or GeminiError
     secrets = _request_secrets(response.request) if _has_request(response) else []
+    if secrets and details:
+        details = json.loads(redact(json.dumps(details), [json.dumps(s)[1:-1] for s in secrets]))
     return cls(
         redact(message, secrets),
         code=code,
-        status=status or _STATUS_OF_CODE.get(code, cls.default_status),
+        status=derived or cls.default_status,
         details=details,
         retry_after=_retry_after(response, details),
         attempts=attempts,

@@ -19,6 +19,7 @@ spread by ``±jitter`` (a fraction). When the service says how long to wait (``R
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,6 +50,8 @@ class RetryPolicy:
         maximum: the cap on a backoff delay, seconds (a service-requested wait may reach twice it).
         jitter: the fraction by which a backoff delay is randomly spread (0.2 means ±20 %).
         retry_statuses: HTTP codes worth retrying.
+        deadline: the most seconds one call may spend, retries and waits included; a retry whose
+            wait would end past it is not made.
     """
 
     attempts: int = 5
@@ -57,6 +60,7 @@ class RetryPolicy:
     maximum: float = 30.0
     jitter: float = 0.2
     retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
+    deadline: float = 300.0
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -78,11 +82,18 @@ class RetryPolicy:
         return max(0.0, base * spread)
 
     def delay(self, retry: int, retry_after: float | None, random: Callable[[], float]) -> float:
-        """The wait before retry number ``retry``: the service's ``retry_after`` when given
-        (capped at ``2 * maximum``), else :meth:`backoff`."""
-        if retry_after is not None:
-            return min(max(0.0, retry_after), 2.0 * self.maximum)
-        return self.backoff(retry, random)
+        """The wait before retry number ``retry``: :meth:`backoff`, but never less than the
+        service's ``retry_after`` (spread upwards by the jitter so that many callers told the
+        same wait do not all return at once)."""
+        backoff = self.backoff(retry, random)
+        if retry_after is None:
+            return backoff
+        requested = max(0.0, retry_after) * (1.0 + self.jitter * random())
+        return max(backoff, requested)
+
+    def waits_too_long(self, retry_after: float | None) -> bool:
+        """True when the service asks for a wait beyond ``2 * maximum``: give up at once."""
+        return retry_after is not None and retry_after > 2.0 * self.maximum
 
 
 def send_with_retry(
@@ -92,6 +103,7 @@ def send_with_retry(
     idempotent: bool,
     sleep: Callable[[float], None],
     random: Callable[[], float],
+    clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Response:
     """Call ``send`` until it returns a successful response or retrying is no longer allowed.
 
@@ -106,12 +118,13 @@ def send_with_retry(
         TransportFailure: when the last attempt got no response.
     """
     attempt = 0
+    started = clock()
     while True:
         attempt += 1
         last = attempt >= policy.attempts
         try:
             response = send()
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             failure = TransportFailure.from_httpx(exc, attempts=attempt)
             if last or not (idempotent or isinstance(exc, _NOT_SENT)):
                 raise failure from None
@@ -128,5 +141,7 @@ def send_with_retry(
             if last or not retryable:
                 raise error
         wait = policy.delay(attempt, error.retry_after, random)
+        if policy.waits_too_long(error.retry_after) or clock() - started + wait > policy.deadline:
+            raise error
         log.info("gemini: %s; retry %d/%d in %.1fs", error, attempt, policy.attempts - 1, wait)
         sleep(wait)

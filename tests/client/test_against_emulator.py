@@ -337,7 +337,7 @@ def test_429_with_retry_after_then_success(emu: Backend) -> None:
     emu.client.create_tuned_model(model_body(), "rate-limited")
     emu.fault(method="GetTunedModel", status=429, rate=1.0, count=1, retryAfter=3)
     assert emu.client.get_tuned_model("rate-limited").name == "tunedModels/rate-limited"
-    assert emu.sleeps == [3.0]
+    assert len(emu.sleeps) == 1 and 3.0 <= emu.sleeps[0] <= 3.6  # at least what was asked, +jitter
 
 
 def test_503_twice_then_success_backs_off(emu: Backend) -> None:
@@ -384,7 +384,9 @@ def test_persistent_429_gives_up_as_resource_exhausted(emu: Backend) -> None:
     with pytest.raises(ResourceExhausted) as caught:
         emu.client.list_tuned_models()
     assert caught.value.attempts == RetryPolicy().attempts
-    assert emu.sleeps == [1.0] * (RetryPolicy().attempts - 1)
+    assert len(emu.sleeps) == RetryPolicy().attempts - 1
+    assert all(s >= 1.0 for s in emu.sleeps)  # never sooner than the service asked
+    assert emu.sleeps[-1] >= 8 * 0.8  # and backing off as usual beyond that
 
 
 # --- secrets and concurrency --------------------------------------------------------------------
@@ -455,3 +457,13 @@ def test_slow_answer_times_out_and_a_get_is_retried(emulator_server: Any) -> Non
         journal = admin.get("/_emulator/journal").json()["requests"]
         assert [r["rpc"] for r in journal].count("GetTunedModel") >= 1
         admin.delete("/_emulator/faults")
+
+
+def test_the_embedded_transport_honours_the_call_timeout(tmp_path: Path) -> None:
+    client = connect("embedded", project_root=tmp_path, environ={}, timeout=0.3,
+                     retry=RetryPolicy(attempts=1))
+    admin = httpx.Client(transport=embedded_transport(tmp_path / ".tuned-models"), base_url="http://x")
+    admin.post("/_emulator/faults", json={"method": "ListModels", "latencyMs": 3000, "rate": 1.0})
+    with pytest.raises(TransportFailure) as caught:
+        client.list_models()
+    assert caught.value.error_class == "ReadTimeout"

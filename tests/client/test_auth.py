@@ -17,6 +17,7 @@ from providers.gemini import (
     NotFound,
     OAuthAuth,
     RetryPolicy,
+    TransportFailure,
     Unauthenticated,
     resolve_auth,
 )
@@ -200,3 +201,46 @@ def test_environment_is_read_at_call_time_and_never_shown_in_a_signature(
     assert _key_of(resolve_auth(default_credentials=_no_adc)) == KEY
     for function in (connect, resolve_auth):
         assert KEY not in str(inspect.signature(function))
+
+
+class _RefusingCredentials(FakeCredentials):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def refresh(self, request: Any) -> None:
+        self.refreshes += 1
+        raise self.error
+
+
+def _oauth_client(credentials: Any) -> tuple[GeminiClient, list[float], list[httpx.Request]]:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"name": "tunedModels/m"})
+
+    sleeps: list[float] = []
+    client = GeminiClient("https://generativelanguage.googleapis.com", OAuthAuth(credentials),
+                          transport=httpx.MockTransport(handler), sleep=sleeps.append,
+                          random=lambda: 0.5)
+    return client, sleeps, sent
+
+
+def test_a_refused_token_refresh_is_a_typed_unauthenticated_error() -> None:
+    refused = google.auth.exceptions.RefreshError("invalid_grant: Token has been expired.")  # type: ignore[no-untyped-call]
+    credentials = _RefusingCredentials(refused)
+    client, sleeps, sent = _oauth_client(credentials)
+    with pytest.raises(Unauthenticated, match="application-default login"):
+        client.get_tuned_model("m")
+    assert sent == [] and sleeps == [] and credentials.refreshes == 1
+
+
+def test_an_unreachable_token_endpoint_is_retried_then_a_transport_failure() -> None:
+    unreachable = google.auth.exceptions.TransportError("connection refused")  # type: ignore[no-untyped-call]
+    credentials = _RefusingCredentials(unreachable)
+    client, sleeps, sent = _oauth_client(credentials)
+    with pytest.raises(TransportFailure) as caught:
+        client.get_tuned_model("m")
+    assert sent == [] and len(sleeps) == 4 and credentials.refreshes == 5
+    assert caught.value.error_class == "ConnectError"

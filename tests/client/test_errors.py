@@ -208,7 +208,7 @@ def test_str_matches_the_documented_shape() -> None:
 @pytest.mark.parametrize(
     ("code", "content", "cls", "status"),
     [
-        (502, b"<html><body>Bad Gateway</body></html>", GeminiError, "UNAVAILABLE"),
+        (502, b"<html><body>Bad Gateway</body></html>", Unavailable, "UNAVAILABLE"),
         (503, b"upstream connect error", Unavailable, "UNAVAILABLE"),
         (404, b"", NotFound, "NOT_FOUND"),
         (500, b"\xff\xfe not utf-8", InternalError, "INTERNAL"),

@@ -16,6 +16,7 @@ from providers.gemini import (
     AlreadyExists,
     ApiKeyAuth,
     GeminiClient,
+    GeminiError,
     InternalError,
     InvalidArgument,
     NotFound,
@@ -76,7 +77,7 @@ def test_honours_retry_after_header_on_429() -> None:
     )
     client, sleeps = _client(script)
     assert client.get_tuned_model("m-1").name == "tunedModels/m-1"
-    assert sleeps == [3.0]
+    assert sleeps == [pytest.approx(3.3)]  # the 3 s asked for, spread upwards by the jitter
     assert len(script.requests) == 2
 
 
@@ -86,17 +87,71 @@ def test_honours_retry_info_delay() -> None:
     script = Script(httpx.Response(429, json=body), httpx.Response(200, json=MODEL))
     client, sleeps = _client(script)
     client.get_tuned_model("m-1")
-    assert sleeps == [12.0]
+    assert sleeps == [pytest.approx(13.2)]
 
 
-def test_service_requested_wait_is_capped_at_twice_the_maximum() -> None:
+def test_a_service_requested_wait_beyond_twice_the_maximum_gives_up_at_once() -> None:
     script = Script(
         httpx.Response(429, json=_error(429, "RESOURCE_EXHAUSTED"), headers={"Retry-After": "900"}),
         httpx.Response(200, json=MODEL),
     )
     client, sleeps = _client(script, policy=RetryPolicy(maximum=10.0))
+    with pytest.raises(ResourceExhausted) as caught:
+        client.get_tuned_model("m-1")
+    assert caught.value.retry_after == 900 and sleeps == [] and len(script.requests) == 1
+
+
+def test_a_zero_retry_after_still_backs_off() -> None:
+    script = Script(
+        *[httpx.Response(503, json=_error(503, "UNAVAILABLE"), headers={"Retry-After": "0"})
+          for _ in range(3)],
+        httpx.Response(200, json=MODEL),
+    )
+    client, sleeps = _client(script)
     client.get_tuned_model("m-1")
-    assert sleeps == [20.0]
+    assert sleeps == [1.0, 2.0, 4.0]
+
+
+def test_no_retry_is_made_past_the_call_deadline() -> None:
+    script = Script(*[httpx.Response(503, json=_error(503, "UNAVAILABLE")) for _ in range(5)])
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    client = GeminiClient("https://generativelanguage.googleapis.com", ApiKeyAuth(KEY),
+                          transport=httpx.MockTransport(script), retry=RetryPolicy(deadline=5.0),
+                          sleep=sleep, random=lambda: 0.5, clock=lambda: now[0])
+    with pytest.raises(Unavailable) as caught:
+        client.get_tuned_model("m-1")
+    assert sleeps == [1.0, 2.0] and caught.value.attempts == 3  # a 4 s wait would end at 7 s
+
+
+def test_an_empty_tuned_model_id_is_refused_before_any_request() -> None:
+    script = Script(httpx.Response(200, json={}))
+    client, _ = _client(script)
+    with pytest.raises(ValueError, match="must not be empty"):
+        client.create_tuned_model({"baseModel": "models/x"}, tuned_model_id="")
+    assert script.requests == []
+
+
+def test_paging_stops_when_a_server_pages_forever_without_results() -> None:
+    class Endless:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            self.calls += 1
+            return httpx.Response(200, json={"permissions": None, "nextPageToken": f"t{self.calls}"})
+
+    endless = Endless()
+    client = GeminiClient("https://generativelanguage.googleapis.com", ApiKeyAuth(KEY),
+                          transport=httpx.MockTransport(endless), sleep=lambda _s: None)
+    with pytest.raises(GeminiError, match="keeps paging without results"):
+        client.list_permissions("tunedModels/m-1")
+    assert endless.calls == 100
 
 
 def test_backoff_grows_and_is_capped_then_gives_up_after_attempts() -> None:
