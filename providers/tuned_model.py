@@ -380,7 +380,7 @@ class TunedModelProvider(ResourceProvider):
         args = TunedModelArgs.model_validate(_plain(news))
         client = self._client()
         decision = diff_decision(olds, news)
-        name = str(olds.get("name"))
+        name = str(olds.get("name") or f"tunedModels/{_id}")
         model: ApiTunedModel | None = None
         if decision.update_fields:
             fields = {f: getattr(args, f) for f in decision.update_fields}
