@@ -8,7 +8,8 @@ Contract:
   problem (:meth:`providers.stack.Problem.line`, ``file:model:key: message``; warnings read
   ``file:model:key: warning: message``) and then one summary line per stack
   (``stacks/Pulumi.dev.yaml: 3 models, 0 errors, 1 warning``), all on stdout. It exits 1 when
-  any stack has an error, else 0. ``--format json`` prints one JSON document instead.
+  any stack has an error, else 0. ``--format json`` prints one JSON document instead. Text that
+  cannot be written as UTF-8 (a lone surrogate in a model name) is printed escaped (``\\ud800``).
 - ``plan`` and ``status`` call ``providers.plan_cmd.run_plan(args)`` and
   ``providers.status_cmd.run_status(args)``, imported when the command runs.
 - ``emulator`` hands its arguments to the ``cli`` entry point of the ``tuned_models.embedded``
@@ -38,11 +39,11 @@ _EXIT_UNAVAILABLE = 2
 _VALIDATE_HELP = f"""\
 Check stack files offline: no credentials, no network, no Pulumi CLI.
 
-Checks the schema of every model (defaults merged under it), that every dataset file exists,
-parses and is at most 4 MB, that each example has a non-empty input of at most 40,000 and an
-output of at most 5,000 characters, that names and ids fit the API's patterns, and that
-dependsOn names models of the same stack. Fewer than 20 examples, or duplicate examples, are
-warnings.
+Checks the schema of every model (defaults merged under it), that every dataset file exists
+inside the project, parses and is at most 4 MB, that each example has a non-empty input of at
+most 40,000 and an output of at most 5,000 characters, that names and ids fit the API's
+patterns, and that dependsOn names models of the same stack. Fewer than 20 examples, or
+duplicate examples, are warnings.
 
 Output: one line per problem, file:model:key: message (empty parts left out; warnings read
 file:model:key: warning: message), then a summary line per stack. Exit 1 if any error, else 0.
@@ -170,12 +171,17 @@ def _run_validate(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
     else:
         if no_stacks:
-            print(f"{STACKS_DIR}/: no stack files (Pulumi.<stack>.yaml) under {root}")
+            _print(f"{STACKS_DIR}/: no stack files (Pulumi.<stack>.yaml) under {root}")
         for stack in stacks:
             for problem in stack.problems:
-                print(problem.line())
-            print(_summary(stack))
+                _print(problem.line())
+            _print(_summary(stack))
     return 1 if errors or no_stacks else 0
+
+
+def _print(line: str) -> None:
+    """Print ``line``, with what UTF-8 cannot encode (lone surrogates) as backslash escapes."""
+    print(line.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _summary(stack: LoadedStack) -> str:

@@ -3,7 +3,9 @@
 Contract:
 
 - :func:`read_examples` returns the examples of a file in order, or raises :class:`DatasetError`
-  naming the file, the line or record, and the reason.
+  naming the file, the line or record, and the reason. Files are UTF-8; a leading byte order
+  mark (Excel's "CSV UTF-8") is skipped. Text that is not valid Unicode (a lone surrogate such
+  as ``"\\ud800"`` in JSON) is an error.
 - :func:`examples_digest` is the SHA-256 of the canonical form of the examples (a JSON array of
   ``[textInput, output]`` pairs, compact, UTF-8). Reformatting a file, reordering JSON keys,
   or converting JSONL to CSV keeps the digest; changing any text or the order of examples
@@ -28,6 +30,7 @@ from providers.spec import (
     MAX_OUTPUT_CHARS,
     MIN_RECOMMENDED_EXAMPLES,
     Example,
+    text_problem,
 )
 
 SUPPORTED_SUFFIXES = (".jsonl", ".csv", ".json")
@@ -58,10 +61,12 @@ def read_examples(path: Path) -> list[Example]:
         size = path.stat().st_size
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
+    except ValueError as e:  # a NUL or an unencodable character in the name
+        raise DatasetError(f"{path}: not a usable file name ({e})") from None
     if size > MAX_DATASET_BYTES:
         raise DatasetError(f"{path}: {size} bytes is over the service's 4 MB dataset limit")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise DatasetError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if suffix == ".jsonl":
@@ -86,6 +91,10 @@ def _example(path: Path, where: str, record: Any) -> Example:
     text_input, output = record[input_key], record["output"]
     if not isinstance(text_input, str) or not isinstance(output, str):
         raise DatasetError(f"{path}:{where}: textInput and output must be strings")
+    for name, text in (("textInput", text_input), ("output", output)):
+        problem = text_problem(text)
+        if problem:
+            raise DatasetError(f"{path}:{where}: {name} {problem}")
     return Example(textInput=text_input, output=output)
 
 
@@ -126,6 +135,8 @@ def _from_csv(path: Path, text: str) -> list[Example]:
         line = reader.line_num
         if None in row:
             raise DatasetError(f"{path}:{line}: more fields than the header names")
+        if any(v is None for v in row.values()):
+            raise DatasetError(f"{path}:{line}: fewer fields than the header names")
         out.append(_example(path, str(line), {k: v for k, v in row.items() if k}))
     return out
 

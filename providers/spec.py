@@ -13,11 +13,19 @@ Field behaviour (decision 4 of DESIGN.md) is declared here, once:
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 #: The service's pattern for a client-chosen ``tunedModelId`` (CreateTunedModelRequest).
 TUNED_MODEL_ID_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -62,6 +70,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
 
 
+def _no_bool(v: Any, noun: str) -> Any:
+    """``v`` unchanged unless it is a boolean: YAML's ``true`` is not the number 1."""
+    if isinstance(v, bool):
+        raise ValueError(f"expected {noun}, got {'true' if v else 'false'}")
+    return v
+
+
+def _integral(v: Any) -> Any:
+    """A number field's raw value: booleans rejected, an integral float (Pulumi sends every
+    number as a float, so 5.0 is the integer 5) turned into an int, anything else unchanged."""
+    _no_bool(v, "an integer")
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be sent as training text, or None when it can.
+
+    A lone UTF-16 surrogate (``"\\ud800"`` in JSON or YAML) is not a Unicode character: it
+    cannot be encoded as UTF-8, so neither the digest nor the request could carry it.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return (f"contains a lone surrogate \\u{ord(text[e.start]):04x} at character "
+                f"{e.start + 1}, which is not valid Unicode text")
+    return None
+
+
 class Hyperparameters(_Strict):
     """Tuning hyperparameters; unset ones get the service's defaults (resolved on create)."""
 
@@ -74,9 +112,12 @@ class Hyperparameters(_Strict):
     @classmethod
     def _integral(cls, v: Any) -> Any:
         # Pulumi passes every number as a float: 5.0 is the integer 5, 5.5 is an error.
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        return v
+        return _integral(v)
+
+    @field_validator("learningRate", "learningRateMultiplier", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> Any:
+        return _no_bool(v, "a number")
 
     @model_validator(mode="after")
     def _one_learning_rate(self) -> Hyperparameters:
@@ -107,6 +148,14 @@ class Example(_Strict):
 
     textInput: str
     output: str
+
+    @field_validator("textInput", "output")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        problem = text_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
 
 class PermissionSpec(_Strict):
@@ -156,8 +205,18 @@ class PermissionSpec(_Strict):
         return f"{self.grantee_type.value.lower()}:{(self.email or '').lower()}"
 
 
+def _number_text(value: float) -> str:
+    """``inf``, ``-inf`` or ``nan`` as YAML writes them (``.inf``, ``-.inf``, ``.nan``)."""
+    if math.isnan(value):
+        return ".nan"
+    return "-.inf" if value < 0 else ".inf"
+
+
 def parse_duration(v: Any) -> float:
-    """Seconds from ``3600``, ``"90s"``, ``"30m"`` or ``"2h"``; raises ValueError otherwise."""
+    """Seconds from ``3600``, ``"90s"``, ``"30m"`` or ``"2h"``: a positive, finite float.
+
+    Raises ValueError otherwise (booleans, infinity and NaN included).
+    """
     if isinstance(v, bool):
         raise ValueError("expected a duration such as 30m or 2h")
     if isinstance(v, int | float):
@@ -167,6 +226,8 @@ def parse_duration(v: Any) -> float:
         if not m:
             raise ValueError(f"expected a duration such as 90s, 30m or 2h, got {v!r}")
         seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"a timeout must be a finite duration, got {_number_text(seconds)}")
     if seconds <= 0:
         raise ValueError("a timeout must be positive")
     return seconds
@@ -192,9 +253,12 @@ class ModelFields(_Strict):
     @field_validator("topK", mode="before")
     @classmethod
     def _integral(cls, v: Any) -> Any:
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        return v
+        return _integral(v)
+
+    @field_validator("temperature", "topP", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> Any:
+        return _no_bool(v, "a number")
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -216,7 +280,6 @@ class ModelFields(_Strict):
         return v
 
 
-
 class ModelSpec(ModelFields):
     """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
 
@@ -226,11 +289,27 @@ class ModelSpec(ModelFields):
     permissions: list[PermissionSpec] = Field(default_factory=list)
     owner: str | None = None
 
+    @field_validator("permissions")
+    @classmethod
+    def _distinct(cls, v: list[PermissionSpec]) -> list[PermissionSpec]:
+        keys = [p.key for p in v]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError("the same grantee is listed twice: " + ", ".join(dupes))
+        return v
+
     @field_validator("owner")
     @classmethod
-    def _owner(cls, v: str | None) -> str | None:
-        if v is not None and not EMAIL_PATTERN.match(v):
+    def _owner(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # permissions is declared before owner, so it is in info.data when it validated.
+        if v is None:
+            return v
+        if not EMAIL_PATTERN.match(v):
             raise ValueError(f"{v!r} is not an email address")
+        permissions: list[PermissionSpec] = info.data.get("permissions") or []
+        if any((p.email or "").lower() == v.lower() for p in permissions):
+            raise ValueError(f"{v} is the owner and also listed in permissions; the owner has "
+                             "every role: remove that permission")
         return v
 
     @model_validator(mode="after")
@@ -242,13 +321,6 @@ class ModelSpec(ModelFields):
         if self.adopt is None and self.dataset is None and self.examples is None:
             raise ValueError("declare a dataset (a file) or examples (inline); "
                              "only a model taken over with adopt may have neither")
-        keys = [p.key for p in self.permissions]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError("the same grantee is listed twice in permissions: " + ", ".join(dupes))
-        if self.owner and any((p.email or "").lower() == self.owner.lower() for p in self.permissions):
-            raise ValueError(f"{self.owner} is the owner and also listed in permissions; the owner has "
-                             "every role: remove that permission")
         return self
 
 

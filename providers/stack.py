@@ -16,12 +16,18 @@ Contract:
 - :func:`parse_config` is pure: it turns a namespaced config map into a :class:`LoadedStack`.
   It never raises for a bad stack; every finding is a :class:`Problem` in ``problems``, and
   ``models`` holds only the models whose spec validated.
-- :func:`load_stack` reads the file (YAML's safe loader), reports a syntax error or a key
-  repeated in one mapping with its line, and calls :func:`parse_config`.
-- Defaults are deep-merged under every model: mappings (``hyperparameters``) key by key, the
-  model's own value wins, and a model's ``null`` removes a default (e.g. ``baseModel: null`` for
-  a model tuned from ``tunedModelSource``).
-- Dataset paths are relative to the project root. Each dataset is read with
+- :func:`load_stack` reads the file (YAML's safe loader), reports a syntax error, a key
+  repeated in one mapping, a recursive alias or nesting deeper than :data:`MAX_YAML_DEPTH`
+  with its line, and calls :func:`parse_config`. A ``config`` that is not a mapping is an error.
+- Defaults are merged under every model: top-level keys, and the keys of a mapping value
+  (``hyperparameters``, ``tunedModelSource``) key by key; the model's own value wins, and a
+  model's ``null`` removes a default (e.g. ``baseModel: null`` for a model tuned from
+  ``tunedModelSource``). Merging and null removal look two levels deep, no further, so their
+  cost is linear in the size of the file even when aliases share values.
+- A config key whose namespace is a near miss of ``tuned-models`` (``tuned-model:models``) is
+  an error suggesting the right key.
+- Dataset paths are relative to the project root and must stay inside it (after symlinks are
+  resolved). Each dataset is read with
   :func:`providers.datasets.read_examples` and checked with
   :func:`providers.datasets.dataset_problems`; the digest is
   :func:`providers.datasets.examples_digest`.
@@ -43,6 +49,7 @@ import contextlib
 import dataclasses
 import difflib
 import json
+import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -68,6 +75,7 @@ from providers.spec import (
     RESOURCE_NAME_PATTERN,
     Example,
     ModelSpec,
+    text_problem,
 )
 
 __all__ = [
@@ -78,6 +86,7 @@ __all__ = [
     "KEY_MODELS",
     "KEY_QUOTA_PROJECT",
     "KEY_STEP_SECONDS",
+    "MAX_YAML_DEPTH",
     "NAMESPACE",
     "SCHEMA_FILE",
     "STACKS_DIR",
@@ -115,6 +124,8 @@ CONFIG_KEYS: tuple[str, ...] = (
     KEY_DEFAULTS,
     KEY_MODELS,
 )
+#: How deeply a stack file may nest mappings and lists (a model spec needs about six levels).
+MAX_YAML_DEPTH = 64
 #: Top-level keys of a Pulumi stack settings file.
 _STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 _EMBEDDED = "embedded"
@@ -266,6 +277,8 @@ def load_stack(project_root: Path, stack_name: str) -> LoadedStack:
         line = mark.line + 1 if mark is not None else None
         reason = getattr(e, "problem", None) or str(e).splitlines()[0]
         return failed(f"invalid YAML: {reason}", line)
+    except RecursionError:  # a backstop: the loader stops at MAX_YAML_DEPTH levels
+        return failed(f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep")
     finally:
         loader.dispose()
 
@@ -283,11 +296,13 @@ def load_stack(project_root: Path, stack_name: str) -> LoadedStack:
             hint = _suggest(str(key), _STACK_FILE_KEYS)
             problems.append(Problem(Severity.ERROR, display, "", str(key),
                                     f"unknown stack file key{hint}"))
-    config = document.get("config") or {}
+    config = document.get("config")
+    if config is None:
+        config = {}
     if not isinstance(config, dict):
         problems.append(Problem(Severity.ERROR, display, "", "config",
                                 f"expected a mapping of config keys, got {_describe(config)}"))
-        config = {}
+        return _empty_stack(stack_name, display, problems)
     if isinstance(config.get(KEY_API_KEY), str):
         problems.append(Problem(Severity.WARNING, display, "", KEY_API_KEY,
                                 "the API key is stored in plain text; set it with `pulumi config "
@@ -325,6 +340,8 @@ class _Checker:
         self.root = project_root
         self.problems: list[Problem] = []
         self._read_cache: dict[str, list[Example] | str] = {}
+        # Model names YAML read as booleans, numbers or null (already reported).
+        self._unnamed: set[str] = set()
 
     def error(self, model: str, key: str, message: str) -> None:
         self.problems.append(Problem(Severity.ERROR, self.source, model, key, message))
@@ -335,11 +352,21 @@ class _Checker:
     # -- top level ---------------------------------------------------------------------------
 
     def run(self, config: Mapping[str, Any], name: str) -> LoadedStack:
+        misspelled_models = False
         for key in config:
             key = str(key)
+            namespace, _, rest = key.partition(":")
             if key.startswith(f"{NAMESPACE}:"):
                 if key not in CONFIG_KEYS:
                     self.error("", key, "unknown config key" + _suggest(key, CONFIG_KEYS))
+            elif rest and _near_namespace(namespace):
+                meant = f"{NAMESPACE}:{rest}"
+                if meant not in CONFIG_KEYS:
+                    close = difflib.get_close_matches(meant, CONFIG_KEYS, n=1, cutoff=0.6)
+                    meant = close[0] if close else meant
+                misspelled_models = misspelled_models or meant == KEY_MODELS
+                self.error("", key, f"unknown namespace {namespace!r}; this tool reads "
+                           f"'{NAMESPACE}:*' keys only: did you mean '{meant}'?")
             elif ":" not in key:
                 self.error("", key, f"config keys are namespaced: did you mean '{NAMESPACE}:{key}'?"
                            if f"{NAMESPACE}:{key}" in CONFIG_KEYS
@@ -350,7 +377,8 @@ class _Checker:
         quota_project = self._string(KEY_QUOTA_PROJECT, config.get(KEY_QUOTA_PROJECT))
         step = self._step_seconds(config.get(KEY_STEP_SECONDS), endpoint)
         defaults = self._defaults(_from_json_text(config.get(KEY_DEFAULTS)))
-        raw_models = self._models_map(_from_json_text(config.get(KEY_MODELS)))
+        raw_models = self._models_map(_from_json_text(config.get(KEY_MODELS)),
+                                      quiet=misspelled_models)
 
         models: dict[str, ModelSpec] = {}
         datasets: dict[str, DatasetInfo] = {}
@@ -421,7 +449,8 @@ class _Checker:
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not math.isfinite(value) or value <= 0):
             self.error("", KEY_STEP_SECONDS, f"expected a positive number of seconds, "
                        f"got {_describe(value)}")
             return None
@@ -451,9 +480,14 @@ class _Checker:
             cleaned = {k: v for k, v in cleaned.items() if k not in bad}
         return cleaned
 
-    def _models_map(self, value: Any) -> dict[str, Any]:
+    def _models_map(self, value: Any, *, quiet: bool = False) -> dict[str, Any]:
+        """The models by resource name. ``quiet``: a misspelled models key was reported, so
+        "no models declared" would only repeat it. A name YAML read as something else than a
+        string but a boolean or null (``yes:`` is the boolean true) is reported here and its
+        model not checked; other scalars (``123:``) are checked as names, as text."""
         if value is None:
-            self.warning("", KEY_MODELS, "no models declared")
+            if not quiet:
+                self.warning("", KEY_MODELS, "no models declared")
             return {}
         if not isinstance(value, dict):
             self.error("", KEY_MODELS, "expected a mapping of resource name to model spec, "
@@ -461,7 +495,20 @@ class _Checker:
             return {}
         if not value:
             self.warning("", KEY_MODELS, "no models declared")
-        return {str(k): v for k, v in value.items()}
+        models: dict[str, Any] = {}
+        for k, v in value.items():
+            if isinstance(k, bool) or k is None:
+                name = "null" if k is None else _describe(k)
+                spellings = ("null or ~" if k is None
+                             else "yes, no, on, off, true or false")
+                self.error(name, "", f"YAML reads an unquoted {spellings} as "
+                           f"{'null' if k is None else 'a boolean'}, not as a name: quote the "
+                           f"resource name (e.g. '{'null' if k is None else 'yes'}':)")
+                self._unnamed.add(name)
+                models[name] = v
+            else:
+                models[str(k)] = v
+        return models
 
     # -- one model ---------------------------------------------------------------------------
 
@@ -470,6 +517,8 @@ class _Checker:
     ) -> tuple[ModelSpec | None, dict[str, Any]]:
         """Validate one model (defaults merged under it); returns the spec (or None) and the
         merged mapping."""
+        if name in self._unnamed:
+            return None, {}
         valid_name = bool(RESOURCE_NAME_PATTERN.match(name))
         if not valid_name:
             if len(name) > MAX_RESOURCE_NAME:
@@ -488,6 +537,8 @@ class _Checker:
         except ValidationError as e:
             for err in e.errors(include_url=False):
                 key, message = _explain(err)
+                if err["type"] == "value_error":
+                    message += _default_hint(tuple(err["loc"]), message, raw, defaults)
                 self.error(name, key, message)
             return None, merged
         return (spec if valid_name else None), merged
@@ -521,9 +572,20 @@ class _Checker:
         """The examples of a dataset file, or the message saying why they cannot be read."""
         if not dataset.strip():
             return "expected a path relative to the project root, got an empty string"
+        if "\0" in dataset or text_problem(dataset):
+            return f"{dataset!r}: not a usable file name (a NUL or a lone surrogate character)"
         if Path(dataset).is_absolute():
             return f"{dataset}: a dataset path is relative to the project root"
         full = self.root / dataset
+        try:
+            inside = full.resolve().is_relative_to(self.root.resolve())
+        except RuntimeError:  # pathlib's "Symlink loop"
+            return f"{dataset}: cannot read (a symbolic link loop)"
+        except OSError as e:
+            return f"{dataset}: cannot read ({e.strerror or e})"
+        if not inside:
+            return (f"{dataset}: outside the project (after resolving .. and symlinks); "
+                    "keep datasets under the project root, e.g. in stacks/datasets/")
         try:
             return read_examples(full)
         except DatasetError as e:
@@ -570,20 +632,65 @@ class _Checker:
 
 class _StrictLoader(yaml.SafeLoader):
     """``yaml.safe_load`` that also records keys repeated in one mapping (YAML keeps the last,
-    silently; Pulumi rejects the file)."""
+    silently; Pulumi rejects the file), and raises a :class:`yaml.YAMLError` with the line for
+    an alias used inside the value it names (a value that contains itself) and for nesting
+    deeper than :data:`MAX_YAML_DEPTH`. So what it returns is a finite tree (shared values
+    allowed), and composing it never exhausts Python's stack."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[str, int]] = []
+        self._open_anchors: list[str] = []
+        self._depth = 0
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open_anchors:
+                raise yaml.composer.ComposerError(
+                    None, None, f"recursive alias *{event.anchor}: it is used inside the value "
+                    f"&{event.anchor} names, so that value would contain itself", mark)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", mark)
+        anchor: str | None = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._open_anchors.append(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            if anchor is not None:
+                self._open_anchors.pop()
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        # Checked as written, before merge keys (<<) add entries to the node.
+        node: yaml.MappingNode = super().compose_mapping_node(anchor)
         seen: set[str] = set()
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 if key_node.value in seen:
                     self.duplicates.append((key_node.value, key_node.start_mark.line + 1))
                 seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
+        return node
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # PyYAML's merge (<<) keeps every merged entry, later ones winning, so a chain of
+        # mappings each merging the previous one twice doubles at every link. Keep only the
+        # winning entry of each key: the same mapping, linear in size.
+        # (A key keeps the position of its first entry, as when the dict is built.)
+        super().flatten_mapping(node)
+        winners: dict[Any, tuple[Any, Any]] = {}
+        for pair in node.value:
+            key_node = pair[0]
+            ident = ((key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode)
+                     else id(key_node))
+            winners[ident] = pair
+        if len(winners) < len(node.value):
+            node.value = list(winners.values())
 
 
 class _DefaultsSpec(ModelSpec):
@@ -622,23 +729,71 @@ def _empty_stack(name: str, path: str, problems: list[Problem]) -> LoadedStack:
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` over ``base``: nested mappings merged key by key, anything else replaced."""
+    """``override`` over ``base``, two levels deep: where both values of a key are mappings
+    (``hyperparameters``) they are merged key by key, the override's value winning; anything
+    else is replaced. Values below the second level are taken whole, never walked, so the cost
+    is linear in the number of keys even when YAML aliases share values."""
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _deep_merge(out[key], value)
+        below = out.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            out[key] = {**below, **value}
         else:
             out[key] = value
     return out
 
 
 def _strip_nulls(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A mapping without its null values (at every mapping level): null means "not set"."""
+    """A mapping without its null values, at its own level and in its mapping values (the
+    levels of a model spec: ``hyperparameters.learningRate: null``): null means "not set".
+    Deeper values are taken whole, never walked (linear cost, whatever aliases share)."""
     return {
-        k: _strip_nulls(v) if isinstance(v, Mapping) else v
+        k: {kk: vv for kk, vv in v.items() if vv is not None} if isinstance(v, Mapping) else v
         for k, v in value.items()
         if v is not None
     }
+
+
+def _near_namespace(namespace: str) -> bool:
+    """Whether ``namespace`` looks like a misspelling of ``tuned-models`` (``tuned-model``,
+    ``tuned_models``, ``Tuned-Models``); another project's namespace (``aws``) is not."""
+    folded = namespace.lower().replace("_", "-")
+    return folded == NAMESPACE or difflib.SequenceMatcher(None, folded, NAMESPACE).ratio() >= 0.8
+
+
+#: Value errors two keys of a model spec cause together: (location, message start, keys).
+_PAIRED: tuple[tuple[tuple[str, ...], str, tuple[str, str]], ...] = (
+    ((), "declare exactly one of baseModel", ("baseModel", "tunedModelSource")),
+    ((), "declare dataset (a file) or examples", ("dataset", "examples")),
+    (("hyperparameters",), "set learningRate or learningRateMultiplier",
+     ("learningRate", "learningRateMultiplier")),
+)
+
+
+def _default_hint(
+    loc: tuple[Any, ...], message: str, raw: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> str:
+    """For an error two keys cause together, when one of them comes from
+    ``tuned-models:defaults`` (the model does not set it): a hint naming the defaults and the
+    ``null`` that removes the default from this model. Otherwise ``""``."""
+    for where, start, keys in _PAIRED:
+        if loc != where or not message.startswith(start):
+            continue
+        own: Any = raw
+        inherited: Any = defaults
+        for part in where:
+            own = own.get(part) if isinstance(own, Mapping) else None
+            inherited = inherited.get(part) if isinstance(inherited, Mapping) else None
+        own = own if isinstance(own, Mapping) else {}
+        inherited = inherited if isinstance(inherited, Mapping) else {}
+        for key in keys:
+            if key not in own and inherited.get(key) is not None:
+                path = ".".join([*where, key])
+                null = (f"{key}: null" if not where
+                        else f"{where[0]}: {{{key}: null}}")
+                return (f"; {path} comes from {KEY_DEFAULTS}: set {null} in this model "
+                        "to remove that default")
+    return ""
 
 
 def _from_json_text(value: Any) -> Any:
@@ -646,7 +801,7 @@ def _from_json_text(value: Any) -> Any:
     if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return value
     return value
 
@@ -782,10 +937,18 @@ _DESCRIPTIONS: dict[str, str] = {
 }
 
 
+#: A positive decimal number as text ("0.5", "2", "1e-3"); zero passes the pattern, not the code.
+_POSITIVE_NUMBER_TEXT = r"^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a stack file, generated from :class:`ModelSpec`.
 
     Draft-07, the draft editors' YAML and JSON language servers support best.
+
+    Every model key also accepts ``null`` (a model's null removes a default), and
+    ``tuned-models:emulatorStepSeconds`` a numeric string (what ``pulumi config set`` writes),
+    so the schema accepts what :func:`parse_config` accepts.
 
     The file's ``config`` accepts the ``tuned-models:*`` keys of :data:`CONFIG_KEYS` and any key
     of another namespace; ``tuned-models:models`` maps resource names to model specs, and
@@ -807,6 +970,15 @@ def json_schema() -> dict[str, Any]:
     for key, text in _DESCRIPTIONS.items():
         props[key]["description"] = text
         props[key].pop("title", None)
+    # A model's null removes a default (and a null default is no default): every key takes null.
+    for key, prop in list(props.items()):
+        options: list[Any] | None = prop.get("anyOf")
+        if options is None:
+            core = {k: v for k, v in prop.items() if k not in ("default", "description")}
+            props[key] = {"anyOf": [core, {"type": "null"}],
+                          **{k: prop[k] for k in ("default", "description") if k in prop}}
+        elif {"type": "null"} not in options:
+            options.append({"type": "null"})
     defs["ModelSpec"] = spec
     config: dict[str, Any] = {
         "type": "object",
@@ -829,8 +1001,14 @@ def json_schema() -> dict[str, Any]:
             },
             KEY_QUOTA_PROJECT: {"type": "string", "minLength": 1,
                                 "description": "OAuth only: sent as x-goog-user-project."},
-            KEY_STEP_SECONDS: {"type": "number", "exclusiveMinimum": 0,
-                               "description": "Emulator only: seconds per training step."},
+            KEY_STEP_SECONDS: {
+                "description": "Emulator only: seconds per training step (a number, or the "
+                               "numeric string `pulumi config set` writes).",
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0},
+                    {"type": "string", "pattern": _POSITIVE_NUMBER_TEXT},
+                ],
+            },
             KEY_DEFAULTS: {"$ref": "#/$defs/ModelSpec",
                            "description": "Merged under every model (a model's own value wins; "
                                           "null removes a default)."},

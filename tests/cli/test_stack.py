@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from providers.datasets import examples_digest, read_examples
-from providers.spec import Hyperparameters
+from providers.datasets import DatasetError, examples_digest, read_examples
+from providers.spec import Hyperparameters, parse_duration
 from providers.stack import (
     SCHEMA_FILE,
     LoadedStack,
@@ -253,3 +254,158 @@ def test_every_shipped_stack_points_editors_at_the_schema() -> None:
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first == "# yaml-language-server: $schema=./tuned-models.schema.json", path.name
+
+
+# -- review regressions --------------------------------------------------------------------------
+
+
+def _one(**fields: Any) -> dict[str, Any]:
+    """A config with one model ``a``: a base model, a dataset, and ``fields``."""
+    return {"tuned-models:models": {"a": {"baseModel": BASE, "dataset": DATASET, **fields}}}
+
+
+@pytest.mark.parametrize(("fields", "line"), [
+    ({"temperature": True}, "a:temperature: expected a number, got true"),
+    ({"topP": False}, "a:topP: expected a number, got false"),
+    ({"topK": True}, "a:topK: expected an integer, got true"),
+    ({"hyperparameters": {"batchSize": True}},
+     "a:hyperparameters.batchSize: expected an integer, got true"),
+    ({"hyperparameters": {"epochCount": False}},
+     "a:hyperparameters.epochCount: expected an integer, got false"),
+    ({"hyperparameters": {"learningRate": True}},
+     "a:hyperparameters.learningRate: expected a number, got true"),
+    ({"hyperparameters": {"learningRateMultiplier": True}},
+     "a:hyperparameters.learningRateMultiplier: expected a number, got true"),
+])
+def test_a_boolean_is_not_a_number(fields: dict[str, Any], line: str) -> None:
+    assert _lines(_parse(_one(**fields))) == [f"{SOURCE}:{line}"]
+
+
+def test_integral_floats_still_become_integers() -> None:
+    # Pulumi hands the provider every number as a float.
+    stack = _parse(_one(topK=40.0, hyperparameters={"batchSize": 4.0, "epochCount": 2.0}))
+    assert stack.ok, _lines(stack)
+    spec = stack.models["a"]
+    assert (spec.topK, spec.hyperparameters.batchSize, spec.hyperparameters.epochCount) == (
+        40, 4, 2)
+    assert isinstance(spec.topK, int)
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("-inf"), float("nan")])
+def test_an_infinite_or_nan_timeout_is_rejected(timeout: float) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        parse_duration(timeout)
+    [line] = _lines(_parse(_one(timeout=timeout)))
+    assert line.startswith(f"{SOURCE}:a:timeout: a timeout must be a finite duration, got ")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", float("inf"), float("nan")])
+def test_emulator_step_seconds_must_be_finite(value: Any) -> None:
+    [line] = _lines(_parse({"tuned-models:endpoint": "embedded",
+                            "tuned-models:emulatorStepSeconds": value, **_one()}))
+    assert line.startswith(f"{SOURCE}:tuned-models:emulatorStepSeconds: expected a positive "
+                           "number of seconds, got ")
+
+
+def test_a_learning_rate_from_the_defaults_gets_a_hint() -> None:
+    stack = _parse({
+        "tuned-models:defaults": {"hyperparameters": {"learningRate": 0.001}},
+        **_one(hyperparameters={"learningRateMultiplier": 2}),
+    })
+    assert _lines(stack) == [
+        f"{SOURCE}:a:hyperparameters: set learningRate or learningRateMultiplier, not both; "
+        "hyperparameters.learningRate comes from tuned-models:defaults: set hyperparameters: "
+        "{learningRate: null} in this model to remove that default"]
+
+
+def test_no_hint_when_the_model_itself_sets_both() -> None:
+    stack = _parse({
+        "tuned-models:defaults": {"hyperparameters": {"learningRate": 0.001}},
+        **_one(hyperparameters={"learningRate": 0.01, "learningRateMultiplier": 2}),
+    })
+    assert _lines(stack) == [f"{SOURCE}:a:hyperparameters: set learningRate or "
+                             "learningRateMultiplier, not both"]
+
+
+@pytest.mark.parametrize("key", ["tuned-model:models", "tuned_models:models",
+                                 "Tuned-Models:models", "tuned-modles:models"])
+def test_a_misspelled_namespace_is_an_error_with_the_right_key(key: str) -> None:
+    stack = _parse({key: {"a": {"baseModel": BASE, "dataset": DATASET}}})
+    namespace = key.split(":")[0]
+    assert _lines(stack) == [f"{SOURCE}:{key}: unknown namespace {namespace!r}; this tool reads "
+                             "'tuned-models:*' keys only: did you mean 'tuned-models:models'?"]
+    assert not stack.ok
+
+
+def test_a_misspelled_namespace_of_another_key_suggests_that_key() -> None:
+    stack = _parse({"tuned_models:endpoint": "embedded", **_one()})
+    assert _lines(stack) == [f"{SOURCE}:tuned_models:endpoint: unknown namespace "
+                             "'tuned_models'; this tool reads 'tuned-models:*' keys only: did "
+                             "you mean 'tuned-models:endpoint'?"]
+
+
+@pytest.mark.parametrize("key", ["aws:region", "tuned:x", "gcp:project", "models:x"])
+def test_other_namespaces_are_still_left_alone(key: str) -> None:
+    assert _parse({key: "x", **_one()}).problems == []
+
+
+@pytest.mark.parametrize(("text", "described"), [("false", "false"), ("''", "''"),
+                                                 ("[]", "a list"), ("5", "5")])
+def test_a_config_that_is_not_a_mapping_is_an_error(
+    text: str, described: str, tmp_path: Path
+) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.x.yaml").write_text(f"config: {text}\n", encoding="utf-8")
+    stack = load_stack(tmp_path, "x")
+    assert _lines(stack) == [f"stacks/Pulumi.x.yaml:config: expected a mapping of config keys, "
+                             f"got {described}"]
+
+
+def test_an_empty_config_still_only_warns() -> None:
+    assert _lines(_parse({})) == [f"{SOURCE}:tuned-models:models: warning: no models declared"]
+
+
+def test_a_self_containing_mapping_handed_to_parse_config_is_a_problem_not_a_crash() -> None:
+    # YAML from load_stack cannot contain itself (a recursive alias is a YAML error), but
+    # parse_config is public: it must not walk a value without end.
+    loop: dict[str, Any] = {"baseModel": BASE}
+    loop["hyperparameters"] = loop
+    stack = _parse({"tuned-models:defaults": loop, "tuned-models:models": {"a": loop}})
+    assert not stack.ok
+    assert f"{SOURCE}:a:hyperparameters.baseModel: unknown key 'baseModel'; expected one of " \
+           "epochCount, batchSize, learningRate, learningRateMultiplier" in _lines(stack)
+
+
+def test_merge_keys_resolve_as_yaml_defines_them(tmp_path: Path) -> None:
+    (tmp_path / "stacks" / "datasets").mkdir(parents=True)
+    (tmp_path / DATASET).write_bytes((ROOT / DATASET).read_bytes())
+    (tmp_path / "stacks" / "Pulumi.x.yaml").write_text(
+        "config:\n"
+        "  tuned-models:models:\n"
+        f"    a: &a {{baseModel: {BASE}, dataset: {DATASET}, temperature: 0.5}}\n"
+        "    b: {<<: *a, temperature: 0.9}\n", encoding="utf-8")
+    stack = load_stack(tmp_path, "x")
+    assert stack.ok, _lines(stack)
+    assert (stack.models["a"].temperature, stack.models["b"].temperature) == (0.5, 0.9)
+
+
+def test_the_schema_accepts_null_for_every_model_key() -> None:
+    model = json_schema()["$defs"]["ModelSpec"]
+    for key, prop in model["properties"].items():
+        assert {"type": "null"} in prop.get("anyOf", []), key
+        assert prop["description"], key
+
+
+def test_the_schema_accepts_emulator_step_seconds_as_pulumi_config_set_writes_it() -> None:
+    prop = json_schema()["properties"]["config"]["properties"]["tuned-models:emulatorStepSeconds"]
+    pattern = next(o["pattern"] for o in prop["anyOf"] if o.get("type") == "string")
+    assert {"type": "number", "exclusiveMinimum": 0} in prop["anyOf"]
+    for text in ("0.5", "2", ".25", "1e-3"):
+        assert re.match(pattern, text), text
+    for text in ("abc", "-1", "", "0.5s"):
+        assert not re.match(pattern, text), text
+
+
+def test_read_examples_turns_an_unusable_file_name_into_a_dataset_error() -> None:
+    with pytest.raises(DatasetError, match="not a usable file name"):
+        read_examples(ROOT / "stacks" / "datasets" / "a\0.jsonl")

@@ -8,7 +8,9 @@ check in (over 4 MB, over 40,000 characters) are written to ``tmp_path`` at test
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,49 @@ CASES: list[Case] = [
     Case("yaml-syntax",
          f"{_f('yaml-syntax')}:7: invalid YAML: expected <block end>, but found "
          "'<block mapping start>'", models=0),
+    Case("recursive-alias",
+         f"{_f('recursive-alias')}:4: invalid YAML: recursive alias *d: it is used inside the "
+         "value &d names, so that value would contain itself", models=0),
+    Case("dataset-surrogate",
+         f"{_f('dataset-surrogate')}:counter:dataset: datasets/surrogate.json:[4]: output "
+         "contains a lone surrogate \\ud800 at character 1, which is not valid Unicode text"),
+    Case("examples-surrogate",
+         f"{_f('examples-surrogate')}:counter:examples[0].textInput: contains a lone surrogate "
+         "\\ud800 at character 1, which is not valid Unicode text"),
+    Case("dataset-nul",
+         f"{_f('dataset-nul')}:counter:dataset: 'datasets/good\\x00.jsonl': not a usable file "
+         "name (a NUL or a lone surrogate character)"),
+    Case("namespace-typo",
+         f"{_f('namespace-typo')}:tuned-model:models: unknown namespace 'tuned-model'; this tool "
+         "reads 'tuned-models:*' keys only: did you mean 'tuned-models:models'?", models=0),
+    Case("bool-temperature",
+         f"{_f('bool-temperature')}:counter:temperature: expected a number, got true"),
+    Case("dataset-outside",
+         f"{_f('dataset-outside')}:counter:dataset: ../outside.jsonl: outside the project (after "
+         "resolving .. and symlinks); keep datasets under the project root, e.g. in "
+         "stacks/datasets/"),
+    Case("defaults-base-model",
+         f"{_f('defaults-base-model')}:counter: declare exactly one of baseModel or "
+         "tunedModelSource; baseModel comes from tuned-models:defaults: set baseModel: null in "
+         "this model to remove that default"),
+    Case("owner-in-permissions",
+         f"{_f('owner-in-permissions')}:counter:owner: lead@example.com is the owner and also "
+         "listed in permissions; the owner has every role: remove that permission"),
+    Case("duplicate-grantee",
+         f"{_f('duplicate-grantee')}:counter:permissions: the same grantee is listed twice: "
+         "user:analyst@example.com"),
+    Case("config-not-mapping",
+         f"{_f('config-not-mapping')}:config: expected a mapping of config keys, got false",
+         models=0),
+    Case("csv-short-row",
+         f"{_f('csv-short-row')}:counter:dataset: datasets/short-row.csv:7: fewer fields than "
+         "the header names"),
+    Case("timeout-infinite",
+         f"{_f('timeout-infinite')}:counter:timeout: a timeout must be a finite duration, "
+         "got .inf"),
+    Case("model-name-yes",
+         f"{_f('model-name-yes')}:true: YAML reads an unquoted yes, no, on, off, true or false "
+         "as a boolean, not as a name: quote the resource name (e.g. 'yes':)"),
 ]
 
 
@@ -179,7 +224,7 @@ def test_a_plain_api_key_is_never_printed(capsys: pytest.CaptureFixture[str]) ->
 
 def _project(tmp_path: Path, dataset_name: str, dataset_text: str) -> Path:
     """A one-model project in ``tmp_path`` training on ``datasets/<dataset_name>``."""
-    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks").mkdir(parents=True)
     (tmp_path / "datasets").mkdir()
     (tmp_path / "datasets" / dataset_name).write_text(dataset_text, encoding="utf-8")
     (tmp_path / "stacks" / "Pulumi.case.yaml").write_text(
@@ -356,3 +401,172 @@ def test_the_corpus_copies_cleanly_to_another_root(
                             "--stack", "empty-input")
     assert code == 1
     assert lines[0] == next(c.line for c in CASES if c.stack == "empty-input")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stack for c in CASES])
+def test_json_format_reports_the_same_problems_as_the_text_lines(
+    case: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--project-root", str(CORPUS), "--stack", case.stack]
+    code_text, lines = _validate(capsys, *argv)
+    code_json = main(["validate", *argv, "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code_json == code_text
+    rebuilt = []
+    for p in document["stacks"][0]["problems"]:
+        parts = [p["file"], *([str(p["line"])] if p["line"] is not None else []),
+                 *(x for x in (p["model"], p["key"]) if x)]
+        warning = "warning: " if p["severity"] == "warning" else ""
+        rebuilt.append(f"{':'.join(parts)}: {warning}{p['message']}")
+    # The text output escapes what UTF-8 cannot carry; JSON carries the text itself.
+    assert [r.encode("utf-8", "backslashreplace").decode() for r in rebuilt] == lines[:-1]
+
+
+# -- hostile YAML and files, written at test time -------------------------------------------------
+
+
+def _stack_file(tmp_path: Path, text: str, stack: str = "case") -> Path:
+    (tmp_path / "stacks").mkdir(exist_ok=True)
+    (tmp_path / "stacks" / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_deeply_nested_yaml_is_one_problem_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _stack_file(tmp_path, "config:\n  tuned-models:models: " + "[" * 5000 + "]" * 5000
+                       + "\n")
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == ["stacks/Pulumi.case.yaml:2: invalid YAML: nested more than 64 levels deep",
+                     "stacks/Pulumi.case.yaml: 0 models, 1 error, 0 warnings"]
+    assert code == 1
+    assert main(["validate", "--project-root", str(root), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["errors"] == 1
+
+
+def test_a_recursive_alias_inside_a_model_is_one_problem_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _stack_file(tmp_path, "config:\n  tuned-models:models:\n    counter:\n"
+                       f"      baseModel: {BASE}\n      hyperparameters: &h {{a: *h}}\n")
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == ["stacks/Pulumi.case.yaml:5: invalid YAML: recursive alias *h: it is used "
+                     "inside the value &h names, so that value would contain itself",
+                     "stacks/Pulumi.case.yaml: 0 models, 1 error, 0 warnings"]
+    assert code == 1
+
+
+def _alias_chain(levels: int, link: str) -> str:
+    """Defaults where each of ``levels`` anchors refers to the previous one twice."""
+    lines = ["config:", "  tuned-models:defaults:", "    l0: &l0 {a: 1}"]
+    lines += [f"    l{i}: &l{i} " + link.format(prev=f"*l{i - 1}", i=i)
+              for i in range(1, levels + 1)]
+    lines += [f"    hyperparameters: *l{levels}", "  tuned-models:models:", "    counter:",
+              f"      baseModel: {BASE}", "      examples: [{textInput: a, output: b}]",
+              f"      hyperparameters: *l{levels}", f"      description: *l{levels}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("link", ["{{a: {prev}, b: {prev}}}", "[{prev}, {prev}]",
+                                  "{{<<: [{prev}, {prev}], k{i}: 1}}"],
+                         ids=["mapping", "list", "merge-key"])
+def test_aliases_sharing_values_validate_in_linear_time(
+    link: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 2**23 paths through 23 shared values: any walk that does not share work never ends.
+    root = _stack_file(tmp_path, _alias_chain(23, link))
+    started = time.monotonic()
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert time.monotonic() - started < 1.0
+    assert code == 1
+    assert "stacks/Pulumi.case.yaml:tuned-models:defaults.l23: unknown key 'l23'" in lines
+    assert "stacks/Pulumi.case.yaml:counter:description: expected a string, got a " + (
+        "list" if link.startswith("[") else "mapping") in lines
+
+
+def test_a_symlink_out_of_the_project_is_an_error_on_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text(_examples_jsonl(20), encoding="utf-8")
+    root = _project(tmp_path / "project", "local.jsonl", _examples_jsonl(20))
+    (root / "datasets" / "link.jsonl").symlink_to(outside)
+    text = (root / "stacks" / "Pulumi.case.yaml").read_text(encoding="utf-8")
+    (root / "stacks" / "Pulumi.case.yaml").write_text(text.replace("local.jsonl", "link.jsonl"),
+                                                      encoding="utf-8")
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == [
+        "stacks/Pulumi.case.yaml:counter:dataset: datasets/link.jsonl: outside the project "
+        "(after resolving .. and symlinks); keep datasets under the project root, e.g. in "
+        "stacks/datasets/",
+        "stacks/Pulumi.case.yaml: 1 model, 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+def test_a_symlink_inside_the_project_is_fine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, "real.jsonl", _examples_jsonl(20))
+    (root / "datasets" / "alias.jsonl").symlink_to(root / "datasets" / "real.jsonl")
+    text = (root / "stacks" / "Pulumi.case.yaml").read_text(encoding="utf-8")
+    (root / "stacks" / "Pulumi.case.yaml").write_text(text.replace("real.jsonl", "alias.jsonl"),
+                                                      encoding="utf-8")
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert (code, lines) == (0, ["stacks/Pulumi.case.yaml: 1 model, 0 errors, 0 warnings"])
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("bom.jsonl", _examples_jsonl(20)),
+    ("bom.csv", "textInput,output\n" + "".join(f"input {i},output {i}\n" for i in range(1, 21))),
+])
+def test_a_utf8_byte_order_mark_is_skipped(
+    name: str, text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, name, "\ufeff" + text)
+    code = main(["validate", "--project-root", str(root), "--stack", "case", "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0, document
+    plain = main(["validate", "--project-root", str(_project(tmp_path / "plain", name, text)),
+                  "--stack", "case", "--format", "json"])
+    assert plain == 0
+    digest = json.loads(capsys.readouterr().out)["stacks"][0]["datasets"]["counter"]["digest"]
+    assert document["stacks"][0]["datasets"]["counter"]["digest"] == digest
+
+
+def test_a_lone_surrogate_in_a_model_name_is_printed_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _stack_file(tmp_path, 'config:\n  tuned-models:models:\n    "a\\ud800":\n'
+                       f"      baseModel: {BASE}\n      examples: [{{textInput: a, output: b}}]\n")
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert code == 1
+    assert lines[0].startswith("stacks/Pulumi.case.yaml:a\\ud800: invalid resource name")
+    main(["validate", "--project-root", str(root), "--stack", "case", "--format", "json"])
+    problem = json.loads(capsys.readouterr().out)["stacks"][0]["problems"][0]
+    assert problem["model"] == "a\ud800"
+
+
+# -- the README's example ------------------------------------------------------------------------
+
+
+def _readme_stack_example() -> str:
+    """The YAML block of README.md's "Stack files" section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Stack files", 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_stack_example_validates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = _readme_stack_example()
+    assert "tuned-models:models:" in example
+    (tmp_path / "stacks" / "datasets").mkdir(parents=True)
+    for dataset in re.findall(r"dataset: (\S+)", example):
+        shutil.copy(ROOT / dataset, tmp_path / dataset)
+    (tmp_path / "stacks" / "Pulumi.readme.yaml").write_text(example, encoding="utf-8")
+    code, lines = _validate(capsys, "--project-root", str(tmp_path), "--stack", "readme")
+    assert code == 0, "\n".join(lines)
+    assert [line for line in lines if ": warning: " not in line] == [
+        "stacks/Pulumi.readme.yaml: 2 models, 0 errors, 1 warning"]
