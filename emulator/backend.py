@@ -657,6 +657,16 @@ def slug(display_name: str) -> str:
     return text[:27].rstrip("-")
 
 
+def paged_response(key: str, chunk: list[Any], token: str | None) -> dict[str, Any]:
+    """A List response: the page under ``key`` and ``nextPageToken``, each omitted when empty."""
+    out: dict[str, Any] = {}
+    if chunk:
+        out[key] = chunk
+    if token:
+        out["nextPageToken"] = token
+    return out
+
+
 def encode_page_token(offset: int, fingerprint: str) -> str:
     """An opaque page token (URL-safe, no padding)."""
     raw = json.dumps({"o": offset, "f": fingerprint}).encode()
@@ -1237,12 +1247,7 @@ class Backend:
         # the second page with an API key after listing the first with OAuth.
         fingerprint = hashlib.sha256((call.query.get("filter") or "").encode()).hexdigest()[:16]
         chunk, token = page(visible, call.query, default=10, maximum=1000, fingerprint=fingerprint)
-        out: dict[str, Any] = {}
-        if chunk:
-            out["tunedModels"] = chunk
-        if token:
-            out["nextPageToken"] = token
-        return out
+        return paged_response("tunedModels", chunk, token)
 
     def update_tuned_model(self, tx: Tx, caller: Caller, call: Call) -> dict[str, Any]:
         """UpdateTunedModel (WRITER): only masked mutable fields change; updateTime moves."""
@@ -1329,12 +1334,7 @@ class Backend:
         ops = [render_operation(m, progress(m, now), call.version, enum_int=call.enum_int) for m in models]
         fingerprint = f"ops:{call.params.get('id', '')}"
         chunk, token = page(ops, call.query, default=10, maximum=1000, fingerprint=fingerprint)
-        out: dict[str, Any] = {}
-        if chunk:
-            out["operations"] = chunk
-        if token:
-            out["nextPageToken"] = token
-        return out
+        return paged_response("operations", chunk, token)
 
     def cancel_operation(self, tx: Tx, caller: Caller, call: Call) -> dict[str, Any]:
         """CancelOperation (WRITER): a running job stops and its model ends FAILED; else no-op."""
@@ -1453,12 +1453,7 @@ class Backend:
         model, perms = self._require(tx, caller, call.params["id"], Role.WRITER)
         rendered = [render_permission(model.id, p, enum_int=call.enum_int) for p in perms]
         chunk, token = page(rendered, call.query, default=10, maximum=1000, fingerprint=f"perms:{model.id}")
-        out: dict[str, Any] = {}
-        if chunk:
-            out["permissions"] = chunk
-        if token:
-            out["nextPageToken"] = token
-        return out
+        return paged_response("permissions", chunk, token)
 
     def update_permission(self, tx: Tx, caller: Caller, call: Call) -> dict[str, Any]:
         """UpdatePermission (WRITER): ``updateMask=role`` only; OWNER changes via transfer."""

@@ -7,15 +7,17 @@ Used by ``plan`` and ``status``. Performs reads only.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
-from providers.gemini import GeminiClient, NotFound
+from providers.gemini import CredentialsMissing, GeminiClient, GeminiError, NotFound, find_project_root
 from providers.gemini.types import TunedModel
 from providers.ids import parse_id, stack_tag
 from providers.settings import Settings, client_for
@@ -88,3 +90,30 @@ def load_valid_stack(project_root: Path, name: str) -> LoadedStack | None:
               file=sys.stderr)
         return None
     return stack
+
+
+T = TypeVar("T")
+
+
+def run_against_service(
+    args: argparse.Namespace,
+    command: str,
+    work: Callable[[str, LoadedStack, GeminiClient, Callable[[str], None]], T],
+) -> tuple[LoadedStack, T] | None:
+    """The frame of ``plan`` and ``status``: load and check the stack, connect, run ``work``.
+
+    Returns the stack and ``work``'s result, or ``None`` after one clear line on stderr (the
+    stack's problems, missing credentials, or the service's error): the caller exits 1.
+    """
+    root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
+    stack = load_valid_stack(root, args.stack)
+    if stack is None:
+        return None
+    try:
+        return stack, work(project_name(root), stack, client_for_stack(stack, root), progress_printer())
+    except CredentialsMissing as e:
+        print(f"tuned-models {command}: {e.message} ({command} cannot read the stack's encrypted "
+              "apiKey: use the environment or application default credentials)", file=sys.stderr)
+    except GeminiError as e:
+        print(f"tuned-models {command}: the service answered {e}", file=sys.stderr)
+    return None

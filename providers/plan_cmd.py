@@ -13,21 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from providers.gemini import CredentialsMissing, GeminiError, find_project_root
+from providers.gemini import GeminiClient
 from providers.gemini.types import Permission, TunedModel, TunedModelState
-from providers.live import (
-    client_for_stack,
-    find_stack_models,
-    load_valid_stack,
-    progress_printer,
-    project_name,
-)
+from providers.live import find_stack_models, run_against_service
 from providers.planner import Action, Decision, Observed, State, decide
 from providers.program import model_args
 from providers.spec import UPDATABLE_FIELDS, ModelSpec
@@ -113,7 +105,7 @@ def plan_permissions(spec: ModelSpec, live: Sequence[Permission] | None) -> list
     return changes
 
 
-def build_plan(project: str, stack: LoadedStack, client: Any,
+def build_plan(project: str, stack: LoadedStack, client: GeminiClient,
                progress: Callable[[str], None]) -> dict[str, Any]:
     """The plan as JSON-ready data (see :func:`render_markdown`)."""
     live = find_stack_models(client, project, stack, progress)
@@ -202,20 +194,10 @@ def render_markdown(plan: dict[str, Any]) -> str:
 
 def run_plan(args: argparse.Namespace) -> int:
     """The ``plan`` command (see the module docstring)."""
-    root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
-    stack = load_valid_stack(root, args.stack)
-    if stack is None:
+    result = run_against_service(args, "plan", build_plan)
+    if result is None:
         return 1
-    progress = progress_printer()
-    try:
-        plan = build_plan(project_name(root), stack, client_for_stack(stack, root), progress)
-    except CredentialsMissing as e:
-        print(f"tuned-models plan: {e.message} (plan cannot read the stack's encrypted apiKey: "
-              "use the environment or application default credentials)", file=sys.stderr)
-        return 1
-    except GeminiError as e:
-        print(f"tuned-models plan: the service answered {e}", file=sys.stderr)
-        return 1
+    _, plan = result
     if args.format == "json":
         print(json.dumps(plan, indent=2, default=str))
     else:

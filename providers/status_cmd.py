@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from providers.gemini import CredentialsMissing, GeminiClient, GeminiError, find_project_root
+from providers.gemini import GeminiClient
 from providers.gemini.types import TunedModel, TunedModelState
-from providers.live import (
-    client_for_stack,
-    find_stack_models,
-    load_valid_stack,
-    progress_printer,
-    project_name,
-)
+from providers.live import find_stack_models, run_against_service
 from providers.stack import LoadedStack
 
 COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE")
@@ -107,20 +99,10 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
 def run_status(args: argparse.Namespace) -> int:
     """The ``status`` command (see the module docstring)."""
-    root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
-    stack = load_valid_stack(root, args.stack)
-    if stack is None:
+    result = run_against_service(args, "status", build_status)
+    if result is None:
         return 1
-    try:
-        rows = build_status(project_name(root), stack, client_for_stack(stack, root),
-                            progress_printer())
-    except CredentialsMissing as e:
-        print(f"tuned-models status: {e.message} (status cannot read the stack's encrypted apiKey: "
-              "use the environment or application default credentials)", file=sys.stderr)
-        return 1
-    except GeminiError as e:
-        print(f"tuned-models status: the service answered {e}", file=sys.stderr)
-        return 1
+    stack, rows = result
     if args.format == "json":
         print(json.dumps({"stack": stack.name, "models": rows}, indent=2, default=str))
     else:

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.seed_examples import NUMBER_EXAMPLES
+
 DATA = Path(__file__).parent / "data"
 
 OWNER_KEY = "owner-key"
@@ -38,23 +40,7 @@ UNREGISTERED_MESSAGE = (
     "Please use API Key or other form of API consumer identity to call this API."
 )
 
-EXAMPLES: list[dict[str, str]] = [
-    {"textInput": "1", "output": "2"},
-    {"textInput": "3", "output": "4"},
-    {"textInput": "-3", "output": "-2"},
-    {"textInput": "twenty two", "output": "twenty three"},
-    {"textInput": "two hundred", "output": "two hundred one"},
-    {"textInput": "ninety nine", "output": "one hundred"},
-    {"textInput": "8", "output": "9"},
-    {"textInput": "-98", "output": "-97"},
-    {"textInput": "1,000", "output": "1,001"},
-    {"textInput": "10,100,000", "output": "10,100,001"},
-    {"textInput": "thirteen", "output": "fourteen"},
-    {"textInput": "eighty", "output": "eighty one"},
-    {"textInput": "one", "output": "two"},
-    {"textInput": "three", "output": "four"},
-    {"textInput": "seven", "output": "eight"},
-]
+EXAMPLES: list[dict[str, str]] = NUMBER_EXAMPLES
 """The seeds' fifteen examples, in camelCase."""
 
 

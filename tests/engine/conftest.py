@@ -15,16 +15,11 @@ from providers.program import model_args
 from providers.spec import ModelSpec
 from providers.tuned_model import TunedModelProvider
 from tests.engine.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, secret, serialize_provider
+from tests.seed_examples import NUMBER_EXAMPLES
 
 #: A key that is easy to search for in everything the provider writes.
 API_KEY = "AQ.test-key-" + secrets.token_hex(8)
 TUNED_MODEL = "pulumi-python:dynamic/gemini:TunedModel"
-NUMBERS = [
-    ("1", "2"), ("3", "4"), ("-3", "-2"), ("twenty two", "twenty three"),
-    ("two hundred", "two hundred one"), ("ninety nine", "one hundred"), ("8", "9"),
-    ("-98", "-97"), ("1,000", "1,001"), ("10,100,000", "10,100,001"), ("thirteen", "fourteen"),
-    ("eighty", "eighty one"), ("one", "two"), ("three", "four"), ("seven", "eight"),
-]
 
 
 class Emulator:
@@ -104,7 +99,7 @@ def inputs(stack: str, name: str = "numbers", **spec: Any) -> dict[str, Any]:
         "description": "Next number in a sequence",
         "baseModel": "models/gemini-1.5-flash-001-tuning",
         "hyperparameters": {"epochCount": 5, "batchSize": 4, "learningRate": 0.001},
-        "examples": [{"textInput": i, "output": o} for i, o in NUMBERS],
+        "examples": NUMBER_EXAMPLES,
         "timeout": 120,
     }
     raw.update(spec)
