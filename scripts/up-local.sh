@@ -11,7 +11,6 @@ python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 export PATH="$PWD/.venv/bin:$HOME/.pulumi/bin:$PATH"
 
