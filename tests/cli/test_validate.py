@@ -212,7 +212,7 @@ def test_validate_all_on_the_corpus_fails_and_lists_every_case(
 
 
 def test_a_plain_api_key_is_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
-    secret = "AIzaSy-not-a-real-key-0123456789"
+    secret = "plain-text-test-key-0123456789"
     main(["validate", "--project-root", str(CORPUS), "--stack", "api-key-plain"])
     main(["validate", "--project-root", str(CORPUS), "--stack", "api-key-plain",
           "--format", "json"])

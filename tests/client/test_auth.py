@@ -22,7 +22,7 @@ from providers.gemini import (
     resolve_auth,
 )
 
-KEY = "AIzaSy-secret-0123456789abcdef"
+KEY = "test-secret-key-0123456789abcdef"
 
 
 def _no_adc(**kwargs: Any) -> tuple[Any, str | None]:

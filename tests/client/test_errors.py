@@ -24,7 +24,7 @@ from providers.gemini.errors import (
     from_response,
 )
 
-SECRET_KEY = "AIzaSy-very-secret-key-0123456789"
+SECRET_KEY = "test-very-secret-key-0123456789"
 
 
 def _response(

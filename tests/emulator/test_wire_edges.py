@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.emulator.conftest import Emu, model_body
 
-SECRET = "AIzaNotARealKeyButLooksLikeOne123"
+SECRET = "NotARealKeyButLongEnough0123456789"
 
 
 def test_whole_floats_are_printed_without_a_fraction(emu: Emu) -> None:
