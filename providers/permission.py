@@ -24,7 +24,6 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -34,20 +33,16 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from providers.gemini import GeminiClient, NotFound
 from providers.gemini.types import Permission
+from providers.inputs import check_failures, plain
 from providers.settings import Settings, client_for
 from providers.spec import EMAIL_PATTERN, TUNED_MODEL_NAME_PATTERN, GranteeType, PermissionSpec
 
-PROVIDER_KEY = "__provider"
 PERMISSION_OUTPUTS: tuple[str, ...] = ("name", "model", "granteeType", "emailAddress", "role")
 OWNER_OUTPUTS: tuple[str, ...] = ("model", "emailAddress")
-
-
-def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
 def _unknown(v: Any) -> bool:
@@ -101,24 +96,6 @@ class PermissionArgs(BaseModel):
             self.emailAddress or "").lower()
 
 
-def _failures(news: Mapping[str, Any], model: type[BaseModel]) -> list[CheckFailure]:
-    known = {k: v for k, v in _plain(news).items() if not _unknown(v)}
-    unknown = set(_plain(news)) - set(known)
-    try:
-        model.model_validate(known)
-    except ValidationError as e:
-        out = []
-        for err in e.errors():
-            loc = [str(p) for p in err["loc"]]
-            if (loc and loc[0] in unknown) or (not loc and unknown):
-                continue
-            reason = err["msg"].removeprefix("Value error, ")
-            out.append(CheckFailure(loc[0] if loc else "inputs",
-                                    f"{'.'.join(loc)}: {reason}" if loc else reason))
-        return out
-    return []
-
-
 def permission_outputs(p: Permission, model: str) -> dict[str, Any]:
     outs = {
         "name": p.name,
@@ -144,7 +121,7 @@ class TunedModelPermissionProvider(_Base):
     """Provider of :class:`TunedModelPermission`; holds no data (see tuned_model.py)."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, _failures(news, PermissionArgs))
+        return CheckResult(news, check_failures(news, PermissionArgs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in ("model", "granteeType", "emailAddress")
@@ -159,7 +136,7 @@ class TunedModelPermissionProvider(_Base):
         return DiffResult(changes=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        args = PermissionArgs.model_validate(_plain(props))
+        args = PermissionArgs.model_validate(plain(props))
         client = self._client()
         existing = next((p for p in client.list_permissions(args.model) if args.same_grantee(p)), None)
         if existing is not None:
@@ -173,7 +150,7 @@ class TunedModelPermissionProvider(_Base):
         return CreateResult(perm.name, permission_outputs(perm, args.model))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        args = PermissionArgs.model_validate(_plain(news))
+        args = PermissionArgs.model_validate(plain(news))
         perm = self._client().update_permission(str(olds["name"]), args.role)
         return UpdateResult(permission_outputs(perm, args.model))
 
@@ -209,7 +186,7 @@ class TunedModelOwnerProvider(_Base):
     """Provider of :class:`TunedModelOwner`; holds no data."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, _failures(news, OwnerArgs))
+        return CheckResult(news, check_failures(news, OwnerArgs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if _unknown(news.get("model")) or olds.get("model") != news.get("model"):
@@ -228,12 +205,12 @@ class TunedModelOwnerProvider(_Base):
                         "credentials are now a WRITER and cannot delete the model")
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        args = OwnerArgs.model_validate(_plain(props))
+        args = OwnerArgs.model_validate(plain(props))
         self._transfer(args)
         return CreateResult(f"{args.model}/owner", args.model_dump())
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        args = OwnerArgs.model_validate(_plain(news))
+        args = OwnerArgs.model_validate(plain(news))
         self._transfer(args)
         return UpdateResult(args.model_dump())
 

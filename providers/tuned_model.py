@@ -30,7 +30,6 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -40,7 +39,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from providers.concurrency import raise_worker_limit
 from providers.datasets import DatasetError, examples_digest, read_examples
@@ -48,6 +47,7 @@ from providers.gemini import AlreadyExists, GeminiClient, NotFound, PermissionDe
 from providers.gemini.types import TunedModel as ApiTunedModel
 from providers.gemini.types import TunedModelState
 from providers.ids import tuned_model_id
+from providers.inputs import check_failures, has_unknown, plain
 from providers.planner import (
     Action,
     Decision,
@@ -61,8 +61,6 @@ from providers.planner import (
 from providers.settings import Settings, client_for
 from providers.spec import RESOURCE_NAME_PATTERN, UPDATABLE_FIELDS, Example, ModelFields
 from providers.waiter import find_operation, wait_for_training
-
-PROVIDER_KEY = "__provider"
 
 #: Every output the provider returns (each must be declared to the SDK to be readable).
 OUTPUT_KEYS: tuple[str, ...] = (
@@ -147,42 +145,6 @@ class TunedModelArgs(ModelFields):
         return self.resourceName
 
 
-def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
-
-
-def _has_unknown(value: Any) -> bool:
-    if isinstance(value, pulumi.output.Unknown):
-        return True
-    if isinstance(value, Mapping):
-        return any(_has_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_unknown(v) for v in value)
-    return False
-
-
-def check_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
-    """One CheckFailure per bad property; properties with unknown values (preview) pass."""
-    known = {k: v for k, v in _plain(news).items() if not _has_unknown(v)}
-    unknown = {k for k in _plain(news) if k not in known}
-    try:
-        TunedModelArgs.model_validate(known)
-    except ValidationError as e:
-        failures: list[CheckFailure] = []
-        for err in e.errors():
-            loc = [str(p) for p in err["loc"]]
-            prop = loc[0] if loc else ""
-            if prop in unknown or (err["type"] == "missing" and prop in unknown):
-                continue
-            if unknown and not loc:
-                continue  # a cross-field rule cannot be judged while a field is unknown
-            where = ".".join(loc)
-            reason = err["msg"].removeprefix("Value error, ")
-            failures.append(CheckFailure(prop or "inputs", f"{where}: {reason}" if where else reason))
-        return failures
-    return []
-
-
 def observed_from_outputs(olds: Mapping[str, Any]) -> Observed:
     """What Pulumi state records about a model (the old outputs)."""
     return Observed(
@@ -200,32 +162,38 @@ def _iso(value: Any) -> str | None:
     return str(text).replace("+00:00", "Z")
 
 
-def outputs_from(model: ApiTunedModel, args: TunedModelArgs, *, operation_name: str | None,
-                 total_steps: int | None) -> dict[str, Any]:
-    """The outputs for ``model`` as the service returned it; our records for the rest."""
+def live_outputs(model: ApiTunedModel) -> dict[str, Any]:
+    """The outputs the service's view of ``model`` determines (``None`` where it shows nothing)."""
     task = model.tuningTask
     snapshots = list(task.snapshots) if task and task.snapshots else []
-    hyper = task.hyperparameters.model_dump(exclude_none=True) if task and task.hyperparameters else None
-    final_loss = snapshots[-1].meanLoss if snapshots and model.state is TunedModelState.ACTIVE else None
-    source = model.tunedModelSource.model_dump(exclude_none=True) if model.tunedModelSource else None
-    outs: dict[str, Any] = {
+    active = model.state is TunedModelState.ACTIVE
+    live: dict[str, Any] = {
         "tunedModelId": model.name.removeprefix("tunedModels/"),
         "name": model.name,
         "state": model.state.value if model.state else State.STATE_UNSPECIFIED.value,
         "baseModel": model.baseModel,
-        "tunedModelSource": source,
-        "displayName": model.displayName,
-        "description": model.description,
-        "temperature": model.temperature,
-        "topP": model.topP,
-        "topK": model.topK,
+        "tunedModelSource": (model.tunedModelSource.model_dump(exclude_none=True)
+                             if model.tunedModelSource else None),
         "createTime": _iso(model.createTime),
         "updateTime": _iso(model.updateTime),
         "tuningStartTime": _iso(task.startTime) if task else None,
         "tuningCompleteTime": _iso(task.completeTime) if task else None,
-        "totalSteps": total_steps or (snapshots[-1].step if snapshots else None),
-        "finalMeanLoss": final_loss,
-        "hyperparameters": hyper,
+        "totalSteps": snapshots[-1].step if snapshots and active else None,
+        "finalMeanLoss": snapshots[-1].meanLoss if snapshots and active else None,
+        "hyperparameters": (task.hyperparameters.model_dump(exclude_none=True)
+                            if task and task.hyperparameters else None),
+    }
+    live.update({f: getattr(model, f) for f in UPDATABLE_FIELDS})
+    return live
+
+
+def outputs_from(model: ApiTunedModel, args: TunedModelArgs, *, operation_name: str | None,
+                 total_steps: int | None) -> dict[str, Any]:
+    """The outputs for ``model`` as the service returned it; our records for the rest."""
+    live = live_outputs(model)
+    outs: dict[str, Any] = {
+        **live,
+        "totalSteps": total_steps or live["totalSteps"],
         "datasetDigest": args.datasetDigest,
         "exampleCount": args.exampleCount,
         "trainingSpec": args.training_spec(),
@@ -296,7 +264,7 @@ class TunedModelProvider(ResourceProvider):
 
     # -- plan ----------------------------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, check_failures(news))
+        return CheckResult(news, check_failures(news, TunedModelArgs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         decision = diff_decision(olds, news)
@@ -309,7 +277,7 @@ class TunedModelProvider(ResourceProvider):
 
     # -- act -----------------------------------------------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
-        args = TunedModelArgs.model_validate(_plain(props))
+        args = TunedModelArgs.model_validate(plain(props))
         client = self._client()
         if args.adopt:
             model = self._adopt(client, args)
@@ -377,7 +345,7 @@ class TunedModelProvider(ResourceProvider):
         return model
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        args = TunedModelArgs.model_validate(_plain(news))
+        args = TunedModelArgs.model_validate(plain(news))
         client = self._client()
         decision = diff_decision(olds, news)
         name = str(olds.get("name") or f"tunedModels/{_id}")
@@ -397,7 +365,7 @@ class TunedModelProvider(ResourceProvider):
                             "retrains it")
         outs = outputs_from(model, args, operation_name=olds.get("operationName"),
                             total_steps=_int(olds.get("totalSteps")))
-        return UpdateResult({**_keep_records(olds), **outs})
+        return UpdateResult(outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         name = str(props.get("name") or f"tunedModels/{id_}")
@@ -435,31 +403,13 @@ def _int(v: Any) -> int | None:
     return int(v) if isinstance(v, int | float) else None
 
 
-def _keep_records(olds: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: olds[k] for k in ("operationName", "totalSteps") if olds.get(k) is not None}
-
-
 def refreshed_outputs(model: ApiTunedModel, olds: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs after a refresh: the live model's fields over our own records."""
-    outs = {k: v for k, v in _plain(olds).items() if k in OUTPUT_KEYS}
-    task = model.tuningTask
-    snapshots = list(task.snapshots) if task and task.snapshots else []
-    live: dict[str, Any] = {
-        "name": model.name,
-        "state": model.state.value if model.state else None,
-        "baseModel": model.baseModel,
-        "createTime": _iso(model.createTime),
-        "updateTime": _iso(model.updateTime),
-        "tuningStartTime": _iso(task.startTime) if task else None,
-        "tuningCompleteTime": _iso(task.completeTime) if task else None,
-        "hyperparameters": (task.hyperparameters.model_dump(exclude_none=True)
-                            if task and task.hyperparameters else None),
-        "finalMeanLoss": (snapshots[-1].meanLoss if snapshots and model.state is TunedModelState.ACTIVE
-                          else None),
-    }
-    for f in UPDATABLE_FIELDS:
-        live[f] = getattr(model, f)
-    for k, v in live.items():
+    """Outputs after a refresh: the live model's fields over our own records (a recorded
+    ``totalSteps`` is kept; a field the service no longer shows is dropped)."""
+    outs = {k: v for k, v in plain(olds).items() if k in OUTPUT_KEYS}
+    for k, v in live_outputs(model).items():
+        if k == "totalSteps" and outs.get(k):
+            continue
         if v is None:
             outs.pop(k, None)
         else:
@@ -470,15 +420,15 @@ def refreshed_outputs(model: ApiTunedModel, olds: Mapping[str, Any]) -> dict[str
 def diff_decision(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Decision:
     """The planner's decision for (old outputs, new inputs); unknown inputs are conservative:
     an unknown create-only field means replace, an unknown updatable field means update."""
-    plain = _plain(news)
-    unknown = {k for k, v in plain.items() if _has_unknown(v)}
+    inputs = plain(news)
+    unknown = {k for k, v in inputs.items() if has_unknown(v)}
     observed = observed_from_outputs(olds)
     create_only = {"baseModel", "tunedModelSource", "hyperparameters", "dataset", "datasetDigest",
                    "examples", "stack", "resourceName", "adopt"}
     if unknown & create_only:
         field = sorted(unknown & create_only)[0]
         return Decision(Action.REPLACE, (FieldChange(field, None, "(known after apply)"),))
-    args = TunedModelArgs.model_validate({k: v for k, v in plain.items() if k not in unknown})
+    args = TunedModelArgs.model_validate({k: v for k, v in inputs.items() if k not in unknown})
     decision = decide(observed, args.desired())
     if unknown and decision.action is Action.NONE:
         return Decision(Action.UPDATE, tuple(FieldChange(f, observed.mutable.get(f), "(unknown)")

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
+from providers.inputs import check_failures
 from providers.planner import Action
-from providers.tuned_model import TunedModelArgs, check_failures, diff_decision
+from providers.tuned_model import TunedModelArgs, diff_decision
 
 UNKNOWN: Any = Unknown()  # type: ignore[no-untyped-call]  # the SDK's preview sentinel
 
@@ -161,13 +162,13 @@ CHECKS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
 
 @pytest.mark.parametrize(("case", "news", "expected"), CHECKS, ids=[c[0] for c in CHECKS])
 def test_check_table(case: str, news: dict[str, Any], expected: list[tuple[str, str]]) -> None:
-    failures = [(f.property, f.reason) for f in check_failures({**news, "__provider": "x"})]
+    failures = [(f.property, f.reason) for f in check_failures({**news, "__provider": "x"}, TunedModelArgs)]
     assert failures == expected
 
 
 def test_check_lets_unknown_values_pass_during_preview() -> None:
     news = {**with_(), "datasetDigest": UNKNOWN, "description": UNKNOWN}
-    assert check_failures(news) == []
+    assert check_failures(news, TunedModelArgs) == []
 
 
 def test_the_owner_may_not_also_be_listed_in_permissions() -> None:
