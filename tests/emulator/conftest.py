@@ -244,11 +244,11 @@ def server_client(emulator_server: Any) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
-def embedded_client() -> Iterator[httpx.Client]:
+def _embedded(api_keys: tuple[str, ...] = ()) -> Iterator[httpx.Client]:
+    """A client over an in-memory embedded emulator, closed afterwards."""
     from emulator.embedded import embedded_transport
 
-    transport = embedded_transport(None, step_seconds=STEP_SECONDS)
+    transport = embedded_transport(None, step_seconds=STEP_SECONDS, api_keys=api_keys)
     try:
         with httpx.Client(
             transport=transport, base_url="http://emulator.invalid", timeout=10.0
@@ -256,6 +256,11 @@ def embedded_client() -> Iterator[httpx.Client]:
             yield client
     finally:
         transport.close()
+
+
+@pytest.fixture(scope="session")
+def embedded_client() -> Iterator[httpx.Client]:
+    yield from _embedded()
 
 
 @pytest.fixture(params=["server", "embedded"])
@@ -288,16 +293,7 @@ def keyed_server_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ht
 
 @pytest.fixture(scope="module")
 def keyed_embedded_client() -> Iterator[httpx.Client]:
-    from emulator.embedded import embedded_transport
-
-    transport = embedded_transport(None, step_seconds=STEP_SECONDS, api_keys=CONFIGURED_KEYS)
-    try:
-        with httpx.Client(
-            transport=transport, base_url="http://emulator.invalid", timeout=10.0
-        ) as client:
-            yield client
-    finally:
-        transport.close()
+    yield from _embedded(CONFIGURED_KEYS)
 
 
 @pytest.fixture(params=["server", "embedded"])
