@@ -1,8 +1,8 @@
 """The tuned-models Pulumi program: stack config -> validated specs -> TunedModel resources.
 
-Kept thin on purpose; everything lives in providers.program.
+Kept thin on purpose; everything lives in tuned_models.program.
 """
 
-from providers.program import run
+from tuned_models.program import run
 
 run()

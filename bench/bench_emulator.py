@@ -24,16 +24,14 @@ BODY = {
     "baseModel": "models/gemini-1.0-pro-001",
     "tuningTask": {
         "hyperparameters": {"batchSize": 2, "epochCount": 5, "learningRate": 0.001},
-        "trainingData": {
-            "examples": {"examples": EXAMPLES}
-        },
+        "trainingData": {"examples": {"examples": EXAMPLES}},
     },
 }
 
 
 def gets_per_second(requests: int) -> float:
     """Start a server on a temp SQLite file, create one model, time ``requests`` sequential GETs."""
-    from emulator.server import serve_in_thread
+    from tuned_models_emulator.server import serve_in_thread
 
     with tempfile.TemporaryDirectory() as tmp:
         server = serve_in_thread(Path(tmp) / "emulator.sqlite", step_seconds=0.05)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.server import serve_in_thread
 from tests.engine.conftest import config_for, inputs
 from tests.engine.harness import MiniEngine, ProviderProcess
+from tuned_models_emulator.server import serve_in_thread
 
 TUNED_MODEL = "pulumi-python:dynamic/gemini:TunedModel"
 TRAINING_SECONDS = 6.0

@@ -22,9 +22,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.embedded import embedded_transport
-from providers.gemini import ApiKeyAuth, GeminiClient
-from providers.waiter import wait_for_training
+from tuned_models.gemini import ApiKeyAuth, GeminiClient
+from tuned_models.waiter import wait_for_training
+from tuned_models_emulator.embedded import embedded_transport
 
 EXAMPLES = 100
 BATCH = 4
@@ -40,10 +40,15 @@ def run(training_seconds: float) -> dict[str, float]:
     client = GeminiClient("http://bench.invalid", ApiKeyAuth("bench"), transport=transport)
     examples = [{"textInput": f"q{i}", "output": f"a{i}"} for i in range(EXAMPLES)]
     op = client.create_tuned_model(
-        {"baseModel": "models/gemini-1.5-flash-001-tuning",
-         "tuningTask": {"hyperparameters": {"epochCount": EPOCHS, "batchSize": BATCH},
-                        "trainingData": {"examples": {"examples": examples}}}},
-        tuned_model_id="bench-model")
+        {
+            "baseModel": "models/gemini-1.5-flash-001-tuning",
+            "tuningTask": {
+                "hyperparameters": {"epochCount": EPOCHS, "batchSize": BATCH},
+                "trainingData": {"examples": {"examples": examples}},
+            },
+        },
+        tuned_model_id="bench-model",
+    )
     now = [0.0]
 
     def sleep(seconds: float) -> None:
@@ -55,17 +60,28 @@ def run(training_seconds: float) -> dict[str, float]:
     started = model.tuningTask.startTime if model.tuningTask else None
     created = model.createTime
     offset = (started - created).total_seconds() if started and created else 0.0
-    wait_for_training(client, "tunedModels/bench-model", operation_name=op.name,
-                      timeout=training_seconds * 10, label="bench", log=lambda _line: None,
-                      clock=lambda: now[0], sleep=sleep)
+    wait_for_training(
+        client,
+        "tunedModels/bench-model",
+        operation_name=op.name,
+        timeout=training_seconds * 10,
+        label="bench",
+        log=lambda _line: None,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
     journal = admin.get("/_emulator/journal").json()["requests"]
     polls = sum(1 for e in journal if e.get("rpc") in ("GetOperation", "GetTunedModel", "ListOperations"))
     active_at = offset + STEPS * step_seconds
     delay = max(0.0, now[0] - active_at)
     transport.close()
-    return {"training_s": training_seconds, "requests": polls,
-            "requests_per_20s": polls / (training_seconds / 20.0), "delay_s": delay,
-            "delay_pct": 100.0 * delay / training_seconds}
+    return {
+        "training_s": training_seconds,
+        "requests": polls,
+        "requests_per_20s": polls / (training_seconds / 20.0),
+        "delay_s": delay,
+        "delay_pct": 100.0 * delay / training_seconds,
+    }
 
 
 def main() -> int:
@@ -74,15 +90,19 @@ def main() -> int:
     worst_rate = worst_pct = worst_delay = 0.0
     for seconds in (120.0, 600.0, 1800.0, 3600.0, 4 * 3600.0):
         r = run(seconds)
-        print(f"{r['training_s']:>9.0f}s {r['requests']:>9.0f} {r['requests_per_20s']:>8.3f} "
-              f"{r['delay_s']:>7.1f}s {r['delay_pct']:>7.2f}%")
+        print(
+            f"{r['training_s']:>9.0f}s {r['requests']:>9.0f} {r['requests_per_20s']:>8.3f} "
+            f"{r['delay_s']:>7.1f}s {r['delay_pct']:>7.2f}%"
+        )
         if seconds >= 600:
             worst_rate = max(worst_rate, r["requests_per_20s"])
         worst_pct = max(worst_pct, r["delay_pct"])
         worst_delay = max(worst_delay, r["delay_s"])
     print(f"long jobs (>= 10 min): at most {worst_rate:.3f} requests per 20 s of training (target <= 1)")
-    print(f"delay after ACTIVE: at most {worst_delay:.1f} s (target < 60 s), "
-          f"{worst_pct:.2f}% of the training time (target < 10%)")
+    print(
+        f"delay after ACTIVE: at most {worst_delay:.1f} s (target < 60 s), "
+        f"{worst_pct:.2f}% of the training time (target < 10%)"
+    )
     return 0
 
 

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from providers import settings as settings_module
-from providers.cli import main
+from tuned_models import settings as settings_module
+from tuned_models.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("command", ["plan", "status"])
 def test_no_credentials_for_a_remote_stack_is_one_clear_line_on_stderr(
-        command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import google.auth
     import google.auth.exceptions
 

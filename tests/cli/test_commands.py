@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-import providers.cli as cli
-from providers.cli import main
+import tuned_models.cli as cli
+from tuned_models.cli import main
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "status"])
-def test_every_command_has_help_with_examples(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_command_has_help_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: tuned-models {command}")
@@ -37,8 +35,9 @@ def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
 
 
-def _fake_module(monkeypatch: pytest.MonkeyPatch, name: str, function: str,
-                 calls: list[argparse.Namespace]) -> None:
+def _fake_module(
+    monkeypatch: pytest.MonkeyPatch, name: str, function: str, calls: list[argparse.Namespace]
+) -> None:
     module = types.ModuleType(name)
 
     def run(args: argparse.Namespace) -> int:
@@ -51,22 +50,25 @@ def _fake_module(monkeypatch: pytest.MonkeyPatch, name: str, function: str,
 
 def test_plan_hands_its_arguments_to_run_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[argparse.Namespace] = []
-    _fake_module(monkeypatch, "providers.plan_cmd", "run_plan", calls)
+    _fake_module(monkeypatch, "tuned_models.plan_cmd", "run_plan", calls)
     assert main(["plan", "--stack", "dev", "--format", "json"]) == 0
     assert (calls[0].stack, calls[0].format) == ("dev", "json")
 
 
 def test_status_hands_its_arguments_to_run_status(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[argparse.Namespace] = []
-    _fake_module(monkeypatch, "providers.status_cmd", "run_status", calls)
+    _fake_module(monkeypatch, "tuned_models.status_cmd", "run_status", calls)
     assert main(["status", "--stack", "local"]) == 0
     assert (calls[0].stack, calls[0].format) == ("local", "table")
 
 
-@pytest.mark.parametrize(("command", "module"), [("plan", "providers.plan_cmd"),
-                                                 ("status", "providers.status_cmd")])
+@pytest.mark.parametrize(
+    ("command", "module"), [("plan", "tuned_models.plan_cmd"), ("status", "tuned_models.status_cmd")]
+)
 def test_a_command_whose_module_is_missing_says_so_and_exits_2(
-    command: str, module: str, monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    module: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # import raises ModuleNotFoundError
@@ -91,9 +93,11 @@ def test_emulator_forwards_every_argument_to_the_entry_point(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entry = _FakeEntryPoint("cli")
-    monkeypatch.setattr(cli, "entry_points",
-                        lambda group: [_FakeEntryPoint("transport"), entry]
-                        if group == "tuned_models.embedded" else [])
+    monkeypatch.setattr(
+        cli,
+        "entry_points",
+        lambda group: [_FakeEntryPoint("transport"), entry] if group == "tuned_models.embedded" else [],
+    )
     assert main(["emulator", "--port", "8471", "--help"]) == 3
     assert entry.received == [["--port", "8471", "--help"]]
 

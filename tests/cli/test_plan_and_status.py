@@ -13,13 +13,13 @@ import pytest
 import yaml
 from pulumi.dynamic import Config, ConfigureRequest
 
-from providers import settings as settings_module
-from providers.cli import main
-from providers.live import client_for_stack
-from providers.permission import TunedModelPermissionProvider, permission_args
-from providers.program import model_args
-from providers.stack import load_stack
-from providers.tuned_model import TunedModelProvider
+from tuned_models import settings as settings_module
+from tuned_models.cli import main
+from tuned_models.live import client_for_stack
+from tuned_models.permission import TunedModelPermissionProvider, permission_args
+from tuned_models.program import model_args
+from tuned_models.stack import load_stack
+from tuned_models.tuned_model import TunedModelProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,15 +48,18 @@ def up(root: Path) -> None:
     """Create every model of the local stack (and its permissions) with the real provider code."""
     loaded = load_stack(root, "local")
     assert loaded.ok, [p.line() for p in loaded.problems]
-    raw = {"tuned-models:endpoint": "embedded",
-           "tuned-models:emulatorStepSeconds": str(loaded.emulator_step_seconds)}
+    raw = {
+        "tuned-models:endpoint": "embedded",
+        "tuned-models:emulatorStepSeconds": str(loaded.emulator_step_seconds),
+    }
     provider, grants = TunedModelProvider(), TunedModelPermissionProvider()
     for p in (provider, grants):
         p.configure(ConfigureRequest(Config(raw, "tuned-models")))
     for name, spec in loaded.models.items():
         ds = loaded.datasets[name]
-        created = provider.create(model_args("tuned-models", "local", name, spec, dataset_digest=ds.digest,
-                                             example_count=ds.count))
+        created = provider.create(
+            model_args("tuned-models", "local", name, spec, dataset_digest=ds.digest, example_count=ds.count)
+        )
         assert created.outs is not None and created.outs["state"] == "ACTIVE"
         for grant in spec.permissions:
             grants.create(permission_args(created.outs["name"], grant))
@@ -73,17 +76,23 @@ def actions(plan: dict[str, Any]) -> dict[str, str]:
 
 
 def test_plan_before_anything_exists_creates_every_model(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     plan = plan_json(project, capsys)
-    assert actions(plan) == {"number-generator": "create", "support-tickets": "create",
-                             "summarizer": "create"}
+    assert actions(plan) == {
+        "number-generator": "create",
+        "support-tickets": "create",
+        "summarizer": "create",
+    }
     grants = plan["models"][1]["permissions"]
-    assert grants == [{"grantee": "user:newcomer@example.com", "change": "grant", "role": "READER",
-                       "old_role": None}]
+    assert grants == [
+        {"grantee": "user:newcomer@example.com", "change": "grant", "role": "READER", "old_role": None}
+    ]
 
 
 def test_plan_shows_no_change_update_retrain_create_and_delete_candidates(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     up(project)
     assert set(actions(plan_json(project, capsys)).values()) == {"no change"}
 
@@ -91,21 +100,31 @@ def test_plan_shows_no_change_update_retrain_create_and_delete_candidates(
         models = config["tuned-models:models"]
         models["number-generator"]["description"] = "Counts up by one"
         models["support-tickets"]["hyperparameters"] = {"epochCount": 3}
-        models["support-tickets"]["permissions"] = [{"user": "newcomer@example.com", "role": "WRITER"},
-                                                    {"everyone": True, "role": "READER"}]
+        models["support-tickets"]["permissions"] = [
+            {"user": "newcomer@example.com", "role": "WRITER"},
+            {"everyone": True, "role": "READER"},
+        ]
         del models["summarizer"]
         models["copy"] = {"dataset": "stacks/datasets/number-generator.jsonl"}
 
     edit_stack(project, change)
     plan = plan_json(project, capsys)
-    assert actions(plan) == {"number-generator": "update in place", "support-tickets": "retrain",
-                             "copy": "create"}
+    assert actions(plan) == {
+        "number-generator": "update in place",
+        "support-tickets": "retrain",
+        "copy": "create",
+    }
     by_model = {m["model"]: m for m in plan["models"]}
     assert by_model["number-generator"]["changes"] == [
-        {"field": "description", "old": "Next number in a sequence (the tuning tutorial's dataset)",
-         "new": "Counts up by one"}]
+        {
+            "field": "description",
+            "old": "Next number in a sequence (the tuning tutorial's dataset)",
+            "new": "Counts up by one",
+        }
+    ]
     assert by_model["support-tickets"]["changes"] == [
-        {"field": "hyperparameters.epochCount", "old": 2, "new": 3}]
+        {"field": "hyperparameters.epochCount", "old": 2, "new": 3}
+    ]
     assert [d["model"] for d in plan["deleteCandidates"]] == ["summarizer"]
     assert plan["summary"] == {"update in place": 1, "retrain": 1, "create": 1, "delete candidate": 1}
 
@@ -119,18 +138,32 @@ def test_plan_shows_no_change_update_retrain_create_and_delete_candidates(
 
 
 def test_plan_lists_permission_changes_beside_model_changes(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     up(project)
-    edit_stack(project, lambda c: c["tuned-models:models"]["support-tickets"].update(
-        permissions=[{"user": "newcomer@example.com", "role": "WRITER"},
-                     {"group": "ml-team@googlegroups.com", "role": "READER"}]))
-    edit_stack(project, lambda c: c["tuned-models:models"]["number-generator"].update(
-        permissions=[{"everyone": True, "role": "READER"}]))
+    edit_stack(
+        project,
+        lambda c: c["tuned-models:models"]["support-tickets"].update(
+            permissions=[
+                {"user": "newcomer@example.com", "role": "WRITER"},
+                {"group": "ml-team@googlegroups.com", "role": "READER"},
+            ]
+        ),
+    )
+    edit_stack(
+        project,
+        lambda c: c["tuned-models:models"]["number-generator"].update(
+            permissions=[{"everyone": True, "role": "READER"}]
+        ),
+    )
     plan = plan_json(project, capsys)
-    changes = {m["model"]: [(c["grantee"], c["change"], c["role"]) for c in m["permissions"]]
-               for m in plan["models"]}
-    assert changes["support-tickets"] == [("user:newcomer@example.com", "role", "WRITER"),
-                                          ("group:ml-team@googlegroups.com", "grant", "READER")]
+    changes = {
+        m["model"]: [(c["grantee"], c["change"], c["role"]) for c in m["permissions"]] for m in plan["models"]
+    }
+    assert changes["support-tickets"] == [
+        ("user:newcomer@example.com", "role", "WRITER"),
+        ("group:ml-team@googlegroups.com", "grant", "READER"),
+    ]
     assert changes["number-generator"] == [("everyone", "grant", "READER")]
     assert actions(plan)["support-tickets"] == "no change"
 
@@ -143,11 +176,14 @@ def test_plan_shows_a_grant_made_outside_the_stack(project: Path, capsys: pytest
     client.create_permission(name, grantee_type="USER", email_address="intruder@example.com", role="WRITER")
     plan = plan_json(project, capsys)
     summarizer = next(m for m in plan["models"] if m["model"] == "summarizer")
-    assert summarizer["permissions"] == [{"grantee": "user:intruder@example.com", "change": "not declared",
-                                          "role": None, "old_role": "WRITER"}]
+    assert summarizer["permissions"] == [
+        {"grantee": "user:intruder@example.com", "change": "not declared", "role": None, "old_role": "WRITER"}
+    ]
     assert main(["plan", "--stack", "local", "--project-root", str(project)]) == 0
-    assert ("| summarizer | `user:intruder@example.com` | not declared (WRITER): revoked if this stack "
-            "granted it, else drift made outside the stack |") in capsys.readouterr().out
+    assert (
+        "| summarizer | `user:intruder@example.com` | not declared (WRITER): revoked if this stack "
+        "granted it, else drift made outside the stack |"
+    ) in capsys.readouterr().out
 
 
 def test_status_shows_each_model_with_progress(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,7 +208,8 @@ def test_status_of_a_stack_not_yet_created(project: Path, capsys: pytest.Capture
 
 
 def test_plan_refuses_an_invalid_stack_with_its_problem_lines(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     edit_stack(project, lambda c: c["tuned-models:models"]["summarizer"].update(temprature=0.3))
     assert main(["plan", "--stack", "local", "--project-root", str(project)]) == 1
     err = capsys.readouterr().err

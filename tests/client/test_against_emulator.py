@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.gemini import (
+from tests.seed_examples import NUMBER_EXAMPLES
+from tuned_models.gemini import (
     EMBEDDED_BASE_URL,
     LOCAL_CALLER_KEY,
     STATE_DIR_NAME,
@@ -38,7 +39,6 @@ from providers.gemini import (
     connect,
     embedded_transport,
 )
-from tests.seed_examples import NUMBER_EXAMPLES
 
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 EXAMPLES = NUMBER_EXAMPLES
@@ -92,7 +92,7 @@ class Backend:
 
 @pytest.fixture(scope="module")
 def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from emulator.server import serve_in_thread
+    from tuned_models_emulator.server import serve_in_thread
 
     server = serve_in_thread(tmp_path_factory.mktemp("client-server") / "emulator.sqlite")
     try:
@@ -445,8 +445,9 @@ def test_slow_answer_times_out_and_a_get_is_retried(emulator_server: Any) -> Non
 
 
 def test_the_embedded_transport_honours_the_call_timeout(tmp_path: Path) -> None:
-    client = connect("embedded", project_root=tmp_path, environ={}, timeout=0.3,
-                     retry=RetryPolicy(attempts=1))
+    client = connect(
+        "embedded", project_root=tmp_path, environ={}, timeout=0.3, retry=RetryPolicy(attempts=1)
+    )
     admin = httpx.Client(transport=embedded_transport(tmp_path / ".tuned-models"), base_url="http://x")
     admin.post("/_emulator/faults", json={"method": "ListModels", "latencyMs": 3000, "rate": 1.0})
     with pytest.raises(TransportFailure) as caught:

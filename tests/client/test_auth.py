@@ -1,4 +1,4 @@
-"""providers.gemini.auth: where credentials come from, how they are sent, that keys never leak."""
+"""tuned_models.gemini.auth: where credentials come from, how they are sent, that keys never leak."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import google.auth.exceptions
 import httpx
 import pytest
 
-from providers.gemini import (
+from tuned_models.gemini import (
     OAUTH_SCOPES,
     ApiKeyAuth,
     CredentialsMissing,
@@ -194,7 +194,7 @@ def test_environment_is_read_at_call_time_and_never_shown_in_a_signature(
 ) -> None:
     import inspect
 
-    from providers.gemini import connect
+    from tuned_models.gemini import connect
 
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
@@ -221,9 +221,13 @@ def _oauth_client(credentials: Any) -> tuple[GeminiClient, list[float], list[htt
         return httpx.Response(200, json={"name": "tunedModels/m"})
 
     sleeps: list[float] = []
-    client = GeminiClient("https://generativelanguage.googleapis.com", OAuthAuth(credentials),
-                          transport=httpx.MockTransport(handler), sleep=sleeps.append,
-                          random=lambda: 0.5)
+    client = GeminiClient(
+        "https://generativelanguage.googleapis.com",
+        OAuthAuth(credentials),
+        transport=httpx.MockTransport(handler),
+        sleep=sleeps.append,
+        random=lambda: 0.5,
+    )
     return client, sleeps, sent
 
 

@@ -1,4 +1,4 @@
-"""providers.gemini.endpoint: tuned-models:endpoint -> client (URL, public service, embedded)."""
+"""tuned_models.gemini.endpoint: tuned-models:endpoint -> client (URL, public service, embedded)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.gemini import (
+from tuned_models.gemini import (
     EMBEDDED_BASE_URL,
     LOCAL_CALLER_KEY,
     PUBLIC_BASE_URL,
@@ -21,7 +21,7 @@ from providers.gemini import (
     embedded_transport,
     find_project_root,
 )
-from providers.gemini import endpoint as endpoint_module
+from tuned_models.gemini import endpoint as endpoint_module
 
 
 def _sent_key(client: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""providers.gemini.errors: the service's error JSON -> typed errors that keep its message."""
+"""tuned_models.gemini.errors: the service's error JSON -> typed errors that keep its message."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.gemini import errors
-from providers.gemini.errors import (
+from tuned_models.gemini import errors
+from tuned_models.gemini.errors import (
     AlreadyExists,
     FailedPrecondition,
     GeminiError,

@@ -1,4 +1,4 @@
-"""providers.gemini.retry: the retry loop, driven through the client over an httpx.MockTransport.
+"""tuned_models.gemini.retry: the retry loop, driven through the client over an httpx.MockTransport.
 
 The mock stands in for the server only here, where the loop's decisions (when to retry, how long
 to wait) are under test; every other client test runs against the emulator.
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.gemini import (
+from tuned_models.gemini import (
     AlreadyExists,
     ApiKeyAuth,
     GeminiClient,
@@ -103,8 +103,10 @@ def test_a_service_requested_wait_beyond_twice_the_maximum_gives_up_at_once() ->
 
 def test_a_zero_retry_after_still_backs_off() -> None:
     script = Script(
-        *[httpx.Response(503, json=_error(503, "UNAVAILABLE"), headers={"Retry-After": "0"})
-          for _ in range(3)],
+        *[
+            httpx.Response(503, json=_error(503, "UNAVAILABLE"), headers={"Retry-After": "0"})
+            for _ in range(3)
+        ],
         httpx.Response(200, json=MODEL),
     )
     client, sleeps = _client(script)
@@ -121,9 +123,15 @@ def test_no_retry_is_made_past_the_call_deadline() -> None:
         sleeps.append(seconds)
         now[0] += seconds
 
-    client = GeminiClient("https://generativelanguage.googleapis.com", ApiKeyAuth(KEY),
-                          transport=httpx.MockTransport(script), retry=RetryPolicy(deadline=5.0),
-                          sleep=sleep, random=lambda: 0.5, clock=lambda: now[0])
+    client = GeminiClient(
+        "https://generativelanguage.googleapis.com",
+        ApiKeyAuth(KEY),
+        transport=httpx.MockTransport(script),
+        retry=RetryPolicy(deadline=5.0),
+        sleep=sleep,
+        random=lambda: 0.5,
+        clock=lambda: now[0],
+    )
     with pytest.raises(Unavailable) as caught:
         client.get_tuned_model("m-1")
     assert sleeps == [1.0, 2.0] and caught.value.attempts == 3  # a 4 s wait would end at 7 s
@@ -147,8 +155,12 @@ def test_paging_stops_when_a_server_pages_forever_without_results() -> None:
             return httpx.Response(200, json={"permissions": None, "nextPageToken": f"t{self.calls}"})
 
     endless = Endless()
-    client = GeminiClient("https://generativelanguage.googleapis.com", ApiKeyAuth(KEY),
-                          transport=httpx.MockTransport(endless), sleep=lambda _s: None)
+    client = GeminiClient(
+        "https://generativelanguage.googleapis.com",
+        ApiKeyAuth(KEY),
+        transport=httpx.MockTransport(endless),
+        sleep=lambda _s: None,
+    )
     with pytest.raises(GeminiError, match="keeps paging without results"):
         client.list_permissions("tunedModels/m-1")
     assert endless.calls == 100

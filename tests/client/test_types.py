@@ -1,4 +1,4 @@
-"""providers.gemini.types: the recorded responses parse into the typed models."""
+"""tuned_models.gemini.types: the recorded responses parse into the typed models."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from providers.gemini import (
+from tuned_models.gemini import (
     GenerateContentResponse,
     GranteeType,
     Model,

@@ -30,9 +30,7 @@ STEP_SECONDS = 1.0
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 OPERATION_NAME = re.compile(r"^tunedModels/([a-z0-9-]+)/operations/[a-z0-9]{12}$")
 METADATA_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.CreateTunedModelMetadata"
-METADATA_TYPE_V1BETA3 = (
-    "type.googleapis.com/google.ai.generativelanguage.v1beta3.CreateTunedModelMetadata"
-)
+METADATA_TYPE_V1BETA3 = "type.googleapis.com/google.ai.generativelanguage.v1beta3.CreateTunedModelMetadata"
 TUNED_MODEL_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.TunedModel"
 
 UNREGISTERED_MESSAGE = (
@@ -150,9 +148,7 @@ class Emu:
         if key is not None:
             all_headers["x-goog-api-key"] = key
         all_headers.update(headers or {})
-        return self.http.request(
-            method, path, json=json, content=content, params=params, headers=all_headers
-        )
+        return self.http.request(method, path, json=json, content=content, params=params, headers=all_headers)
 
     def admin(self, method: str, path: str, body: Any = None) -> httpx.Response:
         """An admin request under ``/_emulator`` (no credentials); asserts it succeeded."""
@@ -215,9 +211,7 @@ class Emu:
         assert done.get("done") is True, done
         return done
 
-    def active_model(
-        self, body: dict[str, Any] | None = None, *, key: str = OWNER_KEY
-    ) -> dict[str, Any]:
+    def active_model(self, body: dict[str, Any] | None = None, *, key: str = OWNER_KEY) -> dict[str, Any]:
         """Create a model and train it to the end; returns the ACTIVE TunedModel."""
         op = self.create(body, key=key)
         self.finish(op)
@@ -228,7 +222,7 @@ class Emu:
 
 @pytest.fixture(scope="session")
 def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from emulator.server import serve_in_thread
+    from tuned_models_emulator.server import serve_in_thread
 
     state = tmp_path_factory.mktemp("server") / "emulator.sqlite"
     server = serve_in_thread(state, step_seconds=STEP_SECONDS)
@@ -246,13 +240,11 @@ def server_client(emulator_server: Any) -> Iterator[httpx.Client]:
 
 def _embedded(api_keys: tuple[str, ...] = ()) -> Iterator[httpx.Client]:
     """A client over an in-memory embedded emulator, closed afterwards."""
-    from emulator.embedded import embedded_transport
+    from tuned_models_emulator.embedded import embedded_transport
 
     transport = embedded_transport(None, step_seconds=STEP_SECONDS, api_keys=api_keys)
     try:
-        with httpx.Client(
-            transport=transport, base_url="http://emulator.invalid", timeout=10.0
-        ) as client:
+        with httpx.Client(transport=transport, base_url="http://emulator.invalid", timeout=10.0) as client:
             yield client
     finally:
         transport.close()
@@ -280,7 +272,7 @@ CONFIGURED_KEYS = ("good-key", "alice-key=alice@example.com")
 
 @pytest.fixture(scope="module")
 def keyed_server_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    from emulator.server import serve_in_thread
+    from tuned_models_emulator.server import serve_in_thread
 
     state = tmp_path_factory.mktemp("keyed") / "emulator.sqlite"
     server = serve_in_thread(state, step_seconds=STEP_SECONDS, api_keys=CONFIGURED_KEYS)

@@ -195,38 +195,48 @@ def test_journal_names_every_rpc(emu: Emu) -> None:
     emu.call("GET", "/v1beta/models/gemini-1.0-pro-001")
     emu.call("GET", "/v1beta/tunedModels")
     emu.call("GET", f"/v1beta/{name}")
-    emu.call(
-        "PATCH", f"/v1beta/{name}", json={"description": "d"}, params={"updateMask": "description"}
-    )
+    emu.call("PATCH", f"/v1beta/{name}", json={"description": "d"}, params={"updateMask": "description"})
     emu.call("GET", f"/v1/{op['name']}")
     emu.call("GET", f"/v1/{name}/operations")
     perm = emu.call(
-        "POST", f"/v1beta/{name}/permissions",
+        "POST",
+        f"/v1beta/{name}/permissions",
         json={"granteeType": "USER", "emailAddress": "b@example.com", "role": "READER"},
     ).json()
     emu.call("GET", f"/v1beta/{perm['name']}")
     emu.call("GET", f"/v1beta/{name}/permissions")
-    emu.call(
-        "PATCH", f"/v1beta/{perm['name']}", json={"role": "WRITER"}, params={"updateMask": "role"}
-    )
+    emu.call("PATCH", f"/v1beta/{perm['name']}", json={"role": "WRITER"}, params={"updateMask": "role"})
     emu.call("DELETE", f"/v1beta/{perm['name']}")
     emu.advance(steps=40)
-    emu.call(
-        "POST", f"/v1beta/{name}:generateContent", json={"contents": [{"parts": [{"text": "1"}]}]}
-    )
+    emu.call("POST", f"/v1beta/{name}:generateContent", json={"contents": [{"parts": [{"text": "1"}]}]})
     emu.call("POST", f"/v1beta/{name}:transferOwnership", json={"emailAddress": "b@example.com"})
     palm = emu.create(model_body("palm", base_model="models/text-bison-001"), version="v1beta3")
     emu.call("POST", f"/v1/{palm['name']}:cancel", json={})
-    emu.call("POST", f"/v1beta3/{palm['metadata']['tunedModel']}:generateText",
-             json={"prompt": {"text": "1"}})
+    emu.call(
+        "POST", f"/v1beta3/{palm['metadata']['tunedModel']}:generateText", json={"prompt": {"text": "1"}}
+    )
     emu.call("DELETE", f"/v1beta/{name}", key="other-key")
 
     rpcs = [e["rpc"] for e in _api_entries(emu)]
     assert rpcs == [
-        "CreateTunedModel", "ListModels", "GetModel", "ListTunedModels", "GetTunedModel",
-        "UpdateTunedModel", "GetOperation", "ListOperations", "CreatePermission", "GetPermission",
-        "ListPermissions", "UpdatePermission", "DeletePermission", "GenerateContent",
-        "TransferOwnership", "CreateTunedModel", "CancelOperation", "GenerateText",
+        "CreateTunedModel",
+        "ListModels",
+        "GetModel",
+        "ListTunedModels",
+        "GetTunedModel",
+        "UpdateTunedModel",
+        "GetOperation",
+        "ListOperations",
+        "CreatePermission",
+        "GetPermission",
+        "ListPermissions",
+        "UpdatePermission",
+        "DeletePermission",
+        "GenerateContent",
+        "TransferOwnership",
+        "CreateTunedModel",
+        "CancelOperation",
+        "GenerateText",
         "DeleteTunedModel",
     ]
 

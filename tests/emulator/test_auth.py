@@ -35,7 +35,12 @@ def _people(emu: Emu) -> None:
 
 
 def _grant(
-    emu: Emu, name: str, role: str, *, grantee_type: str = "USER", email: str | None = BOB_EMAIL,
+    emu: Emu,
+    name: str,
+    role: str,
+    *,
+    grantee_type: str = "USER",
+    email: str | None = BOB_EMAIL,
     key: str = OWNER_KEY,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"granteeType": grantee_type, "role": role}
@@ -56,14 +61,19 @@ def _permissions(emu: Emu, name: str, *, key: str = OWNER_KEY) -> list[dict[str,
 
 def _generate(emu: Emu, name: str, key: str) -> Any:
     return emu.call(
-        "POST", f"/v1beta/{name}:generateContent", key=key,
+        "POST",
+        f"/v1beta/{name}:generateContent",
+        key=key,
         json={"contents": [{"parts": [{"text": "one"}]}]},
     )
 
 
 def _patch(emu: Emu, name: str, key: str) -> Any:
     return emu.call(
-        "PATCH", f"/v1beta/{name}", key=key, json={"description": f"by {key}"},
+        "PATCH",
+        f"/v1beta/{name}",
+        key=key,
+        json={"description": f"by {key}"},
         params={"updateMask": "description"},
     )
 
@@ -147,7 +157,9 @@ def test_configured_key_email_is_the_callers_identity(keyed_emu: Emu) -> None:
     name = op["metadata"]["tunedModel"]
     assert_error(
         keyed_emu.call("GET", f"/v1beta/{name}", key="alice-key"),
-        403, "PERMISSION_DENIED", _denied(name),
+        403,
+        "PERMISSION_DENIED",
+        _denied(name),
     )
     _grant(keyed_emu, name, "READER", email="alice@example.com", key="good-key")
     response = keyed_emu.call("GET", f"/v1beta/{name}", key="alice-key")
@@ -171,12 +183,8 @@ def test_model_belongs_to_its_creator(emu: Emu) -> None:
     assert_error(emu.call("GET", f"/v1beta/{name}", key=EVE_KEY), 403, "PERMISSION_DENIED", message)
     assert_error(_patch(emu, name, EVE_KEY), 403, "PERMISSION_DENIED", message)
     assert_error(_generate(emu, name, EVE_KEY), 403, "PERMISSION_DENIED", message)
-    assert_error(
-        emu.call("DELETE", f"/v1beta/{name}", key=EVE_KEY), 403, "PERMISSION_DENIED", message
-    )
-    assert_error(
-        emu.call("GET", f"/v1beta/{name}/permissions", key=EVE_KEY), 403, "PERMISSION_DENIED"
-    )
+    assert_error(emu.call("DELETE", f"/v1beta/{name}", key=EVE_KEY), 403, "PERMISSION_DENIED", message)
+    assert_error(emu.call("GET", f"/v1beta/{name}/permissions", key=EVE_KEY), 403, "PERMISSION_DENIED")
     assert emu.call("GET", "/v1beta/tunedModels", key=EVE_KEY).json() == {}
     assert emu.get_model(name)["name"] == name
 
@@ -204,7 +212,9 @@ def test_permission_create_get_list_patch_delete(emu: Emu) -> None:
     assert PERMISSION_NAME.match(created["name"])
     assert created["name"].startswith(f"{name}/permissions/")
     assert {k: created[k] for k in ("granteeType", "emailAddress", "role")} == {
-        "granteeType": "USER", "emailAddress": BOB_EMAIL, "role": "READER",
+        "granteeType": "USER",
+        "emailAddress": BOB_EMAIL,
+        "role": "READER",
     }
 
     got = emu.call("GET", f"/v1beta/{created['name']}")
@@ -216,7 +226,9 @@ def test_permission_create_get_list_patch_delete(emu: Emu) -> None:
     assert created in listed
 
     patched = emu.call(
-        "PATCH", f"/v1beta/{created['name']}", json={"role": "WRITER"},
+        "PATCH",
+        f"/v1beta/{created['name']}",
+        json={"role": "WRITER"},
         params={"updateMask": "role"},
     )
     assert patched.status_code == 200, patched.text
@@ -232,7 +244,8 @@ def test_permission_create_get_list_patch_delete(emu: Emu) -> None:
 def test_permission_enums_accepted_as_numbers(emu: Emu) -> None:
     name = emu.create()["metadata"]["tunedModel"]
     response = emu.call(
-        "POST", f"/v1beta/{name}/permissions",
+        "POST",
+        f"/v1beta/{name}/permissions",
         json={"granteeType": 3, "role": 3},
     )
     assert response.status_code == 200, response.text
@@ -245,12 +258,15 @@ def test_permission_enums_accepted_as_numbers(emu: Emu) -> None:
 def test_permission_accepts_snake_case_fields(emu: Emu) -> None:
     name = emu.create()["metadata"]["tunedModel"]
     response = emu.call(
-        "POST", f"/v1beta/{name}/permissions",
+        "POST",
+        f"/v1beta/{name}/permissions",
         json={"grantee_type": "GROUP", "email_address": "team@googlegroups.com", "role": "WRITER"},
     )
     assert response.status_code == 200, response.text
     assert {k: response.json()[k] for k in ("granteeType", "emailAddress", "role")} == {
-        "granteeType": "GROUP", "emailAddress": "team@googlegroups.com", "role": "WRITER",
+        "granteeType": "GROUP",
+        "emailAddress": "team@googlegroups.com",
+        "role": "WRITER",
     }
 
 
@@ -274,7 +290,9 @@ def test_update_permission_other_than_role_is_invalid(emu: Emu) -> None:
     name = emu.create()["metadata"]["tunedModel"]
     created = _grant(emu, name, "READER")
     response = emu.call(
-        "PATCH", f"/v1beta/{created['name']}", json={"emailAddress": "other@example.com"},
+        "PATCH",
+        f"/v1beta/{created['name']}",
+        json={"emailAddress": "other@example.com"},
         params={"updateMask": "emailAddress"},
     )
     assert_error(response, 400, "INVALID_ARGUMENT")
@@ -303,7 +321,9 @@ def test_reader_can_get_and_generate_but_not_patch_share_or_delete(emu: Emu) -> 
 
     assert_error(_patch(emu, name, BOB_KEY), 403, "PERMISSION_DENIED")
     share = emu.call(
-        "POST", f"/v1beta/{name}/permissions", key=BOB_KEY,
+        "POST",
+        f"/v1beta/{name}/permissions",
+        key=BOB_KEY,
         json={"granteeType": "USER", "emailAddress": EVE_EMAIL, "role": "READER"},
     )
     assert_error(share, 403, "PERMISSION_DENIED")
@@ -327,7 +347,9 @@ def test_writer_can_patch_and_manage_permissions_but_not_delete_or_transfer(emu:
 
     assert_error(emu.call("DELETE", f"/v1beta/{name}", key=BOB_KEY), 403, "PERMISSION_DENIED")
     transfer = emu.call(
-        "POST", f"/v1beta/{name}:transferOwnership", key=BOB_KEY,
+        "POST",
+        f"/v1beta/{name}:transferOwnership",
+        key=BOB_KEY,
         json={"emailAddress": BOB_EMAIL},
     )
     assert_error(transfer, 403, "PERMISSION_DENIED")
@@ -337,9 +359,7 @@ def test_writer_can_patch_and_manage_permissions_but_not_delete_or_transfer(emu:
 def test_owner_transfers_ownership_and_becomes_writer(emu: Emu) -> None:
     _people(emu)
     name = emu.create()["metadata"]["tunedModel"]
-    response = emu.call(
-        "POST", f"/v1beta/{name}:transferOwnership", json={"emailAddress": BOB_EMAIL}
-    )
+    response = emu.call("POST", f"/v1beta/{name}:transferOwnership", json={"emailAddress": BOB_EMAIL})
     assert response.status_code == 200, response.text
     assert response.json() == {}
 
@@ -364,9 +384,7 @@ def test_group_grant_matches_the_callers_groups(emu: Emu) -> None:
     name = emu.create()["metadata"]["tunedModel"]
     _grant(emu, name, "READER", grantee_type="GROUP", email="team@googlegroups.com")
     assert emu.call("GET", f"/v1beta/{name}", key="carol-key").status_code == 200
-    assert_error(
-        emu.call("GET", f"/v1beta/{name}", key=EVE_KEY), 403, "PERMISSION_DENIED", _denied(name)
-    )
+    assert_error(emu.call("GET", f"/v1beta/{name}", key=EVE_KEY), 403, "PERMISSION_DENIED", _denied(name))
 
 
 def test_everyone_grant_lets_any_caller_read(emu: Emu) -> None:
@@ -385,9 +403,7 @@ def test_revoked_permission_removes_access(emu: Emu) -> None:
     permission = _grant(emu, name, "READER")
     assert emu.call("GET", f"/v1beta/{name}", key=BOB_KEY).status_code == 200
     assert emu.call("DELETE", f"/v1beta/{permission['name']}").status_code == 200
-    assert_error(
-        emu.call("GET", f"/v1beta/{name}", key=BOB_KEY), 403, "PERMISSION_DENIED", _denied(name)
-    )
+    assert_error(emu.call("GET", f"/v1beta/{name}", key=BOB_KEY), 403, "PERMISSION_DENIED", _denied(name))
 
 
 def test_bearer_token_caller_gets_its_registered_email(emu: Emu) -> None:
@@ -396,7 +412,9 @@ def test_bearer_token_caller_gets_its_registered_email(emu: Emu) -> None:
     dana = {"Authorization": "Bearer dana-token", "x-goog-user-project": "p"}
     assert_error(
         emu.call("GET", f"/v1beta/{name}", key=None, headers=dana),
-        403, "PERMISSION_DENIED", _denied(name),
+        403,
+        "PERMISSION_DENIED",
+        _denied(name),
     )
     _grant(emu, name, "READER", email="dana@example.com")
     response = emu.call("GET", f"/v1beta/{name}", key=None, headers=dana)

@@ -134,9 +134,7 @@ def test_training_ends_active_with_done_operation_and_response(emu: Emu) -> None
 def test_operation_reads_the_same_under_v1_and_v1beta(emu: Emu) -> None:
     op = emu.create()
     emu.advance(steps=4)
-    assert emu.get_operation(op["name"], version="v1") == emu.get_operation(
-        op["name"], version="v1beta"
-    )
+    assert emu.get_operation(op["name"], version="v1") == emu.get_operation(op["name"], version="v1beta")
 
 
 @pytest.mark.parametrize("version", ["v1", "v1beta"])
@@ -231,9 +229,7 @@ def test_delete_works_in_any_state(emu: Emu, state: str) -> None:
     response = emu.call("DELETE", f"/v1beta/{name}")
     assert response.status_code == 200, response.text
     assert response.json() == {}
-    assert_error(
-        emu.call("GET", f"/v1beta/{name}"), 404, "NOT_FOUND", f"Tuned model {name} does not exist."
-    )
+    assert_error(emu.call("GET", f"/v1beta/{name}"), 404, "NOT_FOUND", f"Tuned model {name} does not exist.")
     assert emu.call("GET", "/v1beta/tunedModels").json() == {}
 
 
@@ -249,8 +245,7 @@ def test_deleted_id_can_be_reused(emu: Emu) -> None:
 
 @pytest.mark.parametrize(
     ("prompt", "expected"),
-    [("twenty two", "twenty three"), ("ninety nine", "one hundred"),
-     ("twenty two please", "twenty three")],
+    [("twenty two", "twenty three"), ("ninety nine", "one hundred"), ("twenty two please", "twenty three")],
 )
 def test_generate_content_answers_with_most_similar_training_example(
     emu: Emu, prompt: str, expected: str

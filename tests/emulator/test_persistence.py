@@ -21,7 +21,7 @@ SLOW_STEP_SECONDS = 3600.0
 
 @contextmanager
 def _server(state: Path, step_seconds: float = SLOW_STEP_SECONDS) -> Iterator[Emu]:
-    from emulator.server import serve_in_thread
+    from tuned_models_emulator.server import serve_in_thread
 
     server = serve_in_thread(state, step_seconds=step_seconds)
     try:
@@ -52,9 +52,7 @@ def test_restarted_server_keeps_models_and_progress(tmp_path: Path) -> None:
         assert second.get_model(finished["metadata"]["tunedModel"]) == model_before
         after_creating = second.get_operation(creating["name"])
         assert after_creating["metadata"]["completedSteps"] >= 25
-        assert (
-            after_creating["metadata"]["snapshots"][:25] == before_creating["metadata"]["snapshots"]
-        )
+        assert after_creating["metadata"]["snapshots"][:25] == before_creating["metadata"]["snapshots"]
         listed = second.call("GET", "/v1beta/tunedModels").json()["tunedModels"]
         assert sorted(m["displayName"] for m in listed) == ["finished", "survivor"]
 
@@ -79,7 +77,7 @@ _CHILD = textwrap.dedent(
     """
     import json, sys
     import httpx
-    from emulator.embedded import embedded_transport
+    from tuned_models_emulator.embedded import embedded_transport
 
     state_dir, name, key = sys.argv[1], sys.argv[2], sys.argv[3]
     transport = embedded_transport(state_dir, step_seconds={step})
@@ -96,7 +94,7 @@ _CHILD = textwrap.dedent(
 def test_second_process_reads_and_deletes_a_model_from_the_same_directory(
     tmp_path: Path,
 ) -> None:
-    from emulator.embedded import embedded_transport
+    from tuned_models_emulator.embedded import embedded_transport
 
     transport = embedded_transport(tmp_path, step_seconds=SLOW_STEP_SECONDS)
     try:
@@ -109,7 +107,10 @@ def test_second_process_reads_and_deletes_a_model_from_the_same_directory(
 
             child = subprocess.run(
                 [sys.executable, "-c", _CHILD, str(tmp_path), name, OWNER_KEY],
-                capture_output=True, text=True, timeout=60, check=False,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
             assert child.returncode == 0, child.stderr
             result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])

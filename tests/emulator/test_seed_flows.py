@@ -20,8 +20,12 @@ from tests.emulator.conftest import (
     model_id,
 )
 
-SEED_OUTPUTS = {example["output"] for example in data_json("seed001_python_create.json")[
-    "tuning_task"]["training_data"]["examples"]["examples"]}
+SEED_OUTPUTS = {
+    example["output"]
+    for example in data_json("seed001_python_create.json")["tuning_task"]["training_data"]["examples"][
+        "examples"
+    ]
+}
 
 
 def _poll_v1_until_done(emu: Emu, op: dict[str, Any], *, step_batch: int = 5) -> dict[str, Any]:
@@ -36,9 +40,7 @@ def _poll_v1_until_done(emu: Emu, op: dict[str, Any], *, step_batch: int = 5) ->
         percent = current["metadata"].get("completedPercent")
         if percent is not None:
             percents.append(percent)
-            assert current["metadata"]["snapshots"][-1]["step"] == current["metadata"][
-                "completedSteps"
-            ]
+            assert current["metadata"]["snapshots"][-1]["step"] == current["metadata"]["completedSteps"]
     assert percents == sorted(percents)
     assert percents[-1] == 100
     return current
@@ -273,8 +275,16 @@ def test_seed000_palm_python_flow_creating_get_matches_recording(emu: Emu) -> No
     model = response.json()
     # Recorded CREATING GET: exactly these keys, no snapshots, no trainingData.
     assert set(model) == {
-        "name", "baseModel", "displayName", "state", "createTime", "updateTime",
-        "tuningTask", "temperature", "topP", "topK",
+        "name",
+        "baseModel",
+        "displayName",
+        "state",
+        "createTime",
+        "updateTime",
+        "tuningTask",
+        "temperature",
+        "topP",
+        "topK",
     }
     assert model["name"] == name
     assert model["baseModel"] == "models/text-bison-001"
@@ -285,7 +295,9 @@ def test_seed000_palm_python_flow_creating_get_matches_recording(emu: Emu) -> No
     assert set(model["tuningTask"]) == {"startTime", "hyperparameters"}
     assert RFC3339.match(model["tuningTask"]["startTime"])
     assert model["tuningTask"]["hyperparameters"] == {
-        "epochCount": 3, "batchSize": 4, "learningRate": 0.001,
+        "epochCount": 3,
+        "batchSize": 4,
+        "learningRate": 0.001,
     }
     assert (model["temperature"], model["topP"], model["topK"]) == (0.7, 0.95, 40)
 
@@ -302,7 +314,5 @@ def test_seed000_palm_python_flow_creating_get_matches_recording(emu: Emu) -> No
     assert generated.json()["candidates"][0]["output"] in SEED_OUTPUTS
 
     assert emu.call("DELETE", f"/v1beta3/{name}").json() == {}
-    assert_error(
-        emu.call("GET", f"/v1beta3/{name}"), 404, "NOT_FOUND", f"Tuned model {name} does not exist."
-    )
+    assert_error(emu.call("GET", f"/v1beta3/{name}"), 404, "NOT_FOUND", f"Tuned model {name} does not exist.")
     assert model_id(name).startswith("number-generator-")

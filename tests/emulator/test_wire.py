@@ -40,7 +40,9 @@ def test_total_steps_is_ceil_of_examples_times_epochs_over_batch(
 ) -> None:
     assert total_steps(examples, epochs, batch) == expected
     body = model_body(
-        "steps", batch_size=batch, epoch_count=epochs,
+        "steps",
+        batch_size=batch,
+        epoch_count=epochs,
         examples=[{"textInput": f"in {i}", "output": f"out {i}"} for i in range(examples)],
     )
     assert emu.create(body)["metadata"]["totalSteps"] == expected
@@ -99,20 +101,19 @@ def test_tuned_model_id_accepted_in_snake_case(emu: Emu) -> None:
 
 
 def test_unknown_base_model_is_not_found(emu: Emu) -> None:
-    response = emu.call(
-        "POST", "/v1beta/tunedModels", json=model_body(base_model="models/no-such-model-001")
-    )
+    response = emu.call("POST", "/v1beta/tunedModels", json=model_body(base_model="models/no-such-model-001"))
     error = assert_error(response, 404, "NOT_FOUND")
-    assert error["message"].startswith(
-        "models/no-such-model-001 is not found for API version v1beta"
-    ), error["message"]
+    assert error["message"].startswith("models/no-such-model-001 is not found for API version v1beta"), error[
+        "message"
+    ]
     assert emu.call("GET", "/v1beta/tunedModels").json() == {}
 
 
 def test_base_model_that_cannot_be_tuned_is_rejected(emu: Emu) -> None:
     models = emu.call("GET", "/v1beta/models", params={"pageSize": 1000}).json()["models"]
-    untunable = [m["name"] for m in models if "createTunedModel" not in m.get(
-        "supportedGenerationMethods", [])]
+    untunable = [
+        m["name"] for m in models if "createTunedModel" not in m.get("supportedGenerationMethods", [])
+    ]
     if not untunable:
         pytest.skip("the emulator lists only tunable base models")
     response = emu.call("POST", "/v1beta/tunedModels", json=model_body(base_model=untunable[0]))
@@ -126,10 +127,14 @@ def test_camel_and_snake_case_bodies_create_the_same_model(emu: Emu) -> None:
         "base_model": "models/gemini-1.0-pro-001",
         "tuning_task": {
             "hyperparameters": {"batch_size": 2, "learning_rate": 0.001, "epoch_count": 5},
-            "training_data": {"examples": {"examples": [
-                {"text_input": e["textInput"], "output": e["output"]}
-                for e in model_body()["tuningTask"]["trainingData"]["examples"]["examples"]
-            ]}},
+            "training_data": {
+                "examples": {
+                    "examples": [
+                        {"text_input": e["textInput"], "output": e["output"]}
+                        for e in model_body()["tuningTask"]["trainingData"]["examples"]["examples"]
+                    ]
+                }
+            },
         },
     }
     camel = model_body("spelled", batch_size=2)
@@ -137,9 +142,15 @@ def test_camel_and_snake_case_bodies_create_the_same_model(emu: Emu) -> None:
     b = emu.get_model(emu.create(camel)["metadata"]["tunedModel"])
     for field in ("displayName", "baseModel", "state", "temperature", "topP", "topK"):
         assert a[field] == b[field], field
-    assert a["tuningTask"]["hyperparameters"] == b["tuningTask"]["hyperparameters"] == {
-        "batchSize": 2, "learningRate": 0.001, "epochCount": 5,
-    }
+    assert (
+        a["tuningTask"]["hyperparameters"]
+        == b["tuningTask"]["hyperparameters"]
+        == {
+            "batchSize": 2,
+            "learningRate": 0.001,
+            "epochCount": 5,
+        }
+    )
 
 
 def test_creating_model_echoes_resolved_defaults_and_hides_training_data(emu: Emu) -> None:
@@ -178,7 +189,9 @@ def test_gemini_15_flash_tuning_defaults_come_from_its_base_model(emu: Emu) -> N
     model = emu.get_model(emu.create(body)["metadata"]["tunedModel"])
     assert model["baseModel"] == "models/gemini-1.5-flash-001-tuning"
     assert (model["temperature"], model["topP"], model["topK"]) == (
-        base["temperature"], base["topP"], base["topK"],
+        base["temperature"],
+        base["topP"],
+        base["topK"],
     )
 
 
@@ -243,9 +256,7 @@ def test_trailing_commas_in_body_are_accepted(emu: Emu) -> None:
 
 def test_get_missing_tuned_model_is_not_found_with_real_message(emu: Emu) -> None:
     response = emu.call("GET", "/v1beta/tunedModels/generate-num-2946")
-    assert_error(
-        response, 404, "NOT_FOUND", "Tuned model tunedModels/generate-num-2946 does not exist."
-    )
+    assert_error(response, 404, "NOT_FOUND", "Tuned model tunedModels/generate-num-2946 does not exist.")
 
 
 def test_delete_missing_tuned_model_is_not_found(emu: Emu) -> None:
@@ -255,7 +266,9 @@ def test_delete_missing_tuned_model_is_not_found(emu: Emu) -> None:
 
 def test_patch_missing_tuned_model_is_not_found(emu: Emu) -> None:
     response = emu.call(
-        "PATCH", "/v1beta/tunedModels/x", json={"description": "d"},
+        "PATCH",
+        "/v1beta/tunedModels/x",
+        json={"description": "d"},
         params={"updateMask": "description"},
     )
     assert_error(response, 404, "NOT_FOUND", "Tuned model tunedModels/x does not exist.")
@@ -263,7 +276,8 @@ def test_patch_missing_tuned_model_is_not_found(emu: Emu) -> None:
 
 def test_generate_content_on_missing_tuned_model_is_not_found(emu: Emu) -> None:
     response = emu.call(
-        "POST", "/v1beta/tunedModels/x:generateContent",
+        "POST",
+        "/v1beta/tunedModels/x:generateContent",
         json={"contents": [{"parts": [{"text": "1"}]}]},
     )
     assert_error(response, 404, "NOT_FOUND")
@@ -375,9 +389,7 @@ def _patch(emu: Emu, name: str, body: dict[str, Any], mask: str) -> dict[str, An
 def test_patch_updates_masked_fields_and_bumps_update_time(emu: Emu) -> None:
     name = emu.create(model_body("before"))["metadata"]["tunedModel"]
     emu.advance(seconds=0.5)
-    patched = _patch(
-        emu, name, {"description": "after", "displayName": "renamed"}, "description,displayName"
-    )
+    patched = _patch(emu, name, {"description": "after", "displayName": "renamed"}, "description,displayName")
     assert patched["description"] == "after"
     assert patched["displayName"] == "renamed"
     assert patched["name"] == name
@@ -406,7 +418,9 @@ def test_patch_accepts_snake_case_mask_and_body(emu: Emu) -> None:
 def test_patch_of_immutable_field_is_invalid(emu: Emu) -> None:
     name = emu.create()["metadata"]["tunedModel"]
     response = emu.call(
-        "PATCH", f"/v1beta/{name}", json={"baseModel": "models/gemini-1.5-flash-001-tuning"},
+        "PATCH",
+        f"/v1beta/{name}",
+        json={"baseModel": "models/gemini-1.5-flash-001-tuning"},
         params={"updateMask": "baseModel"},
     )
     assert_error(response, 400, "INVALID_ARGUMENT")
@@ -417,7 +431,9 @@ def test_patch_under_v1beta3_updates_description(emu: Emu) -> None:
     body = model_body("palm", base_model="models/text-bison-001")
     name = emu.create(body, version="v1beta3")["metadata"]["tunedModel"]
     response = emu.call(
-        "PATCH", f"/v1beta3/{name}", json={"description": "palm"},
+        "PATCH",
+        f"/v1beta3/{name}",
+        json={"description": "palm"},
         params={"updateMask": "description"},
     )
     assert response.status_code == 200, response.text

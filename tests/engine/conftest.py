@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator.server import serve_in_thread
-from providers.datasets import examples_digest
-from providers.program import model_args
-from providers.spec import ModelSpec
-from providers.tuned_model import TunedModelProvider
 from tests.engine.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, secret, serialize_provider
 from tests.seed_examples import NUMBER_EXAMPLES
+from tuned_models.datasets import examples_digest
+from tuned_models.program import model_args
+from tuned_models.spec import ModelSpec
+from tuned_models.tuned_model import TunedModelProvider
+from tuned_models_emulator.server import serve_in_thread
 
 #: A key that is easy to search for in everything the provider writes.
 API_KEY = "AQ.test-key-" + secrets.token_hex(8)
@@ -34,8 +34,9 @@ class Emulator:
         assert r.status_code < 300, r.text
         return r.json() if r.content else None
 
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
-            key: str = API_KEY) -> httpx.Response:
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None, key: str = API_KEY
+    ) -> httpx.Response:
         return self.http.request(method, path, json=body, headers={"x-goog-api-key": key})
 
     def journal(self, rpc: str | None = None) -> list[dict[str, Any]]:
@@ -107,6 +108,7 @@ def inputs(stack: str, name: str = "numbers", **spec: Any) -> dict[str, Any]:
     model = ModelSpec.model_validate(raw)
     digest = examples_digest(model.examples) if model.examples is not None else None
     count = len(model.examples) if model.examples is not None else None
-    return {**model_args("tuned-models", stack, name, model, dataset_digest=digest,
-                         example_count=count),
-            PROVIDER_KEY: PROVIDER}
+    return {
+        **model_args("tuned-models", stack, name, model, dataset_digest=digest, example_count=count),
+        PROVIDER_KEY: PROVIDER,
+    }

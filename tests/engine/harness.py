@@ -74,17 +74,29 @@ def serialize_provider(provider: Any) -> str:
 class ProviderProcess:
     """A real dynamic-provider plugin process, started as the engine starts it."""
 
-    def __init__(self, cwd: Path = PROJECT_ROOT, project: str = "tuned-models",
-                 extra_env: Mapping[str, str] | None = None, start_timeout: float = 60.0) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "PULUMI_CONFIG")}
+    def __init__(
+        self,
+        cwd: Path = PROJECT_ROOT,
+        project: str = "tuned-models",
+        extra_env: Mapping[str, str] | None = None,
+        start_timeout: float = 60.0,
+    ) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "PULUMI_CONFIG")
+        }
         env["PULUMI_PROJECT"] = project
         env["PULUMI_CONFIG"] = "{}"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd), env.get("PYTHONPATH")]))
         env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic", "127.0.0.1:1"],
-            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert self.proc.stdout is not None and self.proc.stderr is not None
         line = _readline(self.proc.stdout, start_timeout)
         if not line.strip().isdigit():
@@ -178,52 +190,101 @@ class MiniEngine:
             assert e.code() == grpc.StatusCode.UNIMPLEMENTED
         args = struct_pb2.Struct()
         args.update(dict(config))
-        resp = self.stub.Configure(provider_pb2.ConfigureRequest(
-            args=args, variables={}, acceptSecrets=True, acceptResources=True,
-            sends_old_inputs=True, sends_old_inputs_to_delete=True, type=self.PROVIDER_TYPE,
-            name="default", urn=purn, id="00000000-0000-0000-0000-000000000000"))
+        resp = self.stub.Configure(
+            provider_pb2.ConfigureRequest(
+                args=args,
+                variables={},
+                acceptSecrets=True,
+                acceptResources=True,
+                sends_old_inputs=True,
+                sends_old_inputs_to_delete=True,
+                type=self.PROVIDER_TYPE,
+                name="default",
+                urn=purn,
+                id="00000000-0000-0000-0000-000000000000",
+            )
+        )
         assert resp.acceptSecrets is False and resp.supportsPreview is False
 
     # -- raw calls -------------------------------------------------------------------------------
-    def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]
-              ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def check(
+        self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self._record("Check")
-        r = self.stub.Check(provider_pb2.CheckRequest(
-            urn=urn, name=urn.split("::")[-1], type=urn.split("::")[-2],
-            olds=to_struct(olds), news=to_struct(news)))
+        r = self.stub.Check(
+            provider_pb2.CheckRequest(
+                urn=urn,
+                name=urn.split("::")[-1],
+                type=urn.split("::")[-2],
+                olds=to_struct(olds),
+                news=to_struct(news),
+            )
+        )
         return from_struct(r.inputs), [(f.property, f.reason) for f in r.failures]
 
     def diff(self, urn: str, old: Mapping[str, Any], news: Mapping[str, Any]) -> Any:
         self._record("Diff")
-        return self.stub.Diff(provider_pb2.DiffRequest(
-            id=old["id"], urn=urn, name=urn.split("::")[-1], type=urn.split("::")[-2],
-            olds=to_struct(old["outputs"]), old_inputs=to_struct(old["inputs"]), news=to_struct(news)))
+        return self.stub.Diff(
+            provider_pb2.DiffRequest(
+                id=old["id"],
+                urn=urn,
+                name=urn.split("::")[-1],
+                type=urn.split("::")[-2],
+                olds=to_struct(old["outputs"]),
+                old_inputs=to_struct(old["inputs"]),
+                news=to_struct(news),
+            )
+        )
 
     def create(self, urn: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         self._record("Create")
-        r = self.stub.Create(provider_pb2.CreateRequest(
-            urn=urn, name=urn.split("::")[-1], type=urn.split("::")[-2],
-            properties=to_struct(inputs), timeout=0.0, preview=False))
+        r = self.stub.Create(
+            provider_pb2.CreateRequest(
+                urn=urn,
+                name=urn.split("::")[-1],
+                type=urn.split("::")[-2],
+                properties=to_struct(inputs),
+                timeout=0.0,
+                preview=False,
+            )
+        )
         return r.id, from_struct(r.properties)
 
     def update(self, urn: str, old: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         self._record("Update")
-        r = self.stub.Update(provider_pb2.UpdateRequest(
-            id=old["id"], urn=urn, olds=to_struct(old["outputs"]), news=to_struct(news),
-            old_inputs=to_struct(old["inputs"]), timeout=0.0, preview=False))
+        r = self.stub.Update(
+            provider_pb2.UpdateRequest(
+                id=old["id"],
+                urn=urn,
+                olds=to_struct(old["outputs"]),
+                news=to_struct(news),
+                old_inputs=to_struct(old["inputs"]),
+                timeout=0.0,
+                preview=False,
+            )
+        )
         return from_struct(r.properties)
 
     def read(self, urn: str, old: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         self._record("Read")
-        r = self.stub.Read(provider_pb2.ReadRequest(
-            id=old["id"], urn=urn, properties=to_struct(old["outputs"]), inputs=to_struct(old["inputs"])))
+        r = self.stub.Read(
+            provider_pb2.ReadRequest(
+                id=old["id"], urn=urn, properties=to_struct(old["outputs"]), inputs=to_struct(old["inputs"])
+            )
+        )
         return r.id, from_struct(r.properties)
 
     def delete(self, urn: str, old: Mapping[str, Any]) -> None:
         self._record("Delete")
-        self.stub.Delete(provider_pb2.DeleteRequest(
-            id=old["id"], urn=urn, properties=to_struct(old["outputs"]),
-            old_inputs=to_struct(old["inputs"]), timeout=0.0))
+        self.stub.Delete(
+            provider_pb2.DeleteRequest(
+                id=old["id"],
+                urn=urn,
+                properties=to_struct(old["outputs"]),
+                old_inputs=to_struct(old["inputs"]),
+                timeout=0.0,
+            )
+        )
 
     # -- engine operations -----------------------------------------------------------------------
     def _decide(self, urn: str, old: Mapping[str, Any], checked: Mapping[str, Any]) -> tuple[str, Any]:
@@ -246,8 +307,9 @@ class MiniEngine:
             return Step("create")
         return Step(self._decide(urn, old, checked)[0])
 
-    def up(self, name: str, typ: str, news: Mapping[str, Any],
-           delete_before_replace: bool | None = None) -> Step:
+    def up(
+        self, name: str, typ: str, news: Mapping[str, Any], delete_before_replace: bool | None = None
+    ) -> Step:
         """One resource's step of ``pulumi up``."""
         urn = self.urn(name, typ)
         old = self.state.get(urn)

@@ -23,8 +23,10 @@ def test_twelve_creates_are_all_submitted_while_none_has_finished(emu: Emulator)
         eng = MiniEngine(proc, stack="wide")
         eng.start(config_for(emu.base_url))
         with ThreadPoolExecutor(12) as pool:
-            futures = [pool.submit(eng.up, f"model-{i}", TUNED_MODEL, inputs(eng.stack, f"model-{i}"))
-                       for i in range(12)]
+            futures = [
+                pool.submit(eng.up, f"model-{i}", TUNED_MODEL, inputs(eng.stack, f"model-{i}"))
+                for i in range(12)
+            ]
             submitted = wait_until(lambda: len(emu.journal("CreateTunedModel")) == 12, timeout=30)
             states = {m["state"] for m in emu.models()}
             emu.admin("POST", "advance", {"steps": 1000})
@@ -70,10 +72,15 @@ def test_the_api_key_appears_nowhere_in_state_outputs_logs_or_errors(emu: Emulat
         provider_blob = base64.b64decode(state["outputs"]["__provider"])
         eng.destroy("numbers", TUNED_MODEL)
         time.sleep(0.2)  # let the drain threads read the last lines of output
-        haystack = "\n".join([
-            json.dumps(state["inputs"]), json.dumps(state["outputs"]), *errors, proc.output(),
-            json.dumps(emu.journal()),
-        ])
+        haystack = "\n".join(
+            [
+                json.dumps(state["inputs"]),
+                json.dumps(state["outputs"]),
+                *errors,
+                proc.output(),
+                json.dumps(emu.journal()),
+            ]
+        )
         assert API_KEY not in haystack
         assert API_KEY.encode() not in provider_blob
         assert all(API_KEY not in s for s in _walk_strings(state))

@@ -46,21 +46,36 @@ def test_local_stack_up_then_status_from_another_process(local_project: Path) ->
             assert engine.outputs(reg.name, TUNED_MODEL)["state"] == "ACTIVE"
         for reg in (r for r in run.monitor.registrations if r.typ == PERMISSION):
             model = reg.name.split(":")[0]
-            inputs = {**strip_secrets(run.provider.inputs[reg.name]),
-                      "model": engine.outputs(model, TUNED_MODEL)["name"]}
+            inputs = {
+                **strip_secrets(run.provider.inputs[reg.name]),
+                "model": engine.outputs(model, TUNED_MODEL)["name"],
+            }
             assert PROVIDER_KEY in inputs
             assert engine.up(reg.name, PERMISSION, inputs).op == "create"
     finally:
         proc.close()
     assert (local_project / ".tuned-models" / "emulator.sqlite").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY")}
-    out = subprocess.run([sys.executable, "-m", "providers.cli", "status", "--stack", "local",
-                          "--format", "json"], cwd=local_project, env=env, capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "tuned_models.cli", "status", "--stack", "local", "--format", "json"],
+        cwd=local_project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     rows = json.loads(out.stdout)["models"]
     assert [(r["model"], r["state"], r["percent"]) for r in rows] == [
-        (reg.name, "ACTIVE", 100.0) for reg in models]
-    plan = subprocess.run([sys.executable, "-m", "providers.cli", "plan", "--stack", "local",
-                           "--format", "json"], cwd=local_project, env=env, capture_output=True,
-                          text=True, timeout=120, check=True)
+        (reg.name, "ACTIVE", 100.0) for reg in models
+    ]
+    plan = subprocess.run(
+        [sys.executable, "-m", "tuned_models.cli", "plan", "--stack", "local", "--format", "json"],
+        cwd=local_project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert {m["action"] for m in json.loads(plan.stdout)["models"]} == {"no change"}

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from providers.permission import TunedModelOwnerProvider, TunedModelPermissionProvider, permission_args
-from providers.spec import PermissionSpec
 from tests.engine.conftest import API_KEY, TUNED_MODEL, Emulator, inputs
 from tests.engine.harness import PROVIDER_KEY, MiniEngine, serialize_provider, wait_until
+from tuned_models.permission import TunedModelOwnerProvider, TunedModelPermissionProvider, permission_args
+from tuned_models.spec import PermissionSpec
 
 PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
 OWNER = "pulumi-python:dynamic/gemini:TunedModelOwner"
@@ -24,8 +24,11 @@ def shared(engine: MiniEngine, emu: Emulator) -> str:
     emu.admin("POST", "callers", {"key": API_KEY, "email": "owner@example.com"})
     emu.admin("POST", "callers", {"key": READER_KEY, "email": "reader@example.com"})
     emu.admin("POST", "callers", {"key": OTHER_KEY, "email": "stranger@example.com"})
-    emu.admin("POST", "callers", {"key": MEMBER_KEY, "email": "member@example.com",
-                                  "groups": ["ml-team@googlegroups.com"]})
+    emu.admin(
+        "POST",
+        "callers",
+        {"key": MEMBER_KEY, "email": "member@example.com", "groups": ["ml-team@googlegroups.com"]},
+    )
     engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
     return str(engine.outputs("numbers", TUNED_MODEL)["name"])
 
@@ -35,16 +38,27 @@ def grant(model: str, **entry: Any) -> dict[str, Any]:
 
 
 def generate(emu: Emulator, model: str, key: str) -> int:
-    r = emu.api("POST", f"/v1beta/{model}:generateContent",
-                {"contents": [{"parts": [{"text": "twenty two"}]}]}, key=key)
+    r = emu.api(
+        "POST",
+        f"/v1beta/{model}:generateContent",
+        {"contents": [{"parts": [{"text": "twenty two"}]}]},
+        key=key,
+    )
     return r.status_code
 
 
 def test_a_granted_reader_can_generate_and_loses_access_when_the_grant_is_removed(
-        engine: MiniEngine, emu: Emulator, shared: str) -> None:
+    engine: MiniEngine, emu: Emulator, shared: str
+) -> None:
     assert generate(emu, shared, READER_KEY) == 403
-    assert engine.up("numbers:user:reader@example.com", PERMISSION,
-                     grant(shared, user="reader@example.com", role="READER")).op == "create"
+    assert (
+        engine.up(
+            "numbers:user:reader@example.com",
+            PERMISSION,
+            grant(shared, user="reader@example.com", role="READER"),
+        ).op
+        == "create"
+    )
     outs = engine.outputs("numbers:user:reader@example.com", PERMISSION)
     assert outs["name"].startswith(f"{shared}/permissions/")
     grantee = (outs["granteeType"], outs["emailAddress"], outs["role"])
@@ -66,8 +80,9 @@ def test_a_role_change_is_patched_in_place(engine: MiniEngine, emu: Emulator, sh
     assert engine.outputs("p", PERMISSION)["name"] == name
     live = emu.api("GET", f"/v1beta/{name}").json()
     assert live["role"] == "WRITER"
-    r = emu.api("PATCH", f"/v1beta/{shared}?updateMask=description", {"description": "by a writer"},
-                key=READER_KEY)
+    r = emu.api(
+        "PATCH", f"/v1beta/{shared}?updateMask=description", {"description": "by a writer"}, key=READER_KEY
+    )
     assert r.status_code == 200, r.text
 
 
@@ -84,14 +99,16 @@ def test_a_grantee_change_replaces_the_grant(engine: MiniEngine, emu: Emulator, 
 
 
 def test_changing_only_the_case_of_an_email_changes_nothing(
-        engine: MiniEngine, emu: Emulator, shared: str) -> None:
+    engine: MiniEngine, emu: Emulator, shared: str
+) -> None:
     engine.up("p", PERMISSION, grant(shared, user="reader@example.com", role="READER"))
     assert engine.up("p", PERMISSION, grant(shared, user="Reader@Example.com", role="READER")).op == "same"
     assert generate(emu, shared, READER_KEY) == 200
 
 
 def test_a_grant_removed_outside_pulumi_disappears_on_refresh_and_comes_back_on_up(
-        engine: MiniEngine, emu: Emulator, shared: str) -> None:
+    engine: MiniEngine, emu: Emulator, shared: str
+) -> None:
     args = grant(shared, user="reader@example.com", role="READER")
     engine.up("p", PERMISSION, args)
     name = engine.outputs("p", PERMISSION)["name"]
@@ -123,26 +140,41 @@ def test_everyone_lets_any_caller_read(engine: MiniEngine, emu: Emulator, shared
 
 
 def test_an_earlier_grant_for_the_same_grantee_is_adopted(
-        engine: MiniEngine, emu: Emulator, shared: str) -> None:
-    r = emu.api("POST", f"/v1beta/{shared}/permissions",
-                {"granteeType": "USER", "emailAddress": "reader@example.com", "role": "READER"})
+    engine: MiniEngine, emu: Emulator, shared: str
+) -> None:
+    r = emu.api(
+        "POST",
+        f"/v1beta/{shared}/permissions",
+        {"granteeType": "USER", "emailAddress": "reader@example.com", "role": "READER"},
+    )
     assert r.status_code == 200, r.text
     engine.up("p", PERMISSION, grant(shared, user="reader@example.com", role="WRITER"))
     assert engine.outputs("p", PERMISSION)["name"] == r.json()["name"]
     perms = emu.api("GET", f"/v1beta/{shared}/permissions").json()["permissions"]
     assert sorted((p.get("emailAddress"), p["role"]) for p in perms) == [
-        ("owner@example.com", "OWNER"), ("reader@example.com", "WRITER")]
+        ("owner@example.com", "OWNER"),
+        ("reader@example.com", "WRITER"),
+    ]
 
 
-@pytest.mark.parametrize(("args", "failure"), [
-    ({"granteeType": "EVERYONE", "emailAddress": "a@example.com", "role": "READER"},
-     "a permission for EVERYONE takes no emailAddress"),
-    ({"granteeType": "USER", "role": "READER"}, "a USER permission needs an emailAddress"),
-    ({"granteeType": "USER", "emailAddress": "a@example.com", "role": "OWNER"},
-     "role: role must be READER or WRITER, got 'OWNER'; make someone the OWNER with the model's owner key"),
-])
-def test_bad_grants_fail_check_and_call_nothing(engine: MiniEngine, emu: Emulator, shared: str,
-                                               args: dict[str, Any], failure: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "failure"),
+    [
+        (
+            {"granteeType": "EVERYONE", "emailAddress": "a@example.com", "role": "READER"},
+            "a permission for EVERYONE takes no emailAddress",
+        ),
+        ({"granteeType": "USER", "role": "READER"}, "a USER permission needs an emailAddress"),
+        (
+            {"granteeType": "USER", "emailAddress": "a@example.com", "role": "OWNER"},
+            "role: role must be READER or WRITER, got 'OWNER'; "
+            "make someone the OWNER with the model's owner key",
+        ),
+    ],
+)
+def test_bad_grants_fail_check_and_call_nothing(
+    engine: MiniEngine, emu: Emulator, shared: str, args: dict[str, Any], failure: str
+) -> None:
     emu.admin("DELETE", "journal")
     step = engine.up("bad", PERMISSION, {"model": shared, **args, PROVIDER_KEY: GRANTS})
     assert step.op == "check-failed"
@@ -151,11 +183,14 @@ def test_bad_grants_fail_check_and_call_nothing(engine: MiniEngine, emu: Emulato
 
 
 def test_ownership_transfer_makes_the_previous_owner_a_writer(
-        engine: MiniEngine, emu: Emulator, shared: str) -> None:
+    engine: MiniEngine, emu: Emulator, shared: str
+) -> None:
     args = {"model": shared, "emailAddress": "reader@example.com", PROVIDER_KEY: OWNERS}
     assert engine.up("numbers:owner", OWNER, args).op == "create"
-    perms = {p.get("emailAddress"): p["role"]
-             for p in emu.api("GET", f"/v1beta/{shared}/permissions", key=READER_KEY).json()["permissions"]}
+    perms = {
+        p.get("emailAddress"): p["role"]
+        for p in emu.api("GET", f"/v1beta/{shared}/permissions", key=READER_KEY).json()["permissions"]
+    }
     assert perms == {"reader@example.com": "OWNER", "owner@example.com": "WRITER"}
     assert engine.up("numbers:owner", OWNER, args).op == "same"
     assert engine.refresh("numbers:owner", OWNER).op == "refreshed"

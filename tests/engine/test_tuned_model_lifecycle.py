@@ -11,9 +11,9 @@ from typing import Any
 import grpc
 import pytest
 
-from providers.datasets import examples_digest, read_examples
 from tests.engine.conftest import TUNED_MODEL, Emulator, config_for, inputs
 from tests.engine.harness import MiniEngine, ProviderProcess, wait_until
+from tuned_models.datasets import examples_digest, read_examples
 
 
 def test_preview_of_a_new_model_only_checks(engine: MiniEngine, emu: Emulator) -> None:
@@ -24,7 +24,8 @@ def test_preview_of_a_new_model_only_checks(engine: MiniEngine, emu: Emulator) -
 
 
 def test_create_waits_for_active_and_outputs_what_the_service_returned(
-        engine: MiniEngine, emu: Emulator, provider_process: ProviderProcess) -> None:
+    engine: MiniEngine, emu: Emulator, provider_process: ProviderProcess
+) -> None:
     assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
     outs = engine.outputs("numbers", TUNED_MODEL)
     live = emu.api("GET", f"/v1beta/{outs['name']}").json()
@@ -51,7 +52,8 @@ def test_up_with_no_change_is_a_same_step(engine: MiniEngine, emu: Emulator) -> 
 
 
 def test_description_change_is_patched_in_place_with_exact_update_mask(
-        engine: MiniEngine, emu: Emulator) -> None:
+    engine: MiniEngine, emu: Emulator
+) -> None:
     engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
     before = engine.outputs("numbers", TUNED_MODEL)
     step = engine.up("numbers", TUNED_MODEL, inputs(engine.stack, description="Counts up", temperature=0.3))
@@ -82,7 +84,8 @@ def test_hyperparameter_change_retrains_create_before_delete(engine: MiniEngine,
 
 
 def test_refresh_after_out_of_band_delete_removes_it_and_next_up_recreates(
-        engine: MiniEngine, emu: Emulator) -> None:
+    engine: MiniEngine, emu: Emulator
+) -> None:
     engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
     name = engine.outputs("numbers", TUNED_MODEL)["name"]
     assert emu.api("DELETE", f"/v1beta/{name}").status_code == 200
@@ -112,9 +115,13 @@ def test_destroy_deletes_the_model_and_a_second_delete_is_success(engine: MiniEn
 
 
 def test_failed_tuning_raises_the_service_message_and_records_nothing(
-        engine: MiniEngine, emu: Emulator) -> None:
-    emu.admin("POST", "failures", {"match": "numbers", "atPercent": 50,
-                                   "message": "Training diverged: loss is NaN."})
+    engine: MiniEngine, emu: Emulator
+) -> None:
+    emu.admin(
+        "POST",
+        "failures",
+        {"match": "numbers", "atPercent": 50, "message": "Training diverged: loss is NaN."},
+    )
     with pytest.raises(grpc.RpcError) as err:
         engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
     assert err.value.code() == grpc.StatusCode.UNKNOWN
@@ -140,12 +147,15 @@ def test_recorded_failed_state_is_replaced_delete_first(engine: MiniEngine, emu:
     assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "replace-dbr"
     outs = engine.outputs("numbers", TUNED_MODEL)
     assert outs["name"] == name and outs["state"] == "ACTIVE"  # same id, deleted first
-    assert [e["rpc"] for e in emu.journal() if e["rpc"] in ("DeleteTunedModel", "CreateTunedModel")
-            ][-2:] == ["DeleteTunedModel", "CreateTunedModel"]
+    assert [e["rpc"] for e in emu.journal() if e["rpc"] in ("DeleteTunedModel", "CreateTunedModel")][-2:] == [
+        "DeleteTunedModel",
+        "CreateTunedModel",
+    ]
 
 
 def test_wait_false_returns_at_once_and_refresh_picks_up_the_outcome(
-        engine: MiniEngine, emu: Emulator) -> None:
+    engine: MiniEngine, emu: Emulator
+) -> None:
     emu.admin("POST", "clock", {"mode": "manual"})
     assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack, wait=False)).op == "create"
     outs = engine.outputs("numbers", TUNED_MODEL)
@@ -156,8 +166,7 @@ def test_wait_false_returns_at_once_and_refresh_picks_up_the_outcome(
     assert engine.outputs("numbers", TUNED_MODEL)["state"] == "ACTIVE"
 
 
-def test_timeout_leaves_the_model_training_and_the_next_up_resumes(
-        engine: MiniEngine, emu: Emulator) -> None:
+def test_timeout_leaves_the_model_training_and_the_next_up_resumes(engine: MiniEngine, emu: Emulator) -> None:
     emu.admin("POST", "clock", {"mode": "manual"})
     with pytest.raises(grpc.RpcError) as err:
         engine.up("numbers", TUNED_MODEL, inputs(engine.stack, timeout="1s"))
@@ -207,7 +216,8 @@ def test_interrupted_create_is_adopted_by_the_next_up_without_training_twice(emu
 
 @pytest.mark.parametrize("operation_recorded", [True, False])
 def test_deleting_a_model_still_training_cancels_then_deletes(
-        engine: MiniEngine, emu: Emulator, operation_recorded: bool) -> None:
+    engine: MiniEngine, emu: Emulator, operation_recorded: bool
+) -> None:
     emu.admin("POST", "clock", {"mode": "manual"})
     engine.up("numbers", TUNED_MODEL, inputs(engine.stack, wait=False))
     if not operation_recorded:  # e.g. a model adopted after an interrupted up
@@ -220,7 +230,8 @@ def test_deleting_a_model_still_training_cancels_then_deletes(
 
 def test_adopt_takes_over_an_existing_model_without_training(engine: MiniEngine, emu: Emulator) -> None:
     body: dict[str, Any] = {
-        "displayName": "hand made", "baseModel": "models/gemini-1.5-flash-001-tuning",
+        "displayName": "hand made",
+        "baseModel": "models/gemini-1.5-flash-001-tuning",
         "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "a", "output": "b"}]}}},
     }
     r = emu.api("POST", "/v1beta/tunedModels?tunedModelId=hand-made", body)
@@ -232,15 +243,17 @@ def test_adopt_takes_over_an_existing_model_without_training(engine: MiniEngine,
     outs = engine.outputs("numbers", TUNED_MODEL)
     assert outs["name"] == "tunedModels/hand-made" and outs["displayName"] == "adopted"
     assert emu.journal("CreateTunedModel") == []
-    wrong = inputs(engine.stack, adopt="tunedModels/hand-made", examples=None,
-                   baseModel="models/gemini-1.0-pro-001")
+    wrong = inputs(
+        engine.stack, adopt="tunedModels/hand-made", examples=None, baseModel="models/gemini-1.0-pro-001"
+    )
     with pytest.raises(grpc.RpcError) as err:
         engine.up("other", TUNED_MODEL, wrong)
     assert "tuned from models/gemini-1.5-flash-001-tuning" in (err.value.details() or "")
 
 
 def test_an_unknown_base_model_fails_with_the_service_message_and_a_remedy(
-        engine: MiniEngine, emu: Emulator) -> None:
+    engine: MiniEngine, emu: Emulator
+) -> None:
     with pytest.raises(grpc.RpcError) as err:
         engine.up("numbers", TUNED_MODEL, inputs(engine.stack, baseModel="models/gemini-9-ultra"))
     details = err.value.details() or ""
@@ -259,7 +272,8 @@ def test_check_failures_name_the_property_and_the_reason(engine: MiniEngine, emu
 
 
 def test_a_changed_dataset_file_is_refused_at_create(
-        engine: MiniEngine, emu: Emulator, tmp_path: Path) -> None:
+    engine: MiniEngine, emu: Emulator, tmp_path: Path
+) -> None:
     path = tmp_path / "numbers.jsonl"
     lines = [json.dumps({"textInput": str(i), "output": str(i + 1)}) + "\n" for i in range(20)]
     path.write_text("".join(lines))

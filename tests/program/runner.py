@@ -42,9 +42,17 @@ class Recorder(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(Registration(
-                request.type, request.name, {}, request.parent, request.protect,
-                request.retainOnDelete, list(request.dependencies)))
+            self.registrations.append(
+                Registration(
+                    request.type,
+                    request.name,
+                    {},
+                    request.parent,
+                    request.protect,
+                    request.retainOnDelete,
+                    list(request.dependencies),
+                )
+            )
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
@@ -58,8 +66,13 @@ class Provider(mocks.Mocks):
         self.inputs[args.name] = dict(args.inputs)
         if args.typ == TUNED_MODEL:
             model_id = f"{args.name}-0000aaaaaaaa"
-            return model_id, {**args.inputs, "name": f"tunedModels/{model_id}", "state": "ACTIVE",
-                              "totalSteps": 19, "finalMeanLoss": 0.25}
+            return model_id, {
+                **args.inputs,
+                "name": f"tunedModels/{model_id}",
+                "state": "ACTIVE",
+                "totalSteps": 19,
+                "finalMeanLoss": 0.25,
+            }
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
@@ -81,7 +94,7 @@ class Run:
 
 
 def run_program(stack: str, config: dict[str, str]) -> Run:
-    from providers import program
+    from tuned_models import program
 
     provider = Provider()
     monitor = Recorder(provider)
@@ -90,6 +103,7 @@ def run_program(stack: str, config: dict[str, str]) -> Run:
     set_all_config(config)
     error: BaseException | None = None
     try:
+
         @pulumi.runtime.test  # type: ignore[untyped-decorator]
         def _run() -> Any:
             program.run()

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import dill
 import pytest
 
-from providers.stack import list_stacks, load_stack
-from providers.tuned_model import TunedModelProvider
 from tests.program.runner import ROOT, TUNED_MODEL, Run, run_program, stack_file_config
+from tuned_models.stack import list_stacks, load_stack
+from tuned_models.tuned_model import TunedModelProvider
 
 PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
 OWNER = "pulumi-python:dynamic/gemini:TunedModelOwner"
@@ -40,11 +40,14 @@ def test_every_shipped_stack_declares_its_models_options_and_exports(shipped: tu
             assert inputs["datasetDigest"] == loaded.datasets[name].digest
             assert "examples" not in inputs
         assert run.monitor.exports[name] == {
-            "name": f"tunedModels/{name}-0000aaaaaaaa", "state": "ACTIVE",
-            "summary": run.monitor.exports[name]["summary"]}
+            "name": f"tunedModels/{name}-0000aaaaaaaa",
+            "state": "ACTIVE",
+            "summary": run.monitor.exports[name]["summary"],
+        }
         assert run.monitor.exports[name]["summary"].startswith("ACTIVE, 19 steps")
-        grants = [r for r in run.monitor.registrations if r.typ == PERMISSION
-                  and r.name.startswith(f"{name}:")]
+        grants = [
+            r for r in run.monitor.registrations if r.typ == PERMISSION and r.name.startswith(f"{name}:")
+        ]
         assert sorted(g.name for g in grants) == sorted(f"{name}:{p.key}" for p in spec.permissions)
         for g in grants:
             assert g.parent.endswith(f"{TUNED_MODEL}::{name}")
@@ -57,12 +60,11 @@ def test_every_shipped_stack_declares_its_models_options_and_exports(shipped: tu
 
 def test_the_provider_is_pickled_by_reference_and_holds_no_data(shipped: tuple[str, Run]) -> None:
     _, run = shipped
-    first = next(iter(v for k, v in run.provider.inputs.items()
-                      if "__provider" in v and ":" not in k))
+    first = next(iter(v for k, v in run.provider.inputs.items() if "__provider" in v and ":" not in k))
     blob = first["__provider"]
     blob = blob.get("value", blob) if isinstance(blob, dict) else blob
     raw = base64.b64decode(blob)
-    assert b"providers.tuned_model" in raw and len(raw) < 200
+    assert b"tuned_models.tuned_model" in raw and len(raw) < 200
     provider = dill.loads(raw)
     assert isinstance(provider, TunedModelProvider) and vars(provider) == {}
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from providers.inputs import check_failures
-from providers.planner import Action
-from providers.tuned_model import TunedModelArgs, diff_decision
+from tuned_models.inputs import check_failures
+from tuned_models.planner import Action
+from tuned_models.tuned_model import TunedModelArgs, diff_decision
 
 UNKNOWN: Any = Unknown()  # type: ignore[no-untyped-call]  # the SDK's preview sentinel
 
@@ -60,12 +60,20 @@ def with_(**changes: Any) -> dict[str, Any]:
 CASES: list[tuple[str, dict[str, Any], dict[str, Any], Action, tuple[str, ...]]] = [
     ("identical", {}, with_(), Action.NONE, ()),
     ("only __provider changed", {}, {**with_(), "__provider": "new-provider-string"}, Action.NONE, ()),
-    ("numbers as ints instead of floats", {},
-     with_(hyperparameters={"epochCount": 5, "batchSize": 2, "learningRate": 0.001},
-           exampleCount=15), Action.NONE, ()),
-    ("key order of hyperparameters", {},
-     with_(hyperparameters={"learningRate": 0.001, "batchSize": 2.0, "epochCount": 5.0}),
-     Action.NONE, ()),
+    (
+        "numbers as ints instead of floats",
+        {},
+        with_(hyperparameters={"epochCount": 5, "batchSize": 2, "learningRate": 0.001}, exampleCount=15),
+        Action.NONE,
+        (),
+    ),
+    (
+        "key order of hyperparameters",
+        {},
+        with_(hyperparameters={"learningRate": 0.001, "batchSize": 2.0, "epochCount": 5.0}),
+        Action.NONE,
+        (),
+    ),
     ("timeout and wait are tool settings", {}, with_(timeout=60.0, wait=False), Action.NONE, ()),
     ("temperature stored as float32", {"temperature": 0.699999988079071}, with_(), Action.NONE, ()),
     ("undeclared topK is not managed", {"topK": 40}, with_(), Action.NONE, ()),
@@ -73,31 +81,52 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], Action, tuple[str, ...]]]
     ("displayName", {}, with_(displayName="numbers"), Action.UPDATE, ("displayName",)),
     ("temperature", {}, with_(temperature=0.2), Action.UPDATE, ("temperature",)),
     ("topP and topK", {}, with_(topP=0.5, topK=10.0), Action.UPDATE, ("topP", "topK")),
-    ("drift of description on the service", {"description": "edited by hand"}, with_(),
-     Action.UPDATE, ("description",)),
-    ("epochCount", {}, with_(hyperparameters={"epochCount": 8.0, "batchSize": 2.0,
-                                               "learningRate": 0.001}),
-     Action.REPLACE, ("hyperparameters.epochCount",)),
-    ("learning rate removed", {}, with_(hyperparameters={"epochCount": 5.0, "batchSize": 2.0}),
-     Action.REPLACE, ("hyperparameters.learningRate",)),
-    ("dataset digest", {}, with_(datasetDigest="sha256:" + "b" * 64), Action.REPLACE,
-     ("datasetDigest",)),
+    (
+        "drift of description on the service",
+        {"description": "edited by hand"},
+        with_(),
+        Action.UPDATE,
+        ("description",),
+    ),
+    (
+        "epochCount",
+        {},
+        with_(hyperparameters={"epochCount": 8.0, "batchSize": 2.0, "learningRate": 0.001}),
+        Action.REPLACE,
+        ("hyperparameters.epochCount",),
+    ),
+    (
+        "learning rate removed",
+        {},
+        with_(hyperparameters={"epochCount": 5.0, "batchSize": 2.0}),
+        Action.REPLACE,
+        ("hyperparameters.learningRate",),
+    ),
+    ("dataset digest", {}, with_(datasetDigest="sha256:" + "b" * 64), Action.REPLACE, ("datasetDigest",)),
     ("base model", {}, with_(baseModel="models/gemini-1.0-pro-001"), Action.REPLACE, ("baseModel",)),
-    ("source tuned model instead of base", {},
-     with_(baseModel=None, tunedModelSource={"tunedModel": "tunedModels/parent-model"}),
-     Action.REPLACE, ("baseModel", "tunedModelSource")),
+    (
+        "source tuned model instead of base",
+        {},
+        with_(baseModel=None, tunedModelSource={"tunedModel": "tunedModels/parent-model"}),
+        Action.REPLACE,
+        ("baseModel", "tunedModelSource"),
+    ),
     ("recorded FAILED", {"state": "FAILED"}, with_(), Action.REPLACE, ("state",)),
     ("recorded CREATING", {"state": "CREATING"}, with_(), Action.UPDATE, ()),
-    ("an adopted model that FAILED is not retrained",
-     {"state": "FAILED", "name": "tunedModels/theirs", "tunedModelId": "theirs"},
-     with_(adopt="tunedModels/theirs"), Action.NONE, ()),
+    (
+        "an adopted model that FAILED is not retrained",
+        {"state": "FAILED", "name": "tunedModels/theirs", "tunedModelId": "theirs"},
+        with_(adopt="tunedModels/theirs"),
+        Action.NONE,
+        (),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "service", "news", "action", "fields"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_diff_table(case: str, service: dict[str, Any], news: dict[str, Any], action: Action,
-                    fields: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(("case", "service", "news", "action", "fields"), CASES, ids=[c[0] for c in CASES])
+def test_diff_table(
+    case: str, service: dict[str, Any], news: dict[str, Any], action: Action, fields: tuple[str, ...]
+) -> None:
     decision = diff_decision(recorded(BASE, **service), news)
     assert decision.action is action, decision.summary()
     changed = decision.replace_fields if action is Action.REPLACE else decision.update_fields
@@ -142,21 +171,43 @@ def test_adopting_compares_the_adopted_name() -> None:
 
 CHECKS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     ("valid", with_(), []),
-    ("batchSize not an integer", with_(hyperparameters={"batchSize": 2.5}),
-     [("hyperparameters", "hyperparameters.batchSize: Input should be a valid integer, got a "
-       "number with a fractional part")]),
-    ("unknown key", {**with_(), "temprature": 0.5},
-     [("temprature", "temprature: Extra inputs are not permitted")]),
-    ("temperature out of range", with_(temperature=3.0),
-     [("temperature", "temperature: Input should be less than or equal to 2")]),
-    ("both learning rates", with_(hyperparameters={"learningRate": 0.1, "learningRateMultiplier": 2.0}),
-     [("hyperparameters", "hyperparameters: set learningRate or learningRateMultiplier, not both")]),
-    ("no base model", with_(baseModel=None),
-     [("inputs", "declare exactly one of baseModel or tunedModelSource")]),
-    ("bad adopt", with_(adopt="models/x"),
-     [("adopt", "adopt: expected tunedModels/<id>, got 'models/x'")]),
-    ("bad timeout", with_(timeout="soon"),
-     [("timeout", "timeout: expected a duration such as 90s, 30m or 2h, got 'soon'")]),
+    (
+        "batchSize not an integer",
+        with_(hyperparameters={"batchSize": 2.5}),
+        [
+            (
+                "hyperparameters",
+                "hyperparameters.batchSize: Input should be a valid integer, got a "
+                "number with a fractional part",
+            )
+        ],
+    ),
+    (
+        "unknown key",
+        {**with_(), "temprature": 0.5},
+        [("temprature", "temprature: Extra inputs are not permitted")],
+    ),
+    (
+        "temperature out of range",
+        with_(temperature=3.0),
+        [("temperature", "temperature: Input should be less than or equal to 2")],
+    ),
+    (
+        "both learning rates",
+        with_(hyperparameters={"learningRate": 0.1, "learningRateMultiplier": 2.0}),
+        [("hyperparameters", "hyperparameters: set learningRate or learningRateMultiplier, not both")],
+    ),
+    (
+        "no base model",
+        with_(baseModel=None),
+        [("inputs", "declare exactly one of baseModel or tunedModelSource")],
+    ),
+    ("bad adopt", with_(adopt="models/x"), [("adopt", "adopt: expected tunedModels/<id>, got 'models/x'")]),
+    (
+        "bad timeout",
+        with_(timeout="soon"),
+        [("timeout", "timeout: expected a duration such as 90s, 30m or 2h, got 'soon'")],
+    ),
 ]
 
 
@@ -172,9 +223,14 @@ def test_check_lets_unknown_values_pass_during_preview() -> None:
 
 
 def test_the_owner_may_not_also_be_listed_in_permissions() -> None:
-    from providers.spec import ModelSpec
+    from tuned_models.spec import ModelSpec
 
     with pytest.raises(ValueError, match="is the owner and also listed in permissions"):
-        ModelSpec.model_validate({
-            "baseModel": "models/gemini-1.5-flash-001-tuning", "dataset": "d.jsonl",
-            "owner": "Boss@example.com", "permissions": [{"user": "boss@example.com", "role": "WRITER"}]})
+        ModelSpec.model_validate(
+            {
+                "baseModel": "models/gemini-1.5-flash-001-tuning",
+                "dataset": "d.jsonl",
+                "owner": "Boss@example.com",
+                "permissions": [{"user": "boss@example.com", "role": "WRITER"}],
+            }
+        )

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from providers.gemini import NotFound
-from providers.gemini.types import Operation, TunedModel
-from providers.waiter import MAX_DELAY, MIN_DELAY, PollSchedule, WaitTimeout, wait_for_training
+from tuned_models.gemini import NotFound
+from tuned_models.gemini.types import Operation, TunedModel
+from tuned_models.waiter import MAX_DELAY, MIN_DELAY, PollSchedule, WaitTimeout, wait_for_training
 
 
 def test_schedule_is_frequent_at_first_then_proportional_to_the_remaining_time() -> None:
@@ -49,8 +49,16 @@ def test_an_operation_that_vanishes_falls_back_to_the_model_and_still_sleeps() -
         now[0] += seconds
 
     with pytest.raises(WaitTimeout):
-        wait_for_training(client, "tunedModels/m", operation_name=None, timeout=60, label="m",
-                          log=lambda _line: None, clock=lambda: now[0], sleep=sleep)
+        wait_for_training(
+            client,
+            "tunedModels/m",
+            operation_name=None,
+            timeout=60,
+            label="m",
+            log=lambda _line: None,
+            clock=lambda: now[0],
+            sleep=sleep,
+        )
     assert client.calls[:3] == ["ListOperations", "GetOperation", "GetTunedModel"]
     assert client.calls.count("ListOperations") == 1 and client.calls.count("GetOperation") == 1
     assert len(client.calls) - 2 == len(sleeps) + 1  # one model read per sleep, then the deadline

@@ -48,7 +48,8 @@ def check_failures(news: Mapping[str, Any], model: type[BaseModel]) -> list[Chec
             if (loc and loc[0] in unknown) or (not loc and unknown):
                 continue  # unknown now; a cross-field rule cannot be judged yet either
             reason = err["msg"].removeprefix("Value error, ")
-            failures.append(CheckFailure(loc[0] if loc else "inputs",
-                                         f"{'.'.join(loc)}: {reason}" if loc else reason))
+            failures.append(
+                CheckFailure(loc[0] if loc else "inputs", f"{'.'.join(loc)}: {reason}" if loc else reason)
+            )
         return failures
     return []

@@ -2,7 +2,7 @@
 
 One method per REST call (tuned models, operations, permissions, generateContent, base models).
 Every call has a timeout, is retried according to :mod:`.retry` when repeating it is safe, and
-raises a :class:`~providers.gemini.errors.GeminiError` subclass carrying the service's message.
+raises a :class:`~tuned_models.gemini.errors.GeminiError` subclass carrying the service's message.
 The client is safe to use from many threads at once.
 """
 
@@ -33,7 +33,7 @@ from .types import (
 
 __all__ = ["DEFAULT_RETRY", "GeminiClient"]
 
-log = logging.getLogger("providers.gemini")
+log = logging.getLogger("tuned_models.gemini")
 
 #: The retry policy a client uses unless told otherwise.
 DEFAULT_RETRY = RetryPolicy()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from providers.spec import (
+from tuned_models.spec import (
     MAX_DATASET_BYTES,
     MAX_INPUT_CHARS,
     MAX_OUTPUT_CHARS,
@@ -55,8 +55,9 @@ def read_examples(path: Path) -> list[Example]:
     """Read a dataset file; the format comes from its suffix (.jsonl, .csv or .json)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise DatasetError(f"{path}: unsupported dataset format {suffix or '(none)'}; "
-                           "use .jsonl, .csv or .json")
+        raise DatasetError(
+            f"{path}: unsupported dataset format {suffix or '(none)'}; use .jsonl, .csv or .json"
+        )
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -86,8 +87,7 @@ def _example(path: Path, where: str, record: Any) -> Example:
         raise DatasetError(f"{path}:{where}: missing {' and '.join(missing)}")
     extra = sorted(keys - {input_key, "output"})
     if extra:
-        raise DatasetError(f"{path}:{where}: unknown key {extra[0]!r}; "
-                           "an example has textInput and output")
+        raise DatasetError(f"{path}:{where}: unknown key {extra[0]!r}; an example has textInput and output")
     text_input, output = record[input_key], record["output"]
     if not isinstance(text_input, str) or not isinstance(output, str):
         raise DatasetError(f"{path}:{where}: textInput and output must be strings")
@@ -119,8 +119,7 @@ def _from_json(path: Path, text: str) -> list[Example]:
     if isinstance(data, dict) and "examples" in data:
         data = data["examples"]
     if not isinstance(data, list):
-        raise DatasetError(f"{path}: expected a JSON array of examples "
-                           '(or {"examples": [...]})')
+        raise DatasetError(f'{path}: expected a JSON array of examples (or {{"examples": [...]}})')
     return [_example(path, f"[{i}]", r) for i, r in enumerate(data)]
 
 
@@ -128,8 +127,10 @@ def _from_csv(path: Path, text: str) -> list[Example]:
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     if not any(k in header for k in _INPUT_KEYS) or "output" not in header:
-        raise DatasetError(f"{path}:1: the header must name the columns textInput and output, "
-                           f"got {', '.join(header) or 'nothing'}")
+        raise DatasetError(
+            f"{path}:1: the header must name the columns textInput and output, "
+            f"got {', '.join(header) or 'nothing'}"
+        )
     out: list[Example] = []
     for row in reader:
         line = reader.line_num
@@ -143,8 +144,9 @@ def _from_csv(path: Path, text: str) -> list[Example]:
 
 def examples_digest(examples: Sequence[Example]) -> str:
     """The canonical digest of a list of examples (``sha256:<hex>``)."""
-    canonical = json.dumps([[e.textInput, e.output] for e in examples],
-                           ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(
+        [[e.textInput, e.output] for e in examples], ensure_ascii=False, separators=(",", ":")
+    )
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -161,15 +163,29 @@ def dataset_problems(examples: Sequence[Example]) -> list[Problem]:
         if not e.output.strip():
             problems.append(Problem("error", where, "output is empty"))
         if len(e.textInput) > MAX_INPUT_CHARS:
-            problems.append(Problem("error", where, f"textInput has {len(e.textInput)} "
-                                    f"characters; the limit is {MAX_INPUT_CHARS}"))
+            problems.append(
+                Problem(
+                    "error",
+                    where,
+                    f"textInput has {len(e.textInput)} characters; the limit is {MAX_INPUT_CHARS}",
+                )
+            )
         if len(e.output) > MAX_OUTPUT_CHARS:
-            problems.append(Problem("error", where, f"output has {len(e.output)} characters; "
-                                    f"the limit is {MAX_OUTPUT_CHARS}"))
+            problems.append(
+                Problem(
+                    "error", where, f"output has {len(e.output)} characters; the limit is {MAX_OUTPUT_CHARS}"
+                )
+            )
         first = seen.setdefault((e.textInput, e.output), i)
         if first != i:
             problems.append(Problem("warning", where, f"duplicate of example {first}"))
     if len(examples) < MIN_RECOMMENDED_EXAMPLES:
-        problems.append(Problem("warning", "", f"only {len(examples)} examples; the service "
-                                f"recommends at least {MIN_RECOMMENDED_EXAMPLES} (100-500 is typical)"))
+        problems.append(
+            Problem(
+                "warning",
+                "",
+                f"only {len(examples)} examples; the service "
+                f"recommends at least {MIN_RECOMMENDED_EXAMPLES} (100-500 is typical)",
+            )
+        )
     return problems

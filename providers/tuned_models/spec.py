@@ -95,8 +95,10 @@ def text_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        return (f"contains a lone surrogate \\u{ord(text[e.start]):04x} at character "
-                f"{e.start + 1}, which is not valid Unicode text")
+        return (
+            f"contains a lone surrogate \\u{ord(text[e.start]):04x} at character "
+            f"{e.start + 1}, which is not valid Unicode text"
+        )
     return None
 
 
@@ -308,8 +310,10 @@ class ModelSpec(ModelFields):
             raise ValueError(f"{v!r} is not an email address")
         permissions: list[PermissionSpec] = info.data.get("permissions") or []
         if any((p.email or "").lower() == v.lower() for p in permissions):
-            raise ValueError(f"{v} is the owner and also listed in permissions; the owner has "
-                             "every role: remove that permission")
+            raise ValueError(
+                f"{v} is the owner and also listed in permissions; the owner has "
+                "every role: remove that permission"
+            )
         return v
 
     @model_validator(mode="after")
@@ -319,8 +323,10 @@ class ModelSpec(ModelFields):
         if self.dataset is not None and self.examples is not None:
             raise ValueError("declare dataset (a file) or examples (inline), not both")
         if self.adopt is None and self.dataset is None and self.examples is None:
-            raise ValueError("declare a dataset (a file) or examples (inline); "
-                             "only a model taken over with adopt may have neither")
+            raise ValueError(
+                "declare a dataset (a file) or examples (inline); "
+                "only a model taken over with adopt may have neither"
+            )
         return self
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import json5
 
-from emulator.errors import InvalidArgument, bad_request
+from tuned_models_emulator.errors import InvalidArgument, bad_request
 
 # --------------------------------------------------------------------------- request bodies
 

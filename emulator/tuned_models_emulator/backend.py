@@ -1,6 +1,6 @@
 """The emulator's backend: plain typed records and every rule of the tuning service.
 
-The HTTP layer (:mod:`emulator.app`) only parses and renders; everything the service decides is
+The HTTP layer (:mod:`tuned_models_emulator.app`) only parses and renders; everything the service decides is
 decided here, inside one store transaction per request:
 
 - training is a state machine declared as data (:data:`TRANSITIONS`) and advanced on read from
@@ -29,7 +29,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from emulator.errors import (
+from tuned_models_emulator.errors import (
     AlreadyExists,
     ApiError,
     FailedPrecondition,
@@ -43,8 +43,8 @@ from emulator.errors import (
     not_found_tuned_model,
     retry_info,
 )
-from emulator.store import Store, Tx
-from emulator.wire import ENUMS, camel, float32, format_timestamp, int32_value, normalize, snake
+from tuned_models_emulator.store import Store, Tx
+from tuned_models_emulator.wire import ENUMS, camel, float32, format_timestamp, int32_value, normalize, snake
 
 NS = 1_000_000_000
 API_TYPE = "type.googleapis.com/google.ai.generativelanguage"

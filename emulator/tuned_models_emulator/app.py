@@ -22,11 +22,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from emulator.admin import admin_endpoint
-from emulator.backend import RPC_METHODS, Backend, Call, Caller, FaultDecision, Settings
-from emulator.errors import ApiError, DroppedConnection, Internal, NotFound, error_body
-from emulator.store import Store, Tx
-from emulator.wire import camel, format_timestamp, json_bytes, parse_json_body
+from tuned_models_emulator.admin import admin_endpoint
+from tuned_models_emulator.backend import RPC_METHODS, Backend, Call, Caller, FaultDecision, Settings
+from tuned_models_emulator.errors import ApiError, DroppedConnection, Internal, NotFound, error_body
+from tuned_models_emulator.store import Store, Tx
+from tuned_models_emulator.wire import camel, format_timestamp, json_bytes, parse_json_body
 
 log = logging.getLogger("emulator")
 

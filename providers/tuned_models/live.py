@@ -1,6 +1,6 @@
 """What a stack has on the service, found without Pulumi state.
 
-The deterministic ids (:mod:`providers.ids`) carry the stack's tag, so the models of a stack
+The deterministic ids (:mod:`tuned_models.ids`) carry the stack's tag, so the models of a stack
 are the caller's models whose id parses with that tag; the resource name is the id's prefix.
 Used by ``plan`` and ``status``. Performs reads only.
 """
@@ -17,11 +17,11 @@ from typing import TypeVar
 
 import yaml
 
-from providers.gemini import CredentialsMissing, GeminiClient, GeminiError, NotFound, find_project_root
-from providers.gemini.types import TunedModel
-from providers.ids import parse_id, stack_tag
-from providers.settings import Settings, client_for
-from providers.stack import LoadedStack, load_stack
+from tuned_models.gemini import CredentialsMissing, GeminiClient, GeminiError, NotFound, find_project_root
+from tuned_models.gemini.types import TunedModel
+from tuned_models.ids import parse_id, stack_tag
+from tuned_models.settings import Settings, client_for
+from tuned_models.stack import LoadedStack, load_stack
 
 
 def progress_printer(enabled: bool = True) -> Callable[[str], None]:
@@ -48,9 +48,14 @@ def client_for_stack(stack: LoadedStack, project_root: Path) -> GeminiClient:
     The stack file's ``apiKey`` is encrypted by Pulumi and cannot be read here: set
     ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) for ``plan`` and ``status``.
     """
-    return client_for(Settings(endpoint=stack.endpoint, quota_project=stack.quota_project,
-                               emulator_step_seconds=stack.emulator_step_seconds,
-                               project_root=project_root))
+    return client_for(
+        Settings(
+            endpoint=stack.endpoint,
+            quota_project=stack.quota_project,
+            emulator_step_seconds=stack.emulator_step_seconds,
+            project_root=project_root,
+        )
+    )
 
 
 def project_name(project_root: Path) -> str:
@@ -59,8 +64,9 @@ def project_name(project_root: Path) -> str:
     return str(document["name"])
 
 
-def find_stack_models(client: GeminiClient, project: str, stack: LoadedStack,
-                      progress: Callable[[str], None]) -> StackModels:
+def find_stack_models(
+    client: GeminiClient, project: str, stack: LoadedStack, progress: Callable[[str], None]
+) -> StackModels:
     """List the caller's models and keep this stack's; fetch the models declared with ``adopt``."""
     tag = stack_tag(project, stack.name)
     found = StackModels()
@@ -71,8 +77,10 @@ def find_stack_models(client: GeminiClient, project: str, stack: LoadedStack,
         parsed = parse_id(model.name)
         if parsed is not None and parsed.tag == tag:
             found.by_resource.setdefault(parsed.resource, []).append(model)
-    progress(f"listed {count} tuned models; {sum(map(len, found.by_resource.values()))} "
-             f"belong to stack {stack.name}")
+    progress(
+        f"listed {count} tuned models; {sum(map(len, found.by_resource.values()))} "
+        f"belong to stack {stack.name}"
+    )
     for name, spec in stack.models.items():
         if spec.adopt:
             with contextlib.suppress(NotFound):
@@ -86,8 +94,7 @@ def load_valid_stack(project_root: Path, name: str) -> LoadedStack | None:
     if not stack.ok:
         for p in stack.problems:
             print(p.line(), file=sys.stderr)
-        print(f"{stack.path}: fix the errors above first (see `tuned-models validate`)",
-              file=sys.stderr)
+        print(f"{stack.path}: fix the errors above first (see `tuned-models validate`)", file=sys.stderr)
         return None
     return stack
 
@@ -112,8 +119,11 @@ def run_against_service(
     try:
         return stack, work(project_name(root), stack, client_for_stack(stack, root), progress_printer())
     except CredentialsMissing as e:
-        print(f"tuned-models {command}: {e.message} ({command} cannot read the stack's encrypted "
-              "apiKey: use the environment or application default credentials)", file=sys.stderr)
+        print(
+            f"tuned-models {command}: {e.message} ({command} cannot read the stack's encrypted "
+            "apiKey: use the environment or application default credentials)",
+            file=sys.stderr,
+        )
     except GeminiError as e:
         print(f"tuned-models {command}: the service answered {e}", file=sys.stderr)
     return None

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from emulator.app import create_app
-from emulator.backend import Settings
-from emulator.errors import DroppedConnection
-from emulator.store import Store
+from tuned_models_emulator.app import create_app
+from tuned_models_emulator.backend import Settings
+from tuned_models_emulator.errors import DroppedConnection
+from tuned_models_emulator.store import Store
 
 STATE_FILE = "emulator.sqlite"
 
@@ -60,11 +60,13 @@ class EmbeddedTransport(httpx.BaseTransport):
             status, headers, content = future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise httpx.ReadTimeout("The embedded emulator did not answer in time.",
-                                    request=request) from None
+            raise httpx.ReadTimeout(
+                "The embedded emulator did not answer in time.", request=request
+            ) from None
         except concurrent.futures.CancelledError:
-            raise httpx.ReadError("The embedded emulator was closed during the request.",
-                                  request=request) from None
+            raise httpx.ReadError(
+                "The embedded emulator was closed during the request.", request=request
+            ) from None
         except DroppedConnection:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a complete response.", request=request
@@ -83,6 +85,7 @@ class EmbeddedTransport(httpx.BaseTransport):
             loop, self._loop = self._loop, None
             if loop is None:
                 return
+
             def stop() -> None:
                 for task in asyncio.all_tasks(loop):
                     task.cancel()  # a caller waiting on it gets ReadError, not a hang

@@ -7,11 +7,11 @@ See ``emulator/README.md`` for what is and is not emulated.
 
 from __future__ import annotations
 
-from emulator.app import create_app
-from emulator.backend import Settings
-from emulator.embedded import EmbeddedTransport, embedded_transport
-from emulator.server import RunningServer, main, serve_in_thread
-from emulator.store import Store
+from tuned_models_emulator.app import create_app
+from tuned_models_emulator.backend import Settings
+from tuned_models_emulator.embedded import EmbeddedTransport, embedded_transport
+from tuned_models_emulator.server import RunningServer, main, serve_in_thread
+from tuned_models_emulator.store import Store
 
 __all__ = [
     "EmbeddedTransport",

@@ -4,7 +4,7 @@
 spec now declares. The provider's ``diff`` feeds it the old outputs from Pulumi state;
 ``tuned-models plan`` feeds it the live model from the service. Nothing here performs I/O.
 
-Rules (fields are declared in :mod:`providers.spec`):
+Rules (fields are declared in :mod:`tuned_models.spec`):
 
 - nothing observed -> ``CREATE`` (``ADOPT`` when the spec says ``adopt``);
 - a different ``tunedModelId`` (a create-only field changed) -> ``REPLACE``, naming the fields;
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from providers.ids import canonical
-from providers.spec import CREATE_ONLY_FIELDS, UPDATABLE_FIELDS
+from tuned_models.ids import canonical
+from tuned_models.spec import CREATE_ONLY_FIELDS, UPDATABLE_FIELDS
 
 
 class Action(StrEnum):
@@ -177,14 +177,21 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
     if not desired.adopt and observed.tuned_model_id != desired.tuned_model_id:
         changes = _training_changes(observed, desired)
         if not changes:
-            note = ("the dataset or a defaulted hyperparameter changed"
-                    if observed.training is None else "the model id changed")
+            note = (
+                "the dataset or a defaulted hyperparameter changed"
+                if observed.training is None
+                else "the model id changed"
+            )
             changes = (FieldChange("tunedModelId", observed.tuned_model_id, desired.tuned_model_id),)
             return Decision(Action.REPLACE, changes, note=note)
         return Decision(Action.REPLACE, changes)
     if observed.state is State.FAILED and not desired.adopt:
-        return Decision(Action.REPLACE, (FieldChange("state", State.FAILED.value, State.ACTIVE.value),),
-                        delete_before_replace=True, note="the recorded training failed; retrain")
+        return Decision(
+            Action.REPLACE,
+            (FieldChange("state", State.FAILED.value, State.ACTIVE.value),),
+            delete_before_replace=True,
+            note="the recorded training failed; retrain",
+        )
     changes = tuple(
         FieldChange(f, observed.mutable.get(f), desired.mutable[f])
         for f in UPDATABLE_FIELDS

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.gemini import GeminiClient
-from providers.gemini.types import TunedModel, TunedModelState
-from providers.live import find_stack_models, run_against_service
-from providers.stack import LoadedStack
+from tuned_models.gemini import GeminiClient
+from tuned_models.gemini.types import TunedModel, TunedModelState
+from tuned_models.live import find_stack_models, run_against_service
+from tuned_models.stack import LoadedStack
 
 COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE")
 
@@ -61,8 +61,13 @@ def model_row(client: GeminiClient, resource: str, model: TunedModel, now: datet
     }
 
 
-def build_status(project: str, stack: LoadedStack, client: GeminiClient,
-                 progress: Callable[[str], None], now: datetime | None = None) -> list[dict[str, Any]]:
+def build_status(
+    project: str,
+    stack: LoadedStack,
+    client: GeminiClient,
+    progress: Callable[[str], None],
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
     """The status rows, in stack-file order, then models no longer declared."""
     now = now or datetime.now(UTC)
     live = find_stack_models(client, project, stack, progress)
@@ -75,26 +80,48 @@ def build_status(project: str, stack: LoadedStack, client: GeminiClient,
         progress(f"reading {name} ({i}/{len(names)}) ...")
         models = found.get(name, [])
         if not models:
-            rows.append({"model": name, "tunedModel": None, "state": "NOT CREATED", "percent": None,
-                         "step": 0, "totalSteps": None, "epoch": 0, "epochs": None, "meanLoss": None,
-                         "createTime": None, "age": "-"})
+            rows.append(
+                {
+                    "model": name,
+                    "tunedModel": None,
+                    "state": "NOT CREATED",
+                    "percent": None,
+                    "step": 0,
+                    "totalSteps": None,
+                    "epoch": 0,
+                    "epochs": None,
+                    "meanLoss": None,
+                    "createTime": None,
+                    "age": "-",
+                }
+            )
         rows.extend(model_row(client, name, m, now) for m in models)
     return rows
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
     """A fixed-width text table."""
+
     def cells(r: dict[str, Any]) -> list[str]:
         step = f"{r['step']}/{r['totalSteps']}" if r["totalSteps"] else "-"
         epoch = f"{r['epoch']}/{r['epochs']}" if r["epochs"] else (str(r["epoch"]) if r["epoch"] else "-")
-        return [r["model"], r["tunedModel"] or "-", r["state"],
-                f"{r['percent']:.0f}%" if r["percent"] is not None else "-", step, epoch,
-                f"{r['meanLoss']:.4g}" if r["meanLoss"] is not None else "-", r["age"]]
+        return [
+            r["model"],
+            r["tunedModel"] or "-",
+            r["state"],
+            f"{r['percent']:.0f}%" if r["percent"] is not None else "-",
+            step,
+            epoch,
+            f"{r['meanLoss']:.4g}" if r["meanLoss"] is not None else "-",
+            r["age"],
+        ]
 
     table = [list(COLUMNS), *(cells(r) for r in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                     for row in table) + "\n"
+    return (
+        "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table)
+        + "\n"
+    )
 
 
 def run_status(args: argparse.Namespace) -> int:

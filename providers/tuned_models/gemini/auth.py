@@ -96,11 +96,14 @@ class OAuthAuth(httpx.Auth):
                 except google.auth.exceptions.RefreshError as exc:
                     raise Unauthenticated(
                         f"refreshing the OAuth access token was refused: {type(exc).__name__}; "
-                        "run `gcloud auth application-default login` again", code=401,
-                        status="UNAUTHENTICATED") from None
+                        "run `gcloud auth application-default login` again",
+                        code=401,
+                        status="UNAUTHENTICATED",
+                    ) from None
                 except google.auth.exceptions.TransportError:
-                    raise httpx.ConnectError("the OAuth token endpoint could not be reached",
-                                             request=request) from None
+                    raise httpx.ConnectError(
+                        "the OAuth token endpoint could not be reached", request=request
+                    ) from None
             return str(credentials.token)
 
     def _apply(self, request: httpx.Request, token: str) -> None:
@@ -154,8 +157,9 @@ class _HttpxAuthRequest(google.auth.transport.Request):
         **kwargs: Any,
     ) -> _HttpxAuthResponse:
         try:
-            response = httpx.request(method, url, content=body, headers=headers,
-                                     timeout=timeout or _REFRESH_TIMEOUT)
+            response = httpx.request(
+                method, url, content=body, headers=headers, timeout=timeout or _REFRESH_TIMEOUT
+            )
         except httpx.HTTPError as exc:
             raise google.auth.exceptions.TransportError(  # type: ignore[no-untyped-call]
                 f"token refresh failed: {type(exc).__name__}"

@@ -135,7 +135,7 @@ def connect(
 ) -> GeminiClient:
     """Build the client for a ``tuned-models:endpoint`` value.
 
-    Credentials follow :func:`~providers.gemini.auth.resolve_auth` (``api_key``, then
+    Credentials follow :func:`~tuned_models.gemini.auth.resolve_auth` (``api_key``, then
     ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``, then application default credentials). For the
     embedded emulator, and for an ``http://`` URL on the loopback interface, a missing key is
     replaced by :data:`LOCAL_CALLER_KEY` instead of looking for Google credentials: a local

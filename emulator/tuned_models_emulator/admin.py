@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.errors import ApiError, InvalidArgument, NotFound, error_body
-from emulator.store import Tx
-from emulator.wire import format_timestamp, json_bytes, normalize_free, parse_json_body
+from tuned_models_emulator.errors import ApiError, InvalidArgument, NotFound, error_body
+from tuned_models_emulator.store import Tx
+from tuned_models_emulator.wire import format_timestamp, json_bytes, normalize_free, parse_json_body
 
 if TYPE_CHECKING:
-    from emulator.backend import Backend
+    from tuned_models_emulator.backend import Backend
 
 
 def _response(body: Any, status: int = 200) -> Response:
@@ -56,7 +56,7 @@ def _fault(body: dict[str, Any]) -> dict[str, Any]:
     """Validate a fault: ``method`` (an RPC name or ``*``), ``status`` (HTTP code), ``rate``
     (0..1, default 1), ``count`` (times it fires, default unlimited), ``retryAfter`` (seconds,
     429 only, default 2), ``latencyMs``, ``drop``, ``message``."""
-    from emulator.backend import RPC_METHODS
+    from tuned_models_emulator.backend import RPC_METHODS
 
     method = str(body.get("method") or body.get("rpc") or "*")
     if method != "*" and method not in RPC_METHODS:
@@ -118,7 +118,7 @@ def _clock(backend: Backend, tx: Tx) -> dict[str, Any]:
 
 async def admin_endpoint(backend: Backend, request: Request) -> Response:
     """Serve one admin request; see the module docstring for the routes."""
-    from emulator.backend import ClockMode
+    from tuned_models_emulator.backend import ClockMode
 
     route = request.url.path.removeprefix("/_emulator/").strip("/")
     method = request.method

@@ -5,15 +5,15 @@ Contract:
 - :func:`main` returns the exit code (the console script exits with it); it never raises for a
   user's mistake. Usage errors exit 2 (argparse).
 - ``validate`` is offline: no credentials, no network, no Pulumi CLI. It prints one line per
-  problem (:meth:`providers.stack.Problem.line`, ``file:model:key: message``; warnings read
+  problem (:meth:`tuned_models.stack.Problem.line`, ``file:model:key: message``; warnings read
   ``file:model:key: warning: message``) and then one summary line per stack
   (``stacks/Pulumi.dev.yaml: 3 models, 0 errors, 1 warning``), all on stdout. It exits 1 when
   any stack has an error, else 0. ``--format json`` prints one JSON document instead. Text that
   cannot be written as UTF-8 (a lone surrogate in a model name) is printed escaped (``\\ud800``).
-- ``plan`` and ``status`` call ``providers.plan_cmd.run_plan(args)`` and
-  ``providers.status_cmd.run_status(args)``, imported when the command runs.
+- ``plan`` and ``status`` call ``tuned_models.plan_cmd.run_plan(args)`` and
+  ``tuned_models.status_cmd.run_status(args)``, imported when the command runs.
 - ``emulator`` hands its arguments to the ``cli`` entry point of the ``tuned_models.embedded``
-  group (the emulator's server); this package never imports :mod:`emulator`.
+  group (the emulator's server); this package never imports :mod:`tuned_models_emulator`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from providers.gemini import find_project_root
-from providers.stack import STACKS_DIR, LoadedStack, list_stacks, load_stack
+from tuned_models.gemini import find_project_root
+from tuned_models.stack import STACKS_DIR, LoadedStack, list_stacks, load_stack
 
 __all__ = ["build_parser", "main"]
 
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_PROG,
         description="Fine-tuned Gemini models declared per environment in "
-                    f"{STACKS_DIR}/Pulumi.<stack>.yaml and reconciled by Pulumi.",
+        f"{STACKS_DIR}/Pulumi.<stack>.yaml and reconciled by Pulumi.",
         epilog=f"Run `{_PROG} <command> --help` for a command's options and examples.",
     )
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
@@ -95,27 +95,35 @@ def build_parser() -> argparse.ArgumentParser:
     which = validate.add_mutually_exclusive_group()
     which.add_argument("--stack", metavar="NAME", help="check stacks/Pulumi.NAME.yaml only")
     which.add_argument("--all", action="store_true", help="check every stack (the default)")
-    validate.add_argument("--format", choices=("text", "json"), default="text",
-                          help="text (default): one line per problem; json: for machines")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default): one line per problem; json: for machines",
+    )
     _project_root_argument(validate)
     validate.set_defaults(handler=_run_validate)
 
     plan = _command(commands, "plan", "show what `pulumi up` would change", _PLAN_HELP)
     plan.add_argument("--stack", metavar="NAME", required=True, help="the stack to plan")
-    plan.add_argument("--format", choices=("markdown", "json"), default="markdown",
-                      help="markdown (default, for a pull request comment) or json")
+    plan.add_argument(
+        "--format",
+        choices=("markdown", "json"),
+        default="markdown",
+        help="markdown (default, for a pull request comment) or json",
+    )
     _project_root_argument(plan)
-    plan.set_defaults(handler=_lazy("providers.plan_cmd", "run_plan", "plan"))
+    plan.set_defaults(handler=_lazy("tuned_models.plan_cmd", "run_plan", "plan"))
 
     status = _command(commands, "status", "show a stack's models on the service", _STATUS_HELP)
     status.add_argument("--stack", metavar="NAME", required=True, help="the stack to show")
-    status.add_argument("--format", choices=("table", "json"), default="table",
-                        help="table (default) or json")
+    status.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
     _project_root_argument(status)
-    status.set_defaults(handler=_lazy("providers.status_cmd", "run_status", "status"))
+    status.set_defaults(handler=_lazy("tuned_models.status_cmd", "run_status", "status"))
 
-    emulator = _command(commands, "emulator", "run the local tuning API emulator",
-                        _EMULATOR_HELP)
+    emulator = _command(commands, "emulator", "run the local tuning API emulator", _EMULATOR_HELP)
     emulator.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the emulator")
     emulator.set_defaults(handler=lambda args: _run_emulator(args.args))
     return parser
@@ -136,23 +144,29 @@ def main(argv: list[str] | None = None) -> int:
     return handler(args)
 
 
-def _command(
-    commands: Any, name: str, summary: str, description: str
-) -> argparse.ArgumentParser:
+def _command(commands: Any, name: str, summary: str, description: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
-        name, help=summary, description=description,
+        name,
+        help=summary,
+        description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
 
 
 def _project_root_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--project-root", metavar="DIR", type=Path, default=None,
-                        help="the directory holding Pulumi.yaml and stacks/ "
-                             "(default: the nearest one at or above the current directory)")
+    parser.add_argument(
+        "--project-root",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="the directory holding Pulumi.yaml and stacks/ "
+        "(default: the nearest one at or above the current directory)",
+    )
 
 
 # -- validate ------------------------------------------------------------------------------------
+
 
 def _run_validate(args: argparse.Namespace) -> int:
     root: Path = args.project_root or find_project_root()
@@ -185,8 +199,10 @@ def _print(line: str) -> None:
 
 
 def _summary(stack: LoadedStack) -> str:
-    return (f"{stack.path}: {_count(len(stack.model_names), 'model')}, "
-            f"{_count(len(stack.errors), 'error')}, {_count(len(stack.warnings), 'warning')}")
+    return (
+        f"{stack.path}: {_count(len(stack.model_names), 'model')}, "
+        f"{_count(len(stack.errors), 'error')}, {_count(len(stack.warnings), 'warning')}"
+    )
 
 
 def _count(n: int, noun: str) -> str:
@@ -213,6 +229,7 @@ def _stack_json(stack: LoadedStack) -> dict[str, Any]:
 
 # -- plan, status --------------------------------------------------------------------------------
 
+
 def _lazy(module: str, function: str, command: str) -> Callable[[argparse.Namespace], int]:
     """A handler importing ``module.function`` when it runs, so the CLI works without it."""
 
@@ -232,6 +249,7 @@ def _lazy(module: str, function: str, command: str) -> Callable[[argparse.Namesp
 
 # -- emulator ------------------------------------------------------------------------------------
 
+
 def _run_emulator(argv: Sequence[str]) -> int:
     """Hand ``argv`` to the emulator's ``cli`` entry point; exit 2 when it is not installed."""
     found = [ep for ep in entry_points(group=_EMULATOR_GROUP) if ep.name == "cli"]
@@ -245,8 +263,7 @@ def _run_emulator(argv: Sequence[str]) -> int:
         if any(a in ("-h", "--help") for a in argv):
             print(_EMULATOR_HELP, end="")
             return 0
-        print(f"{_PROG} emulator: not available (no '{_EMULATOR_GROUP}' entry point 'cli')",
-              file=sys.stderr)
+        print(f"{_PROG} emulator: not available (no '{_EMULATOR_GROUP}' entry point 'cli')", file=sys.stderr)
         return _EXIT_UNAVAILABLE
     code = target(list(argv))
     return int(code or 0)

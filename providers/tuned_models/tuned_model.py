@@ -13,7 +13,7 @@ Schema
 
 Lifecycle
     check   pydantic validation, one CheckFailure per bad property; unknowns pass (preview).
-    diff    :func:`providers.planner.decide` on (old outputs, new inputs); pure.
+    diff    :func:`tuned_models.planner.decide` on (old outputs, new inputs); pure.
     create  submit under the deterministic id; adopt our own earlier submission on 409;
             wait for ACTIVE (bounded by ``timeout``) unless ``wait`` is false.
     update  PATCH exactly the changed updatable fields; or pick up a training outcome.
@@ -41,14 +41,14 @@ from pulumi.dynamic import (
 )
 from pydantic import field_validator, model_validator
 
-from providers.concurrency import raise_worker_limit
-from providers.datasets import DatasetError, examples_digest, read_examples
-from providers.gemini import AlreadyExists, GeminiClient, NotFound, PermissionDenied
-from providers.gemini.types import TunedModel as ApiTunedModel
-from providers.gemini.types import TunedModelState
-from providers.ids import tuned_model_id
-from providers.inputs import check_failures, has_unknown, plain
-from providers.planner import (
+from tuned_models.concurrency import raise_worker_limit
+from tuned_models.datasets import DatasetError, examples_digest, read_examples
+from tuned_models.gemini import AlreadyExists, GeminiClient, NotFound, PermissionDenied
+from tuned_models.gemini.types import TunedModel as ApiTunedModel
+from tuned_models.gemini.types import TunedModelState
+from tuned_models.ids import tuned_model_id
+from tuned_models.inputs import check_failures, has_unknown, plain
+from tuned_models.planner import (
     Action,
     Decision,
     Desired,
@@ -58,9 +58,9 @@ from providers.planner import (
     decide,
     same_value,
 )
-from providers.settings import Settings, client_for
-from providers.spec import RESOURCE_NAME_PATTERN, UPDATABLE_FIELDS, Example, ModelFields
-from providers.waiter import find_operation, wait_for_training
+from tuned_models.settings import Settings, client_for
+from tuned_models.spec import RESOURCE_NAME_PATTERN, UPDATABLE_FIELDS, Example, ModelFields
+from tuned_models.waiter import find_operation, wait_for_training
 
 #: Every output the provider returns (each must be declared to the SDK to be readable).
 OUTPUT_KEYS: tuple[str, ...] = (
@@ -106,8 +106,9 @@ class TunedModelArgs(ModelFields):
     @classmethod
     def _resource(cls, v: str) -> str:
         if not RESOURCE_NAME_PATTERN.match(v):
-            raise ValueError("a resource name is 1-26 lowercase letters, digits and hyphens, "
-                             "starting with a letter")
+            raise ValueError(
+                "a resource name is 1-26 lowercase letters, digits and hyphens, starting with a letter"
+            )
         return v
 
     @model_validator(mode="after")
@@ -122,8 +123,10 @@ class TunedModelArgs(ModelFields):
 
     def training_spec(self) -> dict[str, Any]:
         """The declared create-only fields: what the id's digest and a retrain decision cover."""
-        spec: dict[str, Any] = {"hyperparameters": self.hyperparameters.declared(),
-                                "datasetDigest": self.datasetDigest}
+        spec: dict[str, Any] = {
+            "hyperparameters": self.hyperparameters.declared(),
+            "datasetDigest": self.datasetDigest,
+        }
         if self.baseModel is not None:
             spec["baseModel"] = self.baseModel
         if self.tunedModelSource is not None:
@@ -172,23 +175,26 @@ def live_outputs(model: ApiTunedModel) -> dict[str, Any]:
         "name": model.name,
         "state": model.state.value if model.state else State.STATE_UNSPECIFIED.value,
         "baseModel": model.baseModel,
-        "tunedModelSource": (model.tunedModelSource.model_dump(exclude_none=True)
-                             if model.tunedModelSource else None),
+        "tunedModelSource": (
+            model.tunedModelSource.model_dump(exclude_none=True) if model.tunedModelSource else None
+        ),
         "createTime": _iso(model.createTime),
         "updateTime": _iso(model.updateTime),
         "tuningStartTime": _iso(task.startTime) if task else None,
         "tuningCompleteTime": _iso(task.completeTime) if task else None,
         "totalSteps": snapshots[-1].step if snapshots and active else None,
         "finalMeanLoss": snapshots[-1].meanLoss if snapshots and active else None,
-        "hyperparameters": (task.hyperparameters.model_dump(exclude_none=True)
-                            if task and task.hyperparameters else None),
+        "hyperparameters": (
+            task.hyperparameters.model_dump(exclude_none=True) if task and task.hyperparameters else None
+        ),
     }
     live.update({f: getattr(model, f) for f in UPDATABLE_FIELDS})
     return live
 
 
-def outputs_from(model: ApiTunedModel, args: TunedModelArgs, *, operation_name: str | None,
-                 total_steps: int | None) -> dict[str, Any]:
+def outputs_from(
+    model: ApiTunedModel, args: TunedModelArgs, *, operation_name: str | None, total_steps: int | None
+) -> dict[str, Any]:
     """The outputs for ``model`` as the service returned it; our records for the rest."""
     live = live_outputs(model)
     outs: dict[str, Any] = {
@@ -219,7 +225,8 @@ def load_training_examples(args: TunedModelArgs, root: Path) -> list[Example]:
     if digest != args.datasetDigest:
         raise RuntimeError(
             f"{args.label}: {where} changed since the preview (digest {digest} != "
-            f"{args.datasetDigest}); nothing was submitted. Run `pulumi up` again to review the change.")
+            f"{args.datasetDigest}); nothing was submitted. Run `pulumi up` again to review the change."
+        )
     return examples
 
 
@@ -251,8 +258,10 @@ class TunedModelProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         self._settings = Settings.from_config(req.config.get)
         if not raise_worker_limit():
-            pulumi.log.warn("tuned-models: could not lift the provider server's 4-call limit; "
-                            "models will tune at most 4 at a time")
+            pulumi.log.warn(
+                "tuned-models: could not lift the provider server's 4-call limit; "
+                "models will tune at most 4 at a time"
+            )
 
     def _client(self) -> GeminiClient:
         settings = getattr(self, "_settings", None) or Settings()
@@ -271,8 +280,11 @@ class TunedModelProvider(ResourceProvider):
         if decision.action is Action.NONE:
             return DiffResult(changes=False)
         if decision.action is Action.REPLACE:
-            return DiffResult(changes=True, replaces=list(decision.replace_fields) or ["tunedModelId"],
-                              delete_before_replace=decision.delete_before_replace)
+            return DiffResult(
+                changes=True,
+                replaces=list(decision.replace_fields) or ["tunedModelId"],
+                delete_before_replace=decision.delete_before_replace,
+            )
         return DiffResult(changes=True, replaces=[])
 
     # -- act -----------------------------------------------------------------------------------
@@ -281,8 +293,10 @@ class TunedModelProvider(ResourceProvider):
         client = self._client()
         if args.adopt:
             model = self._adopt(client, args)
-            return CreateResult(model.name.removeprefix("tunedModels/"),
-                                outputs_from(model, args, operation_name=None, total_steps=None))
+            return CreateResult(
+                model.name.removeprefix("tunedModels/"),
+                outputs_from(model, args, operation_name=None, total_steps=None),
+            )
         examples = load_training_examples(args, self._root())
         model_id = args.tuned_model_id
         name = f"tunedModels/{model_id}"
@@ -292,32 +306,44 @@ class TunedModelProvider(ResourceProvider):
             op = client.create_tuned_model(create_body(args, examples), tuned_model_id=model_id)
             operation_name = op.name
             total_steps = op.metadata.totalSteps if op.metadata else None
-            pulumi.log.info(f"{args.label}: submitted {name} ({len(examples)} examples, "
-                            f"{total_steps or '?'} steps)")
+            pulumi.log.info(
+                f"{args.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)"
+            )
         except NotFound as e:
             source = args.baseModel or (args.tunedModelSource.tunedModel if args.tunedModelSource else "")
             raise RuntimeError(
                 f"{args.label}: the service cannot tune from {source}: {e.message} (since May 2025 "
                 "the public Gemini API offers no base model for tuning; take over an existing tuned "
-                "model with `adopt`, or point tuned-models:endpoint at an emulator)") from None
+                "model with `adopt`, or point tuned-models:endpoint at an emulator)"
+            ) from None
         except AlreadyExists:
             existing = client.get_tuned_model(name)
             if existing.state is TunedModelState.FAILED:
                 raise RuntimeError(
                     f"{args.label}: an earlier attempt, {name}, failed on the service. Fix the "
                     f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
-                    "`pulumi up` again.") from None
-            pulumi.log.info(f"{args.label}: found {name} from an earlier run "
-                            f"({existing.state.value if existing.state else '?'}); adopting it")
+                    "`pulumi up` again."
+                ) from None
+            pulumi.log.info(
+                f"{args.label}: found {name} from an earlier run "
+                f"({existing.state.value if existing.state else '?'}); adopting it"
+            )
         model = client.get_tuned_model(name)
         if args.wait and model.state is TunedModelState.CREATING:
-            model = wait_for_training(client, name, operation_name=operation_name,
-                                      timeout=args.timeout, label=args.label, log=pulumi.log.info,
-                                      epochs=args.hyperparameters.epochCount)
+            model = wait_for_training(
+                client,
+                name,
+                operation_name=operation_name,
+                timeout=args.timeout,
+                label=args.label,
+                log=pulumi.log.info,
+                epochs=args.hyperparameters.epochCount,
+            )
         elif model.state is TunedModelState.FAILED:
             raise RuntimeError(f"{args.label}: {name} failed on the service")
-        return CreateResult(model_id, outputs_from(model, args, operation_name=operation_name,
-                                                   total_steps=total_steps))
+        return CreateResult(
+            model_id, outputs_from(model, args, operation_name=operation_name, total_steps=total_steps)
+        )
 
     def _adopt(self, client: GeminiClient, args: TunedModelArgs) -> ApiTunedModel:
         assert args.adopt is not None
@@ -328,17 +354,24 @@ class TunedModelProvider(ResourceProvider):
         source = model.tunedModelSource.tunedModel if model.tunedModelSource else None
         declared_source = args.tunedModelSource.tunedModel if args.tunedModelSource else None
         if (args.baseModel and model.baseModel != args.baseModel) or (
-                declared_source and source != declared_source):
+            declared_source and source != declared_source
+        ):
             raise RuntimeError(
                 f"{args.label}: cannot adopt {args.adopt}: it was tuned from "
-                f"{model.baseModel or source}, the spec declares {args.baseModel or declared_source}")
+                f"{model.baseModel or source}, the spec declares {args.baseModel or declared_source}"
+            )
         if model.state is TunedModelState.FAILED:
             raise RuntimeError(f"{args.label}: cannot adopt {args.adopt}: its tuning FAILED")
         if args.wait and model.state is TunedModelState.CREATING:
-            model = wait_for_training(client, model.name, operation_name=None, timeout=args.timeout,
-                                      label=args.label, log=pulumi.log.info)
-        changed = {f: v for f, v in args.mutable().items()
-                   if not same_value(getattr(model, f), v)}
+            model = wait_for_training(
+                client,
+                model.name,
+                operation_name=None,
+                timeout=args.timeout,
+                label=args.label,
+                log=pulumi.log.info,
+            )
+        changed = {f: v for f, v in args.mutable().items() if not same_value(getattr(model, f), v)}
         if changed:
             model = client.update_tuned_model(model.name, changed, list(changed))
         pulumi.log.info(f"{args.label}: adopted {model.name}")
@@ -357,14 +390,20 @@ class TunedModelProvider(ResourceProvider):
         if model is None or model.state is TunedModelState.CREATING:
             model = client.get_tuned_model(name)
         if args.wait and model.state is TunedModelState.CREATING:
-            model = wait_for_training(client, name, operation_name=olds.get("operationName"),
-                                      timeout=args.timeout, label=args.label, log=pulumi.log.info,
-                                      epochs=args.hyperparameters.epochCount)
+            model = wait_for_training(
+                client,
+                name,
+                operation_name=olds.get("operationName"),
+                timeout=args.timeout,
+                label=args.label,
+                log=pulumi.log.info,
+                epochs=args.hyperparameters.epochCount,
+            )
         if model.state is TunedModelState.FAILED:
-            pulumi.log.warn(f"{args.label}: {name} failed on the service; the next `pulumi up` "
-                            "retrains it")
-        outs = outputs_from(model, args, operation_name=olds.get("operationName"),
-                            total_steps=_int(olds.get("totalSteps")))
+            pulumi.log.warn(f"{args.label}: {name} failed on the service; the next `pulumi up` retrains it")
+        outs = outputs_from(
+            model, args, operation_name=olds.get("operationName"), total_steps=_int(olds.get("totalSteps"))
+        )
         return UpdateResult(outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -395,8 +434,10 @@ class TunedModelProvider(ResourceProvider):
             return
         except PermissionDenied:
             # Only the owner may delete; after an ownership transfer this stack is a WRITER.
-            pulumi.log.warn(f"{name}: this stack's credentials may not delete it (its ownership was "
-                            "transferred); it stays on the service and is no longer managed")
+            pulumi.log.warn(
+                f"{name}: this stack's credentials may not delete it (its ownership was "
+                "transferred); it stays on the service and is no longer managed"
+            )
 
 
 def _int(v: Any) -> int | None:
@@ -423,16 +464,27 @@ def diff_decision(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Decision:
     inputs = plain(news)
     unknown = {k for k, v in inputs.items() if has_unknown(v)}
     observed = observed_from_outputs(olds)
-    create_only = {"baseModel", "tunedModelSource", "hyperparameters", "dataset", "datasetDigest",
-                   "examples", "stack", "resourceName", "adopt"}
+    create_only = {
+        "baseModel",
+        "tunedModelSource",
+        "hyperparameters",
+        "dataset",
+        "datasetDigest",
+        "examples",
+        "stack",
+        "resourceName",
+        "adopt",
+    }
     if unknown & create_only:
         field = sorted(unknown & create_only)[0]
         return Decision(Action.REPLACE, (FieldChange(field, None, "(known after apply)"),))
     args = TunedModelArgs.model_validate({k: v for k, v in inputs.items() if k not in unknown})
     decision = decide(observed, args.desired())
     if unknown and decision.action is Action.NONE:
-        return Decision(Action.UPDATE, tuple(FieldChange(f, observed.mutable.get(f), "(unknown)")
-                                             for f in sorted(unknown)))
+        return Decision(
+            Action.UPDATE,
+            tuple(FieldChange(f, observed.mutable.get(f), "(unknown)") for f in sorted(unknown)),
+        )
     return decision
 
 
@@ -446,8 +498,9 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
     name: pulumi.Output[str]
     state: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, args: Mapping[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, resource_name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         props: dict[str, Any] = {k: None for k in OUTPUT_KEYS}
         props.update({k: v for k, v in args.items() if v is not None})
         super().__init__(TunedModelProvider(), resource_name, props, opts)

@@ -29,7 +29,7 @@ from .errors import GeminiError, TransportFailure, from_response
 
 __all__ = ["RetryPolicy", "send_with_retry"]
 
-log = logging.getLogger("providers.gemini")
+log = logging.getLogger("tuned_models.gemini")
 
 #: Transport errors raised before any byte of the request reached the server.
 _NOT_SENT: tuple[type[httpx.TransportError], ...] = (

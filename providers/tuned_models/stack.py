@@ -9,7 +9,7 @@ left alone)::
     tuned-models:quotaProject         OAuth only: sent as x-goog-user-project
     tuned-models:emulatorStepSeconds  seconds per training step; the emulator only
     tuned-models:defaults             a partial model spec merged under every model
-    tuned-models:models               resource name -> :class:`providers.spec.ModelSpec`
+    tuned-models:models               resource name -> :class:`tuned_models.spec.ModelSpec`
 
 Contract:
 
@@ -28,9 +28,9 @@ Contract:
   an error suggesting the right key.
 - Dataset paths are relative to the project root and must stay inside it (after symlinks are
   resolved). Each dataset is read with
-  :func:`providers.datasets.read_examples` and checked with
-  :func:`providers.datasets.dataset_problems`; the digest is
-  :func:`providers.datasets.examples_digest`.
+  :func:`tuned_models.datasets.read_examples` and checked with
+  :func:`tuned_models.datasets.dataset_problems`; the digest is
+  :func:`tuned_models.datasets.examples_digest`.
 
 Problem lines (:meth:`Problem.line`) are ``file:model:key: message``; an empty model or key is
 left out together with its colon, so the file always comes first (``file: message`` for the
@@ -38,7 +38,7 @@ whole file, ``file:key: message`` for a top-level config key such as ``tuned-mod
 ``file:line: message`` for a YAML syntax error or a repeated key). Warnings read ``file:model:key: warning:
 message``, as compilers print them.
 
-``python -m providers.stack --write-schema`` regenerates ``stacks/tuned-models.schema.json``,
+``python -m tuned_models.stack --write-schema`` regenerates ``stacks/tuned-models.schema.json``,
 the JSON Schema editors use to complete and check stack files (see :func:`json_schema`).
 """
 
@@ -61,13 +61,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError, model_validator
 
-from providers.datasets import (
+from tuned_models.datasets import (
     DatasetError,
     dataset_problems,
     examples_digest,
     read_examples,
 )
-from providers.spec import (
+from tuned_models.spec import (
     HYPERPARAMETER_KEYS,
     MAX_RESOURCE_NAME,
     MODEL_KEYS,
@@ -139,10 +139,13 @@ _KEYS_BY_PARENT: dict[str, tuple[str, ...]] = {
     "examples": tuple(Example.model_fields),
 }
 
-_RESOURCE_NAME_CHARS = ("use lowercase letters, digits and hyphens, starting with a letter and "
-                        "ending with a letter or digit")
-_RESOURCE_NAME_LENGTH = (f"the limit is {MAX_RESOURCE_NAME}, so that the tunedModelId (the name, "
-                         "a stack tag and a digest) fits the service's 40")
+_RESOURCE_NAME_CHARS = (
+    "use lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit"
+)
+_RESOURCE_NAME_LENGTH = (
+    f"the limit is {MAX_RESOURCE_NAME}, so that the tunedModelId (the name, "
+    "a stack tag and a digest) fits the service's 40"
+)
 
 
 class Severity(StrEnum):
@@ -287,26 +290,45 @@ def load_stack(project_root: Path, stack_name: str) -> LoadedStack:
     if not isinstance(document, dict):
         return failed(f"expected a mapping with a config key, got {_describe(document)}")
     problems = [
-        Problem(Severity.ERROR, display, "", "", f"duplicate key {key!r}; YAML keeps only the "
-                "last one, so the earlier one would be ignored", line)
+        Problem(
+            Severity.ERROR,
+            display,
+            "",
+            "",
+            f"duplicate key {key!r}; YAML keeps only the last one, so the earlier one would be ignored",
+            line,
+        )
         for key, line in loader.duplicates
     ]
     for key in document:
         if key not in _STACK_FILE_KEYS:
             hint = _suggest(str(key), _STACK_FILE_KEYS)
-            problems.append(Problem(Severity.ERROR, display, "", str(key),
-                                    f"unknown stack file key{hint}"))
+            problems.append(Problem(Severity.ERROR, display, "", str(key), f"unknown stack file key{hint}"))
     config = document.get("config")
     if config is None:
         config = {}
     if not isinstance(config, dict):
-        problems.append(Problem(Severity.ERROR, display, "", "config",
-                                f"expected a mapping of config keys, got {_describe(config)}"))
+        problems.append(
+            Problem(
+                Severity.ERROR,
+                display,
+                "",
+                "config",
+                f"expected a mapping of config keys, got {_describe(config)}",
+            )
+        )
         return _empty_stack(stack_name, display, problems)
     if isinstance(config.get(KEY_API_KEY), str):
-        problems.append(Problem(Severity.WARNING, display, "", KEY_API_KEY,
-                                "the API key is stored in plain text; set it with `pulumi config "
-                                "set --secret tuned-models:apiKey` or GOOGLE_API_KEY instead"))
+        problems.append(
+            Problem(
+                Severity.WARNING,
+                display,
+                "",
+                KEY_API_KEY,
+                "the API key is stored in plain text; set it with `pulumi config "
+                "set --secret tuned-models:apiKey` or GOOGLE_API_KEY instead",
+            )
+        )
     loaded = parse_config(config, source=display, project_root=project_root, name=stack_name)
     return dataclasses.replace(loaded, problems=problems + loaded.problems)
 
@@ -365,20 +387,27 @@ class _Checker:
                     close = difflib.get_close_matches(meant, CONFIG_KEYS, n=1, cutoff=0.6)
                     meant = close[0] if close else meant
                 misspelled_models = misspelled_models or meant == KEY_MODELS
-                self.error("", key, f"unknown namespace {namespace!r}; this tool reads "
-                           f"'{NAMESPACE}:*' keys only: did you mean '{meant}'?")
+                self.error(
+                    "",
+                    key,
+                    f"unknown namespace {namespace!r}; this tool reads "
+                    f"'{NAMESPACE}:*' keys only: did you mean '{meant}'?",
+                )
             elif ":" not in key:
-                self.error("", key, f"config keys are namespaced: did you mean '{NAMESPACE}:{key}'?"
-                           if f"{NAMESPACE}:{key}" in CONFIG_KEYS
-                           else "config keys are namespaced (<namespace>:<key>)")
+                self.error(
+                    "",
+                    key,
+                    f"config keys are namespaced: did you mean '{NAMESPACE}:{key}'?"
+                    if f"{NAMESPACE}:{key}" in CONFIG_KEYS
+                    else "config keys are namespaced (<namespace>:<key>)",
+                )
 
         endpoint = self._endpoint(config.get(KEY_ENDPOINT))
         has_api_key = self._api_key(config.get(KEY_API_KEY))
         quota_project = self._string(KEY_QUOTA_PROJECT, config.get(KEY_QUOTA_PROJECT))
         step = self._step_seconds(config.get(KEY_STEP_SECONDS), endpoint)
         defaults = self._defaults(_from_json_text(config.get(KEY_DEFAULTS)))
-        raw_models = self._models_map(_from_json_text(config.get(KEY_MODELS)),
-                                      quiet=misspelled_models)
+        raw_models = self._models_map(_from_json_text(config.get(KEY_MODELS)), quiet=misspelled_models)
 
         models: dict[str, ModelSpec] = {}
         datasets: dict[str, DatasetInfo] = {}
@@ -411,8 +440,7 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.error("", KEY_ENDPOINT, "expected 'embedded' or an http(s) URL, "
-                       f"got {_describe(value)}")
+            self.error("", KEY_ENDPOINT, f"expected 'embedded' or an http(s) URL, got {_describe(value)}")
             return None
         if value == _EMBEDDED or re.match(r"^https?://[^\s/]+", value):
             return value
@@ -431,8 +459,12 @@ class _Checker:
         return self._bad_api_key()
 
     def _bad_api_key(self) -> bool:
-        self.error("", KEY_API_KEY, "expected a string or {secure: ...} "
-                   "(set it with `pulumi config set --secret tuned-models:apiKey`)")
+        self.error(
+            "",
+            KEY_API_KEY,
+            "expected a string or {secure: ...} "
+            "(set it with `pulumi config set --secret tuned-models:apiKey`)",
+        )
         return False
 
     def _string(self, key: str, value: Any) -> str | None:
@@ -449,22 +481,23 @@ class _Checker:
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = float(value)
-        if (isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value) or value <= 0):
-            self.error("", KEY_STEP_SECONDS, f"expected a positive number of seconds, "
-                       f"got {_describe(value)}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            self.error("", KEY_STEP_SECONDS, f"expected a positive number of seconds, got {_describe(value)}")
             return None
         if endpoint is None:
-            self.warning("", KEY_STEP_SECONDS, "applies to the emulator only; "
-                         "the public service ignores it")
+            self.warning("", KEY_STEP_SECONDS, "applies to the emulator only; the public service ignores it")
         return float(value)
 
     def _defaults(self, value: Any) -> dict[str, Any]:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.error("", KEY_DEFAULTS,
-                       f"expected a mapping of model keys, got {_describe(value)}")
+            self.error("", KEY_DEFAULTS, f"expected a mapping of model keys, got {_describe(value)}")
             return {}
         cleaned = _strip_nulls(value)
         try:
@@ -490,8 +523,9 @@ class _Checker:
                 self.warning("", KEY_MODELS, "no models declared")
             return {}
         if not isinstance(value, dict):
-            self.error("", KEY_MODELS, "expected a mapping of resource name to model spec, "
-                       f"got {_describe(value)}")
+            self.error(
+                "", KEY_MODELS, f"expected a mapping of resource name to model spec, got {_describe(value)}"
+            )
             return {}
         if not value:
             self.warning("", KEY_MODELS, "no models declared")
@@ -499,11 +533,14 @@ class _Checker:
         for k, v in value.items():
             if isinstance(k, bool) or k is None:
                 name = "null" if k is None else _describe(k)
-                spellings = ("null or ~" if k is None
-                             else "yes, no, on, off, true or false")
-                self.error(name, "", f"YAML reads an unquoted {spellings} as "
-                           f"{'null' if k is None else 'a boolean'}, not as a name: quote the "
-                           f"resource name (e.g. '{'null' if k is None else 'yes'}':)")
+                spellings = "null or ~" if k is None else "yes, no, on, off, true or false"
+                self.error(
+                    name,
+                    "",
+                    f"YAML reads an unquoted {spellings} as "
+                    f"{'null' if k is None else 'a boolean'}, not as a name: quote the "
+                    f"resource name (e.g. '{'null' if k is None else 'yes'}':)",
+                )
                 self._unnamed.add(name)
                 models[name] = v
             else:
@@ -522,8 +559,7 @@ class _Checker:
         valid_name = bool(RESOURCE_NAME_PATTERN.match(name))
         if not valid_name:
             if len(name) > MAX_RESOURCE_NAME:
-                self.error(name, "", f"the resource name has {len(name)} characters; "
-                           f"{_RESOURCE_NAME_LENGTH}")
+                self.error(name, "", f"the resource name has {len(name)} characters; {_RESOURCE_NAME_LENGTH}")
             else:
                 self.error(name, "", f"invalid resource name: {_RESOURCE_NAME_CHARS}")
         if raw is None:
@@ -543,9 +579,7 @@ class _Checker:
             return None, merged
         return (spec if valid_name else None), merged
 
-    def _examples(
-        self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None
-    ) -> list[Example] | None:
+    def _examples(self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None) -> list[Example] | None:
         """Read and check the model's examples; None when they cannot be read."""
         if spec is not None and spec.examples is not None:
             self._report_examples(name, "examples", "", spec.examples)
@@ -584,22 +618,22 @@ class _Checker:
         except OSError as e:
             return f"{dataset}: cannot read ({e.strerror or e})"
         if not inside:
-            return (f"{dataset}: outside the project (after resolving .. and symlinks); "
-                    "keep datasets under the project root, e.g. in stacks/datasets/")
+            return (
+                f"{dataset}: outside the project (after resolving .. and symlinks); "
+                "keep datasets under the project root, e.g. in stacks/datasets/"
+            )
         try:
             return read_examples(full)
         except DatasetError as e:
             message = str(e)
             prefix = str(full)
             if message.startswith(prefix):
-                message = dataset + message[len(prefix):]
+                message = dataset + message[len(prefix) :]
             return message
         except OSError as e:
             return f"{dataset}: cannot read ({e.strerror or e})"
 
-    def _report_examples(
-        self, name: str, key: str, prefix: str, examples: Sequence[Example]
-    ) -> None:
+    def _report_examples(self, name: str, key: str, prefix: str, examples: Sequence[Example]) -> None:
         for p in dataset_problems(examples):
             where = f"{p.where}: " if p.where else ""
             message = f"{prefix}{where}{p.message}"
@@ -617,8 +651,11 @@ class _Checker:
                 if dep == name:
                     self.error(name, f"dependsOn[{i}]", "a model cannot depend on itself")
                 elif dep not in declared:
-                    self.error(name, f"dependsOn[{i}]", f"no model named {dep!r} in this stack"
-                               + _suggest(dep, sorted(declared - {name})))
+                    self.error(
+                        name,
+                        f"dependsOn[{i}]",
+                        f"no model named {dep!r} in this stack" + _suggest(dep, sorted(declared - {name})),
+                    )
         # Cycles among valid models, each reported once, on its first model in file order.
         graph = {n: [d for d in s.dependsOn if d in models and d != n] for n, s in models.items()}
         reported: set[frozenset[str]] = set()
@@ -626,8 +663,7 @@ class _Checker:
             cycle = _find_cycle(graph, start)
             if cycle and frozenset(cycle) not in reported:
                 reported.add(frozenset(cycle))
-                self.error(cycle[0], "dependsOn", "dependency cycle: " + " -> ".join(
-                    [*cycle, cycle[0]]))
+                self.error(cycle[0], "dependsOn", "dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -649,13 +685,18 @@ class _StrictLoader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open_anchors:
                 raise yaml.composer.ComposerError(
-                    None, None, f"recursive alias *{event.anchor}: it is used inside the value "
-                    f"&{event.anchor} names, so that value would contain itself", mark)
+                    None,
+                    None,
+                    f"recursive alias *{event.anchor}: it is used inside the value "
+                    f"&{event.anchor} names, so that value would contain itself",
+                    mark,
+                )
             return super().compose_node(parent, index)
         self._depth += 1
         if self._depth > MAX_YAML_DEPTH:
             raise yaml.composer.ComposerError(
-                None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", mark)
+                None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", mark
+            )
         anchor: str | None = getattr(event, "anchor", None)
         if anchor is not None:
             self._open_anchors.append(anchor)
@@ -686,8 +727,7 @@ class _StrictLoader(yaml.SafeLoader):
         winners: dict[Any, tuple[Any, Any]] = {}
         for pair in node.value:
             key_node = pair[0]
-            ident = ((key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode)
-                     else id(key_node))
+            ident = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             winners[ident] = pair
         if len(winners) < len(node.value):
             node.value = list(winners.values())
@@ -724,8 +764,16 @@ def _find_cycle(graph: Mapping[str, list[str]], start: str) -> list[str] | None:
 
 
 def _empty_stack(name: str, path: str, problems: list[Problem]) -> LoadedStack:
-    return LoadedStack(name=name, path=path, endpoint=None, has_api_key=False, quota_project=None,
-                       emulator_step_seconds=None, models={}, problems=problems)
+    return LoadedStack(
+        name=name,
+        path=path,
+        endpoint=None,
+        has_api_key=False,
+        quota_project=None,
+        emulator_step_seconds=None,
+        models={},
+        problems=problems,
+    )
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -765,8 +813,11 @@ def _near_namespace(namespace: str) -> bool:
 _PAIRED: tuple[tuple[tuple[str, ...], str, tuple[str, str]], ...] = (
     ((), "declare exactly one of baseModel", ("baseModel", "tunedModelSource")),
     ((), "declare dataset (a file) or examples", ("dataset", "examples")),
-    (("hyperparameters",), "set learningRate or learningRateMultiplier",
-     ("learningRate", "learningRateMultiplier")),
+    (
+        ("hyperparameters",),
+        "set learningRate or learningRateMultiplier",
+        ("learningRate", "learningRateMultiplier"),
+    ),
 )
 
 
@@ -789,10 +840,8 @@ def _default_hint(
         for key in keys:
             if key not in own and inherited.get(key) is not None:
                 path = ".".join([*where, key])
-                null = (f"{key}: null" if not where
-                        else f"{where[0]}: {{{key}: null}}")
-                return (f"; {path} comes from {KEY_DEFAULTS}: set {null} in this model "
-                        "to remove that default")
+                null = f"{key}: null" if not where else f"{where[0]}: {{{key}: null}}"
+                return f"; {path} comes from {KEY_DEFAULTS}: set {null} in this model to remove that default"
     return ""
 
 
@@ -914,14 +963,13 @@ _DESCRIPTIONS: dict[str, str] = {
     "displayName": "Name shown in the console, at most 40 characters (updatable in place).",
     "description": "Free text about the model (updatable in place).",
     "baseModel": "The model to tune, e.g. models/gemini-1.5-flash-001-tuning. "
-                 "Exactly one of baseModel or tunedModelSource. Changing it retrains.",
+    "Exactly one of baseModel or tunedModelSource. Changing it retrains.",
     "tunedModelSource": "Continue tuning from an existing tuned model. Changing it retrains.",
     "hyperparameters": "Tuning hyperparameters; unset ones get the service's defaults. "
-                       "Changing them retrains.",
+    "Changing them retrains.",
     "dataset": "Training data file (.jsonl, .csv or .json), relative to the project root. "
-               "Exactly one of dataset or examples. A changed file retrains.",
-    "examples": "Inline training examples ({textInput, output}). "
-                "Exactly one of dataset or examples.",
+    "Exactly one of dataset or examples. A changed file retrains.",
+    "examples": "Inline training examples ({textInput, output}). Exactly one of dataset or examples.",
     "temperature": "Default sampling temperature, 0-2 (updatable in place).",
     "topP": "Default nucleus sampling probability, 0-1 (updatable in place).",
     "topK": "Default top-k sampling (updatable in place).",
@@ -932,7 +980,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "retainOnDelete": "Leave the model on the service when it is removed from the stack.",
     "dependsOn": "Resource names of models in this stack to create first.",
     "permissions": "Who may use the model: {user|group: email, role: READER|WRITER} "
-                   "or {everyone: true, role: READER}.",
+    "or {everyone: true, role: READER}.",
     "owner": "Transfer ownership of the model to this email address.",
 }
 
@@ -956,8 +1004,9 @@ def json_schema() -> dict[str, Any]:
     """
     spec = ModelSpec.model_json_schema(ref_template="#/$defs/{model}")
     defs: dict[str, Any] = spec.pop("$defs", {})
-    spec["description"] = ("One tuned model. Keys mirror the Gemini API's JSON names; "
-                           "tuned-models:defaults is merged under it.")
+    spec["description"] = (
+        "One tuned model. Keys mirror the Gemini API's JSON names; tuned-models:defaults is merged under it."
+    )
     props: dict[str, Any] = spec["properties"]
     # parse_duration accepts a number of seconds or a string such as "4h".
     props["timeout"] = {
@@ -975,8 +1024,10 @@ def json_schema() -> dict[str, Any]:
         options: list[Any] | None = prop.get("anyOf")
         if options is None:
             core = {k: v for k, v in prop.items() if k not in ("default", "description")}
-            props[key] = {"anyOf": [core, {"type": "null"}],
-                          **{k: prop[k] for k in ("default", "description") if k in prop}}
+            props[key] = {
+                "anyOf": [core, {"type": "null"}],
+                **{k: prop[k] for k in ("default", "description") if k in prop},
+            }
         elif {"type": "null"} not in options:
             options.append({"type": "null"})
     defs["ModelSpec"] = spec
@@ -986,37 +1037,44 @@ def json_schema() -> dict[str, Any]:
         "properties": {
             KEY_ENDPOINT: {
                 "description": "embedded (the in-process emulator), an http(s) URL, "
-                               "or absent for the public Gemini API.",
+                "or absent for the public Gemini API.",
                 "anyOf": [{"const": _EMBEDDED}, {"type": "string", "pattern": "^https?://"}],
             },
             KEY_API_KEY: {
                 "description": "API key; set it with `pulumi config set --secret "
-                               "tuned-models:apiKey`. Else GOOGLE_API_KEY / GEMINI_API_KEY, "
-                               "else Application Default Credentials.",
+                "tuned-models:apiKey`. Else GOOGLE_API_KEY / GEMINI_API_KEY, "
+                "else Application Default Credentials.",
                 "anyOf": [
                     {"type": "string", "minLength": 1},
-                    {"type": "object", "properties": {"secure": {"type": "string"}},
-                     "required": ["secure"], "additionalProperties": False},
+                    {
+                        "type": "object",
+                        "properties": {"secure": {"type": "string"}},
+                        "required": ["secure"],
+                        "additionalProperties": False,
+                    },
                 ],
             },
-            KEY_QUOTA_PROJECT: {"type": "string", "minLength": 1,
-                                "description": "OAuth only: sent as x-goog-user-project."},
+            KEY_QUOTA_PROJECT: {
+                "type": "string",
+                "minLength": 1,
+                "description": "OAuth only: sent as x-goog-user-project.",
+            },
             KEY_STEP_SECONDS: {
                 "description": "Emulator only: seconds per training step (a number, or the "
-                               "numeric string `pulumi config set` writes).",
+                "numeric string `pulumi config set` writes).",
                 "anyOf": [
                     {"type": "number", "exclusiveMinimum": 0},
                     {"type": "string", "pattern": _POSITIVE_NUMBER_TEXT},
                 ],
             },
-            KEY_DEFAULTS: {"$ref": "#/$defs/ModelSpec",
-                           "description": "Merged under every model (a model's own value wins; "
-                                          "null removes a default)."},
+            KEY_DEFAULTS: {
+                "$ref": "#/$defs/ModelSpec",
+                "description": "Merged under every model (a model's own value wins; null removes a default).",
+            },
             KEY_MODELS: {
                 "description": "Resource name -> tuned model.",
                 "type": "object",
-                "propertyNames": {"pattern": RESOURCE_NAME_PATTERN.pattern,
-                                  "maxLength": MAX_RESOURCE_NAME},
+                "propertyNames": {"pattern": RESOURCE_NAME_PATTERN.pattern, "maxLength": MAX_RESOURCE_NAME},
                 "additionalProperties": {"$ref": "#/$defs/ModelSpec"},
             },
         },
@@ -1027,7 +1085,7 @@ def json_schema() -> dict[str, Any]:
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "tuned-models stack file (stacks/Pulumi.<stack>.yaml)",
         "description": "Pulumi stack settings declaring fine-tuned Gemini models. "
-                       "Generated by `python -m providers.stack --write-schema`; do not edit.",
+        "Generated by `python -m tuned_models.stack --write-schema`; do not edit.",
         "type": "object",
         "properties": {
             "config": config,
@@ -1048,12 +1106,11 @@ def schema_text() -> str:
 
 def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m providers.stack",
+        prog="python -m tuned_models.stack",
         description=f"Write or check the stack file JSON Schema ({SCHEMA_FILE}).",
     )
     parser.add_argument("--write-schema", action="store_true", help="write the schema file")
-    parser.add_argument("--check-schema", action="store_true",
-                        help="exit 1 when the schema file is stale")
+    parser.add_argument("--check-schema", action="store_true", help="exit 1 when the schema file is stale")
     parser.add_argument("--project-root", type=Path, default=Path.cwd())
     args = parser.parse_args(argv)
     target = args.project_root / SCHEMA_FILE
@@ -1064,7 +1121,7 @@ def _main(argv: list[str] | None = None) -> int:
     if args.check_schema:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != schema_text():
-            print(f"{SCHEMA_FILE} is stale: run python -m providers.stack --write-schema")
+            print(f"{SCHEMA_FILE} is stale: run python -m tuned_models.stack --write-schema")
             return 1
         print(f"{SCHEMA_FILE} is up to date")
         return 0

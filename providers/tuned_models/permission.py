@@ -35,11 +35,11 @@ from pulumi.dynamic import (
 )
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from providers.gemini import GeminiClient, NotFound
-from providers.gemini.types import Permission
-from providers.inputs import check_failures, plain
-from providers.settings import Settings, client_for
-from providers.spec import EMAIL_PATTERN, TUNED_MODEL_NAME_PATTERN, GranteeType, PermissionSpec
+from tuned_models.gemini import GeminiClient, NotFound
+from tuned_models.gemini.types import Permission
+from tuned_models.inputs import check_failures, plain
+from tuned_models.settings import Settings, client_for
+from tuned_models.spec import EMAIL_PATTERN, TUNED_MODEL_NAME_PATTERN, GranteeType, PermissionSpec
 
 PERMISSION_OUTPUTS: tuple[str, ...] = ("name", "model", "granteeType", "emailAddress", "role")
 OWNER_OUTPUTS: tuple[str, ...] = ("model", "emailAddress")
@@ -75,8 +75,9 @@ class PermissionArgs(BaseModel):
     @classmethod
     def _role(cls, v: str) -> str:
         if v not in ("READER", "WRITER"):
-            raise ValueError(f"role must be READER or WRITER, got {v!r}; "
-                             "make someone the OWNER with the model's owner key")
+            raise ValueError(
+                f"role must be READER or WRITER, got {v!r}; make someone the OWNER with the model's owner key"
+            )
         return v
 
     @model_validator(mode="after")
@@ -92,8 +93,10 @@ class PermissionArgs(BaseModel):
 
     def same_grantee(self, p: Permission) -> bool:
         kind = p.granteeType.value if p.granteeType else None
-        return kind == self.granteeType.value and (p.emailAddress or "").lower() == (
-            self.emailAddress or "").lower()
+        return (
+            kind == self.granteeType.value
+            and (p.emailAddress or "").lower() == (self.emailAddress or "").lower()
+        )
 
 
 def permission_outputs(p: Permission, model: str) -> dict[str, Any]:
@@ -124,13 +127,15 @@ class TunedModelPermissionProvider(_Base):
         return CheckResult(news, check_failures(news, PermissionArgs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in ("model", "granteeType", "emailAddress")
-                    if _unknown(news.get(k)) or _key(olds.get(k)) != _key(news.get(k))]
+        replaces = [
+            k
+            for k in ("model", "granteeType", "emailAddress")
+            if _unknown(news.get(k)) or _key(olds.get(k)) != _key(news.get(k))
+        ]
         if replaces:
             # A new grantee on the same model: revoke first, so that create can never adopt
             # the very permission the replacement is about to delete.
-            return DiffResult(changes=True, replaces=replaces,
-                              delete_before_replace="model" not in replaces)
+            return DiffResult(changes=True, replaces=replaces, delete_before_replace="model" not in replaces)
         if _unknown(news.get("role")) or olds.get("role") != news.get("role"):
             return DiffResult(changes=True, replaces=[])
         return DiffResult(changes=False)
@@ -145,8 +150,12 @@ class TunedModelPermissionProvider(_Base):
             pulumi.log.info(f"{args.model}: adopted the existing permission {existing.name}")
             perm = existing
         else:
-            perm = client.create_permission(args.model, grantee_type=args.granteeType.value,
-                                            email_address=args.emailAddress, role=args.role)
+            perm = client.create_permission(
+                args.model,
+                grantee_type=args.granteeType.value,
+                email_address=args.emailAddress,
+                role=args.role,
+            )
         return CreateResult(perm.name, permission_outputs(perm, args.model))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -201,8 +210,10 @@ class TunedModelOwnerProvider(_Base):
         if owner is not None and owner.lower() == args.emailAddress.lower():
             return
         client.transfer_ownership(args.model, args.emailAddress)
-        pulumi.log.warn(f"{args.model}: ownership transferred to {args.emailAddress}; this stack's "
-                        "credentials are now a WRITER and cannot delete the model")
+        pulumi.log.warn(
+            f"{args.model}: ownership transferred to {args.emailAddress}; this stack's "
+            "credentials are now a WRITER and cannot delete the model"
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         args = OwnerArgs.model_validate(plain(props))
@@ -224,20 +235,25 @@ class TunedModelOwnerProvider(_Base):
         return ReadResult(id_, {"model": props["model"], "emailAddress": owner})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        pulumi.log.info(f"{props.get('model')}: ownership is no longer managed; the service keeps "
-                        f"{props.get('emailAddress')} as the owner")
+        pulumi.log.info(
+            f"{props.get('model')}: ownership is no longer managed; the service keeps "
+            f"{props.get('emailAddress')} as the owner"
+        )
 
 
 def _owner(perms: list[Permission]) -> str | None:
-    return next((p.emailAddress for p in perms if p.role is not None and p.role.value == "OWNER"
-                 and p.emailAddress), None)
+    return next(
+        (p.emailAddress for p in perms if p.role is not None and p.role.value == "OWNER" and p.emailAddress),
+        None,
+    )
 
 
 class TunedModelPermission(Resource, module="gemini", name="TunedModelPermission"):
     """One grant on a tuned model (inputs: model, granteeType, emailAddress, role)."""
 
-    def __init__(self, resource_name: str, args: Mapping[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, resource_name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         props: dict[str, Any] = {k: None for k in PERMISSION_OUTPUTS}
         props.update({k: v for k, v in args.items() if v is not None})
         super().__init__(TunedModelPermissionProvider(), resource_name, props, opts)
@@ -246,12 +262,17 @@ class TunedModelPermission(Resource, module="gemini", name="TunedModelPermission
 class TunedModelOwner(Resource, module="gemini", name="TunedModelOwner"):
     """The owner of a tuned model, set with ``transferOwnership`` (inputs: model, emailAddress)."""
 
-    def __init__(self, resource_name: str, args: Mapping[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, resource_name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(TunedModelOwnerProvider(), resource_name, dict(args), opts)
 
 
 def permission_args(model: Any, spec: PermissionSpec) -> dict[str, Any]:
     """The inputs of a TunedModelPermission for one entry of a model's ``permissions`` list."""
-    return {"model": model, "granteeType": spec.grantee_type.value, "emailAddress": spec.email,
-            "role": spec.role}
+    return {
+        "model": model,
+        "granteeType": spec.grantee_type.value,
+        "emailAddress": spec.email,
+        "role": spec.role,
+    }

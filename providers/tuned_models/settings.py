@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from providers.gemini import GeminiClient, connect, find_project_root
+from tuned_models.gemini import GeminiClient, connect, find_project_root
 
 NAMESPACE = "tuned-models"
 

@@ -12,15 +12,22 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from providers.gemini import find_project_root
-from providers.permission import TunedModelOwner, TunedModelPermission, permission_args
-from providers.spec import ModelSpec
-from providers.stack import KEY_API_KEY, NAMESPACE, LoadedStack, parse_config
-from providers.tuned_model import TunedModel, TunedModelArgs
+from tuned_models.gemini import find_project_root
+from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
+from tuned_models.spec import ModelSpec
+from tuned_models.stack import KEY_API_KEY, NAMESPACE, LoadedStack, parse_config
+from tuned_models.tuned_model import TunedModel, TunedModelArgs
 
 
-def model_args(project: str, stack: str, name: str, spec: ModelSpec, *,
-               dataset_digest: str | None, example_count: int | None) -> dict[str, Any]:
+def model_args(
+    project: str,
+    stack: str,
+    name: str,
+    spec: ModelSpec,
+    *,
+    dataset_digest: str | None,
+    example_count: int | None,
+) -> dict[str, Any]:
     """The ``TunedModel`` inputs for one spec (camelCase; unset fields absent).
 
     Inline ``examples`` are passed as inputs (they are part of the stack file already);
@@ -98,11 +105,19 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     for name in _in_dependency_order(loaded.models):
         spec = loaded.models[name]
         dataset = loaded.datasets.get(name)
-        args = model_args(pulumi.get_project(), loaded.name, name, spec,
-                          dataset_digest=dataset.digest if dataset else None,
-                          example_count=dataset.count if dataset else None)
-        opts = pulumi.ResourceOptions(protect=spec.protect, retain_on_delete=spec.retainOnDelete,
-                                      depends_on=[models[d] for d in spec.dependsOn])
+        args = model_args(
+            pulumi.get_project(),
+            loaded.name,
+            name,
+            spec,
+            dataset_digest=dataset.digest if dataset else None,
+            example_count=dataset.count if dataset else None,
+        )
+        opts = pulumi.ResourceOptions(
+            protect=spec.protect,
+            retain_on_delete=spec.retainOnDelete,
+            depends_on=[models[d] for d in spec.dependsOn],
+        )
         model = TunedModel(name, args, opts)
         models[name] = model
         # The model's name is known before it exists (deterministic id, or the adopted name):
@@ -115,12 +130,17 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             for p in spec.permissions
         ]
         if spec.owner:
-            TunedModelOwner(f"{name}:owner", {"model": known_name, "emailAddress": spec.owner},
-                            pulumi.ResourceOptions(parent=model, depends_on=[model, *grants]))
-        outputs = pulumi.Output.all(**{k: getattr(model, k) for k in
-                                       ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")})
-        pulumi.export(name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"],
-                                                     "summary": summary(o)}))
+            TunedModelOwner(
+                f"{name}:owner",
+                {"model": known_name, "emailAddress": spec.owner},
+                pulumi.ResourceOptions(parent=model, depends_on=[model, *grants]),
+            )
+        outputs = pulumi.Output.all(
+            **{k: getattr(model, k) for k in ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")}
+        )
+        pulumi.export(
+            name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"], "summary": summary(o)})
+        )
     return models
 
 
@@ -136,6 +156,5 @@ def run() -> dict[str, TunedModel]:
     for problem in loaded.warnings:
         pulumi.log.warn(problem.line())
     if not loaded.ok:
-        raise pulumi.RunError("the stack config is not valid:\n" +
-                              "\n".join(p.line() for p in loaded.errors))
+        raise pulumi.RunError("the stack config is not valid:\n" + "\n".join(p.line() for p in loaded.errors))
     return build(loaded)

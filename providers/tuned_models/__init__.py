@@ -2,5 +2,5 @@
 
 What the Pulumi program and the provider process import: the stack schema and loader, datasets,
 the planner, the ``TunedModel`` / ``TunedModelPermission`` dynamic resources, waiters and the CLI.
-The API client lives in :mod:`providers.gemini`. This package never imports :mod:`emulator`.
+The API client lives in :mod:`tuned_models.gemini`. This package never imports :mod:`tuned_models_emulator`.
 """

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from providers.gemini import GeminiClient, NotFound
-from providers.gemini.types import Operation, TunedModel, TunedModelState
+from tuned_models.gemini import GeminiClient, NotFound
+from tuned_models.gemini.types import Operation, TunedModel, TunedModelState
 
 MIN_DELAY = 0.1
 MAX_DELAY = 55.0
@@ -86,8 +86,7 @@ def progress_of(op: Operation, epochs: int | None) -> Progress:
     done = (meta.completedSteps if meta else None) or 0
     percent = (meta.completedPercent if meta else None) or (100.0 * done / total if total else 0.0)
     last = meta.snapshots[-1] if meta and meta.snapshots else None
-    return Progress(percent, done, total, last.epoch if last else 0, epochs,
-                    last.meanLoss if last else None)
+    return Progress(percent, done, total, last.epoch if last else 0, epochs, last.meanLoss if last else None)
 
 
 def find_operation(client: GeminiClient, model_name: str) -> str | None:
@@ -149,7 +148,8 @@ def wait_for_training(
             raise WaitTimeout(
                 f"{label}: {model_name} is still training after {timeout:.0f} s "
                 f"({progress.percent:.0f}% done). It keeps training on the service; run "
-                "`pulumi up` again to resume waiting, or raise the model's timeout.")
+                "`pulumi up` again to resume waiting, or raise the model's timeout."
+            )
         delay = schedule.next_delay(now, progress.step, progress.total_steps)
         sleep(max(0.0, min(delay, deadline - now)))
 
@@ -160,4 +160,5 @@ def _finished(model: TunedModel, op: Operation | None, label: str) -> TunedModel
     reason = op.error.message if op is not None and op.error is not None else None
     raise TuningFailed(
         f"{label}: tuning {model.name} ended {model.state.value if model.state else 'unknown'}"
-        + (f": {reason}" if reason else ""))
+        + (f": {reason}" if reason else "")
+    )

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.spec import RESOURCE_NAME_PATTERN, TUNED_MODEL_ID_PATTERN
+from tuned_models.spec import RESOURCE_NAME_PATTERN, TUNED_MODEL_ID_PATTERN
 
 _SUFFIX = re.compile(
     r"^(?P<resource>[a-z](?:[a-z0-9-]*[a-z0-9])?)-(?P<tag>[0-9a-f]{4})(?P<digest>[0-9a-f]{8})$"
@@ -56,8 +56,9 @@ def tuned_model_id(project: str, stack: str, resource: str, training_fields: Map
     """The id to create the model under; raises ValueError for a resource name the spec rejects."""
     if not RESOURCE_NAME_PATTERN.match(resource):
         raise ValueError(f"resource name {resource!r} does not match {RESOURCE_NAME_PATTERN.pattern}")
-    material = canonical({"project": project, "stack": stack, "resource": resource,
-                          "training": training_fields})
+    material = canonical(
+        {"project": project, "stack": stack, "resource": resource, "training": training_fields}
+    )
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:8]
     result = f"{resource}-{stack_tag(project, stack)}{digest}"
     assert TUNED_MODEL_ID_PATTERN.match(result), result

@@ -7,7 +7,7 @@ processes using the same file see each other's writes and never interleave insid
 ``Store.open(None)`` keeps everything in memory (tests).
 
 The store is deliberately thin: rows in, rows out, records as JSON text. Rules live in
-:mod:`emulator.backend`.
+:mod:`tuned_models_emulator.backend`.
 """
 
 from __future__ import annotations
