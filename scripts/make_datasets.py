@@ -28,10 +28,21 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "stacks" / "datasets"
 
 NUMBER_GENERATOR: list[tuple[str, str]] = [
-    ("1", "2"), ("3", "4"), ("-3", "-2"), ("twenty two", "twenty three"),
-    ("two hundred", "two hundred one"), ("ninety nine", "one hundred"), ("8", "9"),
-    ("-98", "-97"), ("1,000", "1,001"), ("10,100,000", "10,100,001"), ("thirteen", "fourteen"),
-    ("eighty", "eighty one"), ("one", "two"), ("three", "four"), ("seven", "eight"),
+    ("1", "2"),
+    ("3", "4"),
+    ("-3", "-2"),
+    ("twenty two", "twenty three"),
+    ("two hundred", "two hundred one"),
+    ("ninety nine", "one hundred"),
+    ("8", "9"),
+    ("-98", "-97"),
+    ("1,000", "1,001"),
+    ("10,100,000", "10,100,001"),
+    ("thirteen", "fourteen"),
+    ("eighty", "eighty one"),
+    ("one", "two"),
+    ("three", "four"),
+    ("seven", "eight"),
 ]
 
 
@@ -47,8 +58,7 @@ def _interleaved_tickets() -> list[tuple[str, str]]:
 
 
 def _jsonl(pairs: list[tuple[str, str]]) -> str:
-    return "".join(json.dumps({"textInput": a, "output": b}, ensure_ascii=False) + "\n"
-                   for a, b in pairs)
+    return "".join(json.dumps({"textInput": a, "output": b}, ensure_ascii=False) + "\n" for a, b in pairs)
 
 
 def _csv(pairs: list[tuple[str, str]]) -> str:
@@ -77,8 +87,9 @@ def files() -> dict[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a file differs")
     args = parser.parse_args()
     stale = []

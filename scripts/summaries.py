@@ -56,8 +56,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "In the sprint review, the team demonstrated the new checkout flow, which cuts the number "
         "of steps from five to three. Two bugs found during testing are still open, both related "
         "to saved addresses. The release is planned for the 14th if those are fixed in time.",
-        "The team demoed a three-step checkout that ships on the 14th if two saved-address bugs "
-        "are fixed.",
+        "The team demoed a three-step checkout that ships on the 14th if two saved-address bugs are fixed.",
     ),
     (
         "A local bakery has won the national sourdough competition for the second year in a row. "
@@ -84,8 +83,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "between 1890 and 1950. Many of the images come from family albums that residents "
         "donated after a public appeal last year. Entry to the exhibition is free on the first "
         "Sunday of each month.",
-        "The museum shows 200+ historic city photos, many donated by residents, free on first "
-        "Sundays.",
+        "The museum shows 200+ historic city photos, many donated by residents, free on first Sundays.",
     ),
     (
         "Engineers traced last night's outage of the payment service to an expired TLS "
@@ -99,8 +97,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "The school board has decided to start secondary school classes at 8:45 instead of 8:00 "
         "from next year. The change follows studies showing teenagers perform better with more "
         "sleep. Bus schedules will be adjusted over the summer.",
-        "Secondary schools will start at 8:45 next year to let teenagers sleep more, with buses "
-        "adjusted.",
+        "Secondary schools will start at 8:45 next year to let teenagers sleep more, with buses adjusted.",
     ),
     (
         "Heavy rain over the past week has raised the river to its highest level in a decade. "
@@ -113,8 +110,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "After customer feedback, the app's next version will bring back the option to sort "
         "tasks by due date. The setting had been removed in the spring redesign. The update "
         "should reach all users within a week.",
-        "The app's next version restores sorting tasks by due date, reaching all users within a "
-        "week.",
+        "The app's next version restores sorting tasks by due date, reaching all users within a week.",
     ),
     (
         "A survey of 1,200 remote workers found that 64 percent would accept a lower salary to "
@@ -135,22 +131,19 @@ SUMMARIES: list[tuple[str, str]] = [
         "in the zone where liquid water could exist. The star is a red dwarf 40 light-years "
         "away. Follow-up observations will try to determine whether the planet has an "
         "atmosphere.",
-        "An Earth-sized planet was found in the habitable zone of a red dwarf 40 light-years "
-        "away.",
+        "An Earth-sized planet was found in the habitable zone of a red dwarf 40 light-years away.",
     ),
     (
         "Please note that from March, travel expenses must be submitted within 30 days of the "
         "trip. Claims submitted later will need approval from a director. The expense tool will "
         "send a reminder after 20 days.",
-        "From March, travel expenses must be filed within 30 days or need a director's "
-        "approval.",
+        "From March, travel expenses must be filed within 30 days or need a director's approval.",
     ),
     (
         "The football club has signed a 19-year-old striker from the youth academy to a "
         "three-year professional contract. He scored 31 goals for the under-21 team last season. "
         "The coach said he will get playing time in the cup matches.",
-        "The club gave a three-year contract to a 19-year-old academy striker who scored 31 "
-        "youth goals.",
+        "The club gave a three-year contract to a 19-year-old academy striker who scored 31 youth goals.",
     ),
     (
         "A water main broke under Elm Avenue early this morning, flooding several basements. "
@@ -184,15 +177,13 @@ SUMMARIES: list[tuple[str, str]] = [
         "first of next month. Open tickets will be migrated automatically, but closed ones older "
         "than a year will be archived. Training sessions are scheduled for next Wednesday and "
         "Thursday.",
-        "The team moves to the new project tool next month, migrating open tickets, with "
-        "training next week.",
+        "The team moves to the new project tool next month, migrating open tickets, with training next week.",
     ),
     (
         "A new study of 5,000 adults found that people who walked at least 7,000 steps a day had "
         "a significantly lower risk of heart disease. Benefits levelled off above 10,000 steps. "
         "The researchers say the popular 10,000-step goal is not necessary for most people.",
-        "A study links 7,000 daily steps to lower heart risk, with little extra benefit beyond "
-        "10,000.",
+        "A study links 7,000 daily steps to lower heart risk, with little extra benefit beyond 10,000.",
     ),
     (
         "The regional airline will add direct flights to Lisbon and Split from May. Flights will "
@@ -211,22 +202,19 @@ SUMMARIES: list[tuple[str, str]] = [
         "An audit found that 30 percent of our cloud storage is taken up by old test backups "
         "that nobody uses. Deleting them would save about $4,000 a month. Teams have two weeks "
         "to flag any backups they still need.",
-        "Old unused test backups fill 30% of cloud storage, and deleting them would save $4,000 "
-        "a month.",
+        "Old unused test backups fill 30% of cloud storage, and deleting them would save $4,000 a month.",
     ),
     (
         "The new pedestrian bridge over the railway opened on Friday after eighteen months of "
         "construction. It connects the residential area to the shopping district and includes "
         "lifts for wheelchairs and bicycles. The old level crossing will be closed permanently.",
-        "An accessible pedestrian bridge over the railway opened, replacing the old level "
-        "crossing.",
+        "An accessible pedestrian bridge over the railway opened, replacing the old level crossing.",
     ),
     (
         "The central bank kept interest rates unchanged at 3.5 percent, citing slowing "
         "inflation. Analysts expect a cut later in the year if the trend continues. Mortgage "
         "rates are likely to stay stable in the coming months.",
-        "The central bank held rates at 3.5% as inflation slows, with a cut possible later this "
-        "year.",
+        "The central bank held rates at 3.5% as inflation slows, with a cut possible later this year.",
     ),
     (
         "Customers on the legacy plan will be moved to the Standard plan on July 1 at no extra "
@@ -252,15 +240,13 @@ SUMMARIES: list[tuple[str, str]] = [
         "The product team decided to postpone the tablet version of the app to the next quarter. "
         "User research showed that most customers use the phone app, and the team wants to "
         "focus on offline support first. The tablet designs will be kept for later.",
-        "The tablet app is postponed a quarter so the team can focus on offline support for "
-        "phones.",
+        "The tablet app is postponed a quarter so the team can focus on offline support for phones.",
     ),
     (
         "A new law requires landlords to register all rental properties with the city by the end "
         "of the year. Unregistered properties may face fines of up to 5,000 euros. Registration "
         "is free and can be done online.",
-        "Landlords must register rentals online for free by year-end or face fines up to 5,000 "
-        "euros.",
+        "Landlords must register rentals online for free by year-end or face fines up to 5,000 euros.",
     ),
     (
         "The annual charity run raised a record 82,000 dollars for the children's hospital. More "
@@ -272,8 +258,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "We are updating our privacy policy to explain more clearly how we use location data. "
         "We are not collecting any new data. The updated policy takes effect on the 1st of "
         "October.",
-        "The privacy policy is being clarified on location data from October 1, with no new data "
-        "collected.",
+        "The privacy policy is being clarified on location data from October 1, with no new data collected.",
     ),
     (
         "Archaeologists digging ahead of a housing project uncovered the remains of a Roman "
@@ -294,8 +279,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "The swimming pool will close for annual maintenance from August 1 to August 14. During "
         "that time, members can use the pool in the neighbouring town at no extra charge. "
         "Gym and sauna remain open.",
-        "The pool closes August 1-14 for maintenance, and members may swim free in the "
-        "neighbouring town.",
+        "The pool closes August 1-14 for maintenance, and members may swim free in the neighbouring town.",
     ),
     (
         "A report by the regional health authority shows that vaccination rates among young "
@@ -322,22 +306,19 @@ SUMMARIES: list[tuple[str, str]] = [
         "The train operator announced that the line between the two cities will be closed for "
         "three weekends in October for track renewal. Replacement buses will run, adding about "
         "40 minutes to the journey. Weekday services are not affected.",
-        "Track work closes the intercity line for three October weekends, with buses adding 40 "
-        "minutes.",
+        "Track work closes the intercity line for three October weekends, with buses adding 40 minutes.",
     ),
     (
         "A decline in bee populations across the region has been linked to a parasitic mite "
         "that arrived three years ago. Beekeepers lost an average of 35 percent of their "
         "colonies last winter. The agriculture department is funding a treatment programme.",
-        "A parasitic mite is linked to 35% winter colony losses, and a funded treatment "
-        "programme has begun.",
+        "A parasitic mite is linked to 35% winter colony losses, and a funded treatment programme has begun.",
     ),
     (
         "Following the merger, both companies will keep their brand names for at least two "
         "years. Customer contracts remain valid, and support phone numbers do not change. The "
         "combined company will be led by the current CEO of the larger partner.",
-        "After the merger, both brands, contracts and support lines stay, led by the larger "
-        "firm's CEO.",
+        "After the merger, both brands, contracts and support lines stay, led by the larger firm's CEO.",
     ),
     (
         "The science fair drew entries from 48 schools this year. The winning project, by two "
@@ -350,22 +331,19 @@ SUMMARIES: list[tuple[str, str]] = [
         "Starting this week, the cafeteria offers a vegetarian main dish every day instead of "
         "twice a week. The change follows a staff survey in which more than half asked for more "
         "meat-free options. Prices stay the same.",
-        "After a staff survey, the cafeteria now serves a vegetarian main dish daily at the same "
-        "prices.",
+        "After a staff survey, the cafeteria now serves a vegetarian main dish daily at the same prices.",
     ),
     (
         "An investigation into the delayed hospital construction found that design changes "
         "requested during the build added 14 months and 60 million to the cost. The report "
         "recommends freezing designs before construction starts on future projects.",
-        "Design changes mid-build delayed the hospital by 14 months and added 60 million, a "
-        "report found.",
+        "Design changes mid-build delayed the hospital by 14 months and added 60 million, a report found.",
     ),
     (
         "The open-source project reached its 10,000th contributor this month. Maintainers "
         "thanked the community and announced a new mentoring programme for first-time "
         "contributors. The programme will pair newcomers with experienced reviewers.",
-        "The project passed 10,000 contributors and launched mentoring for first-time "
-        "contributors.",
+        "The project passed 10,000 contributors and launched mentoring for first-time contributors.",
     ),
     (
         "A heat wave is expected to bring temperatures above 38 degrees from Wednesday to "
@@ -378,15 +356,13 @@ SUMMARIES: list[tuple[str, str]] = [
         "The board approved a plan to hire 40 engineers over the next year, mostly for the data "
         "platform team. Hiring will focus on the Berlin and Toronto offices. The plan also "
         "includes a budget for internal training.",
-        "The board approved hiring 40 engineers, mostly for data platform, in Berlin and "
-        "Toronto.",
+        "The board approved hiring 40 engineers, mostly for data platform, in Berlin and Toronto.",
     ),
     (
         "Residents complained about noise from the new night-time delivery schedule at the "
         "supermarket. After a meeting with the neighbourhood council, the store agreed to limit "
         "deliveries to between 6 am and 10 pm. The change takes effect next week.",
-        "After noise complaints, the supermarket will limit deliveries to 6 am to 10 pm from "
-        "next week.",
+        "After noise complaints, the supermarket will limit deliveries to 6 am to 10 pm from next week.",
     ),
     (
         "The nightly data import failed three times this week because the supplier changed the "
@@ -427,29 +403,25 @@ SUMMARIES: list[tuple[str, str]] = [
         "The city has installed 150 new public water fountains in parks and squares. Each "
         "fountain has a bottle filler and a bowl for dogs. The aim is to reduce plastic bottle "
         "use during the summer.",
-        "The city installed 150 fountains with bottle fillers and dog bowls to cut plastic "
-        "bottle use.",
+        "The city installed 150 fountains with bottle fillers and dog bowls to cut plastic bottle use.",
     ),
     (
         "Our mobile app's crash rate dropped from 1.8 percent to 0.4 percent after the last "
         "release. Most of the improvement came from fixing a memory leak in the image viewer. "
         "App store ratings have risen from 3.9 to 4.4 stars.",
-        "Fixing an image viewer memory leak cut app crashes from 1.8% to 0.4% and raised "
-        "ratings to 4.4.",
+        "Fixing an image viewer memory leak cut app crashes from 1.8% to 0.4% and raised ratings to 4.4.",
     ),
     (
         "The national park will require timed entry reservations on summer weekends starting "
         "this year. Reservations cost two dollars and can be made up to 30 days in advance. "
         "Visitors arriving by shuttle bus do not need one.",
-        "The national park requires $2 timed reservations on summer weekends, except for "
-        "shuttle riders.",
+        "The national park requires $2 timed reservations on summer weekends, except for shuttle riders.",
     ),
     (
         "Engineers have finished testing a new flood barrier along the harbour. The barrier can "
         "be raised in 20 minutes and protects about 2,000 homes from storm surges. It will be "
         "used for the first time this winter if needed.",
-        "A new harbour flood barrier that rises in 20 minutes will protect 2,000 homes from "
-        "this winter.",
+        "A new harbour flood barrier that rises in 20 minutes will protect 2,000 homes from this winter.",
     ),
     (
         "The meeting agreed that the API will keep version 1 endpoints running for twelve more "
@@ -462,8 +434,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "A survey of local businesses found that 40 percent struggle to hire staff, especially "
         "in hospitality and care. Many cite high housing costs as the reason workers leave the "
         "area. The chamber of commerce is asking the council for more affordable housing.",
-        "40% of local businesses struggle to hire, blaming housing costs, and want more "
-        "affordable homes.",
+        "40% of local businesses struggle to hire, blaming housing costs, and want more affordable homes.",
     ),
     (
         "The orchestra's winter concert will feature works by Sibelius and a new piece by a "
@@ -496,8 +467,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "centres switched to renewable electricity. Business travel emissions, however, rose "
         "back to pre-pandemic levels. A new travel policy will favour trains for trips under "
         "five hours.",
-        "Emissions fell 18% on renewable data centres, but rising travel prompts a train-first "
-        "policy.",
+        "Emissions fell 18% on renewable data centres, but rising travel prompts a train-first policy.",
     ),
     (
         "The town's historic clock tower has been restored after two years of work. Craftsmen "
@@ -509,8 +479,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "We tested three onboarding emails and found that the shortest one, with a single link "
         "to set up the first project, doubled activation compared with the current email. We "
         "will roll it out to all new sign-ups next week.",
-        "A short one-link onboarding email doubled activation and goes to all new sign-ups next "
-        "week.",
+        "A short one-link onboarding email doubled activation and goes to all new sign-ups next week.",
     ),
     (
         "A drought has lowered the reservoir to 38 percent of capacity, the lowest level in "
@@ -523,8 +492,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "The university will offer a free online course on the basics of climate science from "
         "October. The course takes about four hours a week for six weeks. It is open to anyone, "
         "and a certificate is available for a small fee.",
-        "A free six-week online climate science course opens in October, with an optional paid "
-        "certificate.",
+        "A free six-week online climate science course opens in October, with an optional paid certificate.",
     ),
     (
         "Following complaints about long waiting times, the passport office will open on "
@@ -544,8 +512,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "Sales of electric cars in the country passed 30 percent of all new car sales for the "
         "first time last quarter. Lower battery prices and more charging stations helped. Petrol "
         "car sales fell for the sixth quarter in a row.",
-        "Electric cars passed 30% of new car sales for the first time as petrol sales kept "
-        "falling.",
+        "Electric cars passed 30% of new car sales for the first time as petrol sales kept falling.",
     ),
     (
         "The youth centre will stay open until 10 pm on Fridays and Saturdays from next month. "
@@ -585,36 +552,31 @@ SUMMARIES: list[tuple[str, str]] = [
         "A new bird hide has opened at the wetland reserve, giving visitors views over the "
         "lagoon without disturbing nesting birds. It is wheelchair accessible. Guided "
         "bird-watching walks start there every Sunday at 8 am.",
-        "An accessible bird hide opened at the wetland reserve, with guided Sunday walks at 8 "
-        "am.",
+        "An accessible bird hide opened at the wetland reserve, with guided Sunday walks at 8 am.",
     ),
     (
         "The team agreed to freeze new features for two weeks to pay down technical debt. The "
         "focus will be on removing unused code, upgrading dependencies and improving test "
         "coverage in the payment module.",
-        "New features are frozen for two weeks to pay down technical debt, especially in "
-        "payments.",
+        "New features are frozen for two weeks to pay down technical debt, especially in payments.",
     ),
     (
         "The government will give households a one-time payment of 200 euros to help with "
         "winter heating costs. The payment will be made automatically to everyone who receives "
         "housing benefit. Others can apply online until January.",
-        "Households get a one-off 200-euro heating payment, automatic for housing-benefit "
-        "recipients.",
+        "Households get a one-off 200-euro heating payment, automatic for housing-benefit recipients.",
     ),
     (
         "Last weekend's jazz festival attracted about 25,000 visitors, ten percent more than "
         "last year. Organisers say the free afternoon concerts in the park were especially "
         "popular. Dates for next year's festival will be announced in the spring.",
-        "The jazz festival drew 25,000 visitors, up 10%, helped by free afternoon park "
-        "concerts.",
+        "The jazz festival drew 25,000 visitors, up 10%, helped by free afternoon park concerts.",
     ),
     (
         "The database migration is complete, and all services now read from the new cluster. "
         "Query times fell by about 40 percent on average. The old cluster will be kept in "
         "read-only mode for one month before it is shut down.",
-        "All services now use the new database cluster, 40% faster, and the old one shuts down "
-        "in a month.",
+        "All services now use the new database cluster, 40% faster, and the old one shuts down in a month.",
     ),
     (
         "A study of city trees found that streets with more tree cover were up to 4 degrees "
@@ -647,8 +609,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "The village primary school has been saved from closure after the number of enrolled "
         "pupils rose to 52. The increase is due to young families moving into new houses nearby. "
         "The school will hire an additional teacher.",
-        "Rising enrolment from new families saved the village school, which will hire another "
-        "teacher.",
+        "Rising enrolment from new families saved the village school, which will hire another teacher.",
     ),
     (
         "A software update for the city's traffic lights has reduced average waiting times at "
@@ -660,8 +621,7 @@ SUMMARIES: list[tuple[str, str]] = [
         "The office will be closed between Christmas and New Year. Urgent customer issues will "
         "be handled by the on-call team, reachable through the usual support address. Normal "
         "service resumes on January 2.",
-        "The office closes between Christmas and New Year, with on-call support for urgent "
-        "issues.",
+        "The office closes between Christmas and New Year, with on-call support for urgent issues.",
     ),
     (
         "Marine biologists report that the coral reef off the northern coast has partly "
@@ -706,22 +666,19 @@ SUMMARIES: list[tuple[str, str]] = [
         "The photography club's annual exhibition opens on Friday at the town hall. This year's "
         "theme is water, and more than 80 photos by members are on display. Entry is free, and "
         "visitors can vote for their favourite.",
-        "The photography club's free water-themed exhibition of 80 photos opens Friday at the "
-        "town hall.",
+        "The photography club's free water-themed exhibition of 80 photos opens Friday at the town hall.",
     ),
     (
         "After months of testing, the new recommendation model increased clicks on suggested "
         "articles by 12 percent without reducing time spent reading. It will replace the old "
         "model for all users next Monday.",
-        "The new recommendation model raised clicks 12% without hurting reading time and "
-        "launches Monday.",
+        "The new recommendation model raised clicks 12% without hurting reading time and launches Monday.",
     ),
     (
         "Hospitals in the region report a sharp rise in flu cases, three weeks earlier than in "
         "a typical season. Health officials urge people over 65 and those with chronic "
         "illnesses to get vaccinated now.",
-        "Flu cases are rising three weeks early, and officials urge vulnerable people to get "
-        "vaccinated.",
+        "Flu cases are rising three weeks early, and officials urge vulnerable people to get vaccinated.",
     ),
     (
         "The company will give every employee two paid volunteering days per year starting in "

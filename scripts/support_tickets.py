@@ -14,8 +14,7 @@ TICKETS: dict[str, list[str]] = {
         "My card expired and now the app says my payment failed. Where do I update the card?",
         "The invoice for February lists the wrong company name. We need it corrected for our "
         "accounting department.",
-        "I used the promo code SPRING20 at checkout but the discount was not applied to my "
-        "first bill.",
+        "I used the promo code SPRING20 at checkout but the discount was not applied to my first bill.",
         "Please send me a VAT invoice for the last three months, our tax number is on the account.",
         "There is a charge from you on my bank statement that I don't recognise. I don't think I "
         "have an account.",
@@ -39,13 +38,11 @@ TICKETS: dict[str, list[str]] = {
         "I never received the verification email after signing up. I checked the spam folder too.",
         "How do I change the email address on my account? I no longer use my old work email.",
         "My account got locked after too many login attempts. How long until I can try again?",
-        "I lost my phone with the two-factor authentication app. How can I get back into my "
-        "account?",
+        "I lost my phone with the two-factor authentication app. How can I get back into my account?",
         "Someone else logged into my account from another country. I think I was hacked.",
         "How can I add my partner to our home so she can control the thermostat from her phone?",
         "Please delete my account and all the data you have about me.",
-        "I have two accounts by mistake, one with Google sign-in and one with email. Can you "
-        "merge them?",
+        "I have two accounts by mistake, one with Google sign-in and one with email. Can you merge them?",
         "The password reset link says it has expired every time I click it.",
         "My landlord set up the thermostat under his account. How do I transfer it to mine?",
         "I want to download a copy of all my personal data. Where is the export option?",
@@ -60,24 +57,18 @@ TICKETS: dict[str, list[str]] = {
         "After updating my phone, the app asks me to sign up again instead of logging in.",
     ],
     "bug": [
-        "The thermostat shows 72 degrees but the room is clearly colder, my separate thermometer "
-        "says 65.",
-        "Since the last app update the schedule screen is blank. I can't see or edit my "
-        "schedule.",
+        "The thermostat shows 72 degrees but the room is clearly colder, my separate thermometer says 65.",
+        "Since the last app update the schedule screen is blank. I can't see or edit my schedule.",
         "The app crashes every time I open the energy report on my Android phone.",
-        "My thermostat keeps disconnecting from Wi-Fi every night around 2 am and comes back in "
-        "the morning.",
+        "My thermostat keeps disconnecting from Wi-Fi every night around 2 am and comes back in the morning.",
         "The heating turns on at 5 am even though my schedule says 6:30 am on weekdays.",
         "Geofencing doesn't work anymore. The house doesn't switch to Away when we all leave.",
         "The display on the thermostat is frozen on the logo after the firmware update.",
         "Push notifications for filter reminders arrive five or six times in a row.",
         "The humidity reading has been stuck at 0% for three days.",
-        "When I change the temperature in the app it jumps back to the old value after a few "
-        "seconds.",
-        "The widget on my iPhone home screen shows the temperature in Celsius even though I "
-        "set Fahrenheit.",
-        "Voice control through the smart speaker says the device is unresponsive, but the app "
-        "works fine.",
+        "When I change the temperature in the app it jumps back to the old value after a few seconds.",
+        "The widget on my iPhone home screen shows the temperature in Celsius even though I set Fahrenheit.",
+        "Voice control through the smart speaker says the device is unresponsive, but the app works fine.",
         "The fan runs constantly even when it's set to Auto and the system is idle.",
         "My energy report says I used 0 kWh last month, which is obviously wrong.",
         "The pairing process fails at the last step with error code E42 every time.",
@@ -90,18 +81,15 @@ TICKETS: dict[str, list[str]] = {
     ],
     "shipping": [
         "My order was supposed to arrive on Monday and the tracking hasn't updated in five days.",
-        "The tracking page says delivered but there's no package at my door or with my "
-        "neighbours.",
-        "Can I change the delivery address for order 48213? I entered my old apartment by "
-        "mistake.",
+        "The tracking page says delivered but there's no package at my door or with my neighbours.",
+        "Can I change the delivery address for order 48213? I entered my old apartment by mistake.",
         "Do you ship to Canada? The checkout doesn't list it as a country option.",
         "The box arrived damaged and the thermostat screen is cracked.",
         "I ordered two room sensors but only one was in the package.",
         "How long does standard shipping take to Texas? I need it installed before the weekend.",
         "Is it possible to upgrade my order to express delivery after I already paid?",
         "The courier left a note that they need a signature. Can I have it left at the door?",
-        "My order confirmation says shipped but the tracking number is not valid on the "
-        "carrier's website.",
+        "My order confirmation says shipped but the tracking number is not valid on the carrier's website.",
         "I received someone else's order, a smoke detector, instead of my thermostat.",
         "Can I pick up my order from a store instead of having it shipped?",
         "The package has been stuck in customs for two weeks. Do I need to pay import duties?",
@@ -136,24 +124,19 @@ TICKETS: dict[str, list[str]] = {
         "My installer damaged the unit during setup. Does the warranty cover a refund?",
         "Can I exchange the white model for the black one instead of getting a refund?",
         "The refund went to my store credit instead of my original payment method.",
-        "I cancelled my Premium subscription on day two of the billing period. Can I get that "
-        "month back?",
+        "I cancelled my Premium subscription on day two of the billing period. Can I get that month back?",
     ],
     "feature-request": [
         "It would be great if the app had a dark mode, the bright screen is annoying at night.",
-        "Please add support for Apple HomeKit, that's the only thing keeping me from buying "
-        "more.",
-        "Could you let us set different schedules for school holidays without editing every "
-        "day?",
+        "Please add support for Apple HomeKit, that's the only thing keeping me from buying more.",
+        "Could you let us set different schedules for school holidays without editing every day?",
         "I'd love an option to export the energy history as a CSV file.",
         "Can you add a vacation mode that starts and ends automatically on given dates?",
         "Please support more than 10 room sensors per home, our house has 14 rooms.",
-        "It would help to get a notification when the temperature drops below a threshold, "
-        "for our pipes.",
+        "It would help to get a notification when the temperature drops below a threshold, for our pipes.",
         "Could the thermostat show the outdoor temperature on its display?",
         "Please allow two different temperature units for two people in the same home.",
-        "An API for developers would be amazing, I want to connect it to my home automation "
-        "server.",
+        "An API for developers would be amazing, I want to connect it to my home automation server.",
         "Add a child lock so my kids can't change the temperature on the device itself.",
         "It would be nice to see how much money the eco mode saved me each month.",
         "Please bring the Apple Watch app back, I used it every day.",
@@ -163,8 +146,7 @@ TICKETS: dict[str, list[str]] = {
         "Could we have a shared schedule template to copy to all our office thermostats?",
         "Let me set a maximum temperature limit for guests in our holiday rental.",
         "Please add an IFTTT integration so the heating can react to my calendar.",
-        "Could the app warn me when the furnace runs much longer than usual? It could mean a "
-        "problem.",
+        "Could the app warn me when the furnace runs much longer than usual? It could mean a problem.",
         "A tablet layout for the iPad app would make the wall-mounted iPad much more useful.",
     ],
 }
