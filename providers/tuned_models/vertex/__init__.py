@@ -1,10 +1,12 @@
-"""The Vertex AI backend's service layer: clients for Vertex AI and Cloud Storage.
+"""The Vertex AI backend's service layer: clients for Vertex AI and Cloud Storage, and datasets.
 
 ``connect(endpoint, project=..., location=...)`` builds a :class:`VertexClient` (tuning jobs,
 Model Registry models, endpoints, operations, ``generateContent``) and ``connect_storage(...)`` a
 :class:`StorageClient` (create-only dataset uploads), for Google's hosts, a URL, or the embedded
-emulator. Errors are the Gemini client's typed errors (re-exported here), so ``except NotFound``
-works across both services. This package never imports the emulator.
+emulator. :func:`scan_dataset` and :func:`upload_dataset` turn the product's datasets into
+Vertex's ``contents`` JSONL, named by digest. Errors are the Gemini client's typed errors
+(re-exported here), so ``except NotFound`` works across both services. This package never
+imports the emulator.
 """
 
 from __future__ import annotations
@@ -27,6 +29,20 @@ from tuned_models.gemini.retry import RetryPolicy
 
 from .auth import ACCESS_TOKEN_ENV_VAR, CLOUD_PLATFORM_SCOPE, AccessTokenAuth, resolve_auth
 from .client import DEFAULT_API_VERSION, VertexClient
+from .datasets import (
+    DEFAULT_LIMITS,
+    DatasetError,
+    DatasetFormat,
+    DatasetKind,
+    DatasetLimits,
+    DatasetScan,
+    UploadedDataset,
+    example_to_contents,
+    scan_dataset,
+    upload_dataset,
+    validation_set_problems,
+    write_dataset,
+)
 from .endpoint import (
     LOCAL_CALLER_TOKEN,
     LOCATION_ENV_VAR,
@@ -92,6 +108,7 @@ __all__ = [
     "CLOUD_PLATFORM_SCOPE",
     "DEFAULT_API_VERSION",
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_LIMITS",
     "GLOBAL_LOCATION",
     "IDENTITY_KEYS",
     "LOCAL_CALLER_TOKEN",
@@ -111,6 +128,11 @@ __all__ = [
     "AdapterSize",
     "AlreadyExists",
     "CredentialsMissing",
+    "DatasetError",
+    "DatasetFormat",
+    "DatasetKind",
+    "DatasetLimits",
+    "DatasetScan",
     "DeployedModel",
     "DeployedModelRef",
     "Endpoint",
@@ -145,10 +167,12 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "UploadResult",
+    "UploadedDataset",
     "VertexClient",
     "connect",
     "connect_storage",
     "error_from_status",
+    "example_to_contents",
     "has_labels",
     "identity_labels",
     "label_problems",
@@ -158,5 +182,9 @@ __all__ = [
     "resolve_auth",
     "resolve_endpoint",
     "resource_name",
+    "scan_dataset",
     "service_base_url",
+    "upload_dataset",
+    "validation_set_problems",
+    "write_dataset",
 ]
