@@ -12,6 +12,9 @@ import google.auth.exceptions
 import httpx
 import pytest
 
+from tuned_models.gemini import EMBEDDED_BASE_URL, close_embedded_transports
+from tuned_models.gemini import connect as gemini_connect
+from tuned_models.gemini import endpoint as gemini_endpoint
 from tuned_models.gemini.auth import OAuthAuth
 from tuned_models.vertex import (
     CLOUD_PLATFORM_SCOPE,
@@ -186,3 +189,44 @@ def test_a_url_off_the_loopback_interface_is_not_local() -> None:
 def test_bad_endpoint_values(value: str) -> None:
     with pytest.raises(ValueError, match="tuned-models:endpoint"):
         resolve_endpoint(value)
+
+
+class RecordingEmulator(httpx.BaseTransport):
+    """Stands in for the embedded emulator's transport: records what reaches it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.url.host, request.url.path, request.headers.get("authorization")))
+        return httpx.Response(200, json={"name": "projects/p/locations/us/endpoints/1", "bucket": "b"})
+
+
+def test_embedded_vertex_storage_and_gemini_share_one_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[RecordingEmulator] = []
+
+    def factory(**kwargs: Any) -> RecordingEmulator:
+        made.append(RecordingEmulator(**kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(gemini_endpoint, "_load_entry_point", lambda name: factory)
+    close_embedded_transports()
+    try:
+        vertex = connect("embedded", project="p", location="us-central1", project_root=tmp_path, environ={})
+        storage = connect_storage("embedded", project_root=tmp_path, environ={})
+        gemini = gemini_connect("embedded", project_root=tmp_path, environ={})
+        vertex.get_endpoint("projects/p/locations/us/endpoints/1")
+        storage.get_object("b", "x.jsonl")
+        for client in (vertex, storage, gemini):
+            client.close()
+    finally:
+        close_embedded_transports()
+    assert len(made) == 1 and made[0].kwargs["state_dir"] == (tmp_path / ".tuned-models").resolve()
+    host = httpx.URL(EMBEDDED_BASE_URL).host
+    assert made[0].seen == [
+        (host, "/v1/projects/p/locations/us/endpoints/1", f"Bearer {LOCAL_CALLER_TOKEN}"),
+        (host, "/storage/v1/b/b/o/x.jsonl", f"Bearer {LOCAL_CALLER_TOKEN}"),
+    ]
