@@ -367,3 +367,19 @@ def test_repr_never_shows_the_token() -> None:
     client = StorageClient(AccessTokenAuth(TOKEN), base_url=BASE)
     assert TOKEN not in repr(client)
     client.close()
+
+
+def test_a_file_that_shrinks_during_the_upload_is_an_error(
+    storage: StorageClient, fake: FakeStorage, tmp_path: Path
+) -> None:
+    path, _ = _file(tmp_path, 3 * CHUNK)
+
+    def shrink(request: httpx.Request) -> None:
+        if request.method == "PUT":
+            path.write_bytes(b"short")
+        return None
+
+    fake.faults.append(shrink)
+    with pytest.raises(OSError, match="changed size"):
+        storage.upload_file(path, "bkt", "big.jsonl")
+    assert ("bkt", "big.jsonl") not in fake.objects

@@ -372,8 +372,9 @@ class StorageClient:
                     response = self._put(session, b"", f"bytes */{size}", content_type)
                 else:
                     stream.seek(offset)
-                    chunk = stream.read(self.chunk_size)
-                    if offset + len(chunk) < size and len(chunk) < self.chunk_size:
+                    want = min(self.chunk_size, size - offset)
+                    chunk = stream.read(want)
+                    if len(chunk) != want:
                         raise OSError("the file changed size while being uploaded")
                     if offset + len(chunk) > hashed:
                         md5.update(chunk[hashed - offset :])
