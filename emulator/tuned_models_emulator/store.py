@@ -1,13 +1,14 @@
 """SQLite storage for the emulator (standard library ``sqlite3``).
 
 One file holds everything: tuned models, their training examples, permissions, callers, faults,
-failure rules, the journal and the emulator's settings and clock. A file store runs in WAL mode
+failure rules, the journal, the emulator's settings and clock, and the generic records other
+services keep by kind and id (:meth:`Tx.record`). A file store runs in WAL mode
 with a busy timeout, and every request is one short ``BEGIN IMMEDIATE`` transaction, so two
 processes using the same file see each other's writes and never interleave inside one request.
 ``Store.open(None)`` keeps everything in memory (tests).
 
-The store is deliberately thin: rows in, rows out, records as JSON text. Rules live in
-:mod:`tuned_models_emulator.backend`.
+The store is deliberately thin: rows in, rows out, records as JSON text. Rules live in the
+services (:mod:`tuned_models_emulator.backend` for the Gemini API).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ CREATE TABLE IF NOT EXISTS callers (hash TEXT PRIMARY KEY, record TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL, data BLOB,
+    PRIMARY KEY (kind, id));
 """
 
 
@@ -43,6 +47,19 @@ class Tx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit of work: when the block raises, only its own writes are undone (the
+        exception propagates); otherwise they stay part of the enclosing transaction."""
+        self.conn.execute("SAVEPOINT unit")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO unit")
+            raise
+        finally:
+            self.conn.execute("RELEASE unit")
 
     # meta -----------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -185,6 +202,43 @@ class Tx:
         """Remove every forced-failure rule."""
         self.conn.execute("DELETE FROM failures")
 
+    # generic records ------------------------------------------------------
+    def record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        """A service's record by kind (``"storage.object"``) and id, or None."""
+        row = self.conn.execute(
+            "SELECT record FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        return None if row is None else _loads(row[0])
+
+    def records(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every record of a kind as ``(id, record)``, in the order they were first stored."""
+        rows = self.conn.execute("SELECT id, record FROM records WHERE kind = ? ORDER BY seq", (kind,))
+        return [(str(row[0]), _loads(row[1])) for row in rows.fetchall()]
+
+    def put_record(
+        self, kind: str, record_id: str, record: dict[str, Any], data: bytes | None = None
+    ) -> None:
+        """Insert or replace a record (it keeps its place in :meth:`records`), with optional bytes."""
+        existing = self.conn.execute(
+            "SELECT seq FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        seq = int(existing[0]) if existing else self.next_counter("record_seq")
+        self.conn.execute(
+            "INSERT OR REPLACE INTO records (kind, id, seq, record, data) VALUES (?, ?, ?, ?, ?)",
+            (kind, record_id, seq, json.dumps(record), data),
+        )
+
+    def record_data(self, kind: str, record_id: str) -> bytes | None:
+        """The bytes stored with a record (None when there are none or no such record)."""
+        row = self.conn.execute(
+            "SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def delete_record(self, kind: str, record_id: str) -> None:
+        """Forget one record."""
+        self.conn.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, record_id))
+
     # journal --------------------------------------------------------------
     def append_journal(self, record: dict[str, Any]) -> None:
         """Append one received request to the journal (the newest JOURNAL_LIMIT are kept)."""
@@ -204,7 +258,8 @@ class Tx:
 
     # everything -----------------------------------------------------------
     def reset(self) -> None:
-        """Forget models, examples, permissions, callers, faults, failures and the journal."""
+        """Forget models, examples, permissions, callers, faults, failures, the journal and every
+        generic record."""
         for table in (
             "models",
             "examples",
@@ -213,6 +268,7 @@ class Tx:
             "faults",
             "failures",
             "journal",
+            "records",
         ):
             self.conn.execute(f"DELETE FROM {table}")
 

@@ -284,15 +284,25 @@ def normalize_free(data: Any) -> Any:
     return data
 
 
-# --------------------------------------------------------------------------- query strings
+def number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
+    """A number in a free-form (admin) body: JSON numbers or numeric strings; None when absent.
 
-
-def query_value(params: dict[str, str], name: str) -> str | None:
-    """A query parameter by its camelCase name, also accepted in snake_case."""
-    value = params.get(name)
+    Raises :class:`InvalidArgument` naming ``key`` for anything else (booleans included).
+    """
+    value = body.get(key)
     if value is None:
-        value = params.get(snake(name))
-    return value
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidArgument(f"{key} must be a number.")
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise InvalidArgument(f"{key} must be a number.") from None
+    if integer:
+        if not parsed.is_integer():
+            raise InvalidArgument(f"{key} must be an integer.")
+        return int(parsed)
+    return parsed
 
 
 # --------------------------------------------------------------------------- rendering
@@ -309,16 +319,6 @@ def format_timestamp(ns: int) -> str:
     if nanos % 1_000 == 0:
         return f"{base}.{nanos // 1_000:06d}Z"
     return f"{base}.{nanos:09d}Z"
-
-
-def parse_timestamp(text: str) -> int:
-    """The inverse of :func:`format_timestamp` (nanoseconds since the epoch)."""
-    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z", text)
-    if match is None:
-        raise ValueError(text)
-    seconds = int(datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
-    nanos = int((match[2] or "0").ljust(9, "0"))
-    return seconds * 1_000_000_000 + nanos
 
 
 @lru_cache(maxsize=65536)
