@@ -25,15 +25,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tuned_models_emulator.auth import register_caller
+from tuned_models_emulator.codec import json_bytes, parse_json_body
 from tuned_models_emulator.errors import ApiError, InvalidArgument, NotFound, error_body
 from tuned_models_emulator.faults import validate_failure, validate_fault
 from tuned_models_emulator.records import ClockMode
-from tuned_models_emulator.routes import Router
+from tuned_models_emulator.routes import Router, off_loop, read_body
 from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Tx
-from tuned_models_emulator.wire import format_timestamp, json_bytes, normalize_free, number, parse_json_body
+from tuned_models_emulator.wire import format_timestamp, normalize_free, number
 
-AdminHandler = Callable[["Admin", Tx, dict[str, Any]], dict[str, Any]]
+AdminHandler = Callable[["Admin", Tx, dict[str, Any]], dict[str, Any] | Response]
+
+#: The largest admin request body (bytes).
+ADMIN_BODY_LIMIT = 64 * 1024
 
 
 def _reset(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +131,9 @@ def _register(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
     return {"caller": caller}
 
 
-def _journal(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
-    return {"requests": tx.journal()}
+def _journal(admin: Admin, tx: Tx, body: dict[str, Any]) -> Response:
+    # The stored entries are JSON already: joined, not decoded and encoded again.
+    return Response(b'{"requests":[' + b",".join(tx.journal_json()) + b"]}", media_type="application/json")
 
 
 def _clear_journal(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
@@ -175,15 +180,22 @@ class Admin:
         """Serve one admin request; every error is answered in the API's error shape."""
         route = request.url.path.removeprefix("/_emulator/").strip("/")
         try:
-            raw = await request.body()
+            raw = await read_body(request, ADMIN_BODY_LIMIT)
+            return await off_loop(self._serve, request.method, request.url.path, route, raw)
+        except ApiError as error:
+            return _response(error_body(error), error.http_code)
+
+    def _serve(self, method: str, path: str, route: str, raw: bytes) -> Response:
+        try:
             body = normalize_free(parse_json_body(raw)) if raw.strip() else {}
             if not isinstance(body, dict):
                 raise InvalidArgument("The body must be a JSON object.")
-            handler = ADMIN_ROUTES.get((request.method, route))
+            handler = ADMIN_ROUTES.get((method, route))
             if handler is None:
-                raise NotFound(f"The requested URL {request.url.path} was not found on this server.")
+                raise NotFound(f"The requested URL {path} was not found on this server.")
             with self.runtime.store.transaction() as tx:
-                return _response(handler(self, tx, body))
+                answer = handler(self, tx, body)
+            return answer if isinstance(answer, Response) else _response(answer)
         except ApiError as error:
             return _response(error_body(error), error.http_code)
 

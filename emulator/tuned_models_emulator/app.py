@@ -2,9 +2,12 @@
 
 The APIs' paths contain colons (``tunedModels/{id}:generateContent``), so one catch-all route
 dispatches through the :class:`~tuned_models_emulator.routes.Router`. Each request runs as:
-fault injection (latency, injected error, dropped connection) -> authentication -> the
-endpoint's handler -> journal, inside one store transaction (two when latency is injected, so the
-database is not locked while the request sleeps). A handler's writes are undone when it raises.
+body read (at most the endpoint's ``max_body``, else 413) -> decoding and the endpoint's
+``prepare`` -> fault injection (latency, injected error, dropped connection) -> authentication
+-> the endpoint's handler -> journal, inside one store transaction (two when latency is
+injected, so the database is not locked while the request sleeps) -> rendering. Only the
+transaction holds the store; decoding, preparing and rendering run outside it, in a worker
+thread. A handler's writes are undone when it raises.
 """
 
 from __future__ import annotations
@@ -25,18 +28,29 @@ from starlette.types import Receive, Scope, Send
 from tuned_models_emulator.admin import Admin
 from tuned_models_emulator.auth import Credentials
 from tuned_models_emulator.backend import GeminiApi
-from tuned_models_emulator.errors import ApiError, DroppedConnection, Internal, NotFound, error_body
+from tuned_models_emulator.codec import json_bytes, parse_json_body
+from tuned_models_emulator.errors import (
+    ApiError,
+    DroppedConnection,
+    Internal,
+    NotFound,
+    PayloadTooLarge,
+    error_body,
+)
 from tuned_models_emulator.faults import FaultDecision, decide_fault
 from tuned_models_emulator.records import Caller, Settings
-from tuned_models_emulator.routes import Body, Call, Route, Router, Service
+from tuned_models_emulator.routes import Body, Call, Route, Router, Service, off_loop, read_body
 from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Store, Tx
-from tuned_models_emulator.wire import camel, format_timestamp, json_bytes, parse_json_body
+from tuned_models_emulator.wire import camel, format_timestamp
 
 log = logging.getLogger("emulator")
 
 #: The services an app serves unless told otherwise, in match order.
 DEFAULT_SERVICES: tuple[Callable[[Runtime], Service], ...] = (GeminiApi,)
+
+#: The largest body an inline endpoint's request may have to be served on the event loop.
+INLINE_BODY_LIMIT = 16 * 1024
 
 #: Query parameters that carry credentials: never journaled.
 _SECRET_PARAMS = frozenset({"key", "accessToken", "access_token"})
@@ -105,16 +119,27 @@ class _Request:
     body: bytes
     credentials: Credentials
 
+    @property
+    def journal(self) -> dict[str, str]:
+        """The path parameters the endpoint journals, by their journal keys."""
+        params = self.route.params
+        return {key: params[name] for name, key in self.route.endpoint.journal.items() if name in params}
+
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     response: Response | None = None
     delay_ms: int = 0
     decision: FaultDecision | None = None
+    parsed: Call | ApiError | None = None
 
 
 class Api:
-    """The API endpoint of an app: every service's routes, one pipeline."""
+    """The API endpoint of an app: every service's routes, one pipeline.
+
+    The event loop only reads the request and writes the answer: parsing, the transaction and
+    rendering run in worker threads, so a costly request never holds up the others.
+    """
 
     def __init__(self, runtime: Runtime, router: Router) -> None:
         self.runtime = runtime
@@ -126,33 +151,59 @@ class Api:
         route = self.router.match(request.method, path)
         if route is None:
             error = NotFound(f"The requested URL {path} was not found on this server.")
-            with self.runtime.store.transaction() as tx:
-                self._journal(tx, request.method, path, None, error.http_code, None, {})
+            await off_loop(self._journal_only, request.method, path, None, error.http_code, {}, None)
             return error_response(error)
-        req = _Request(request.method, path, route, query, await request.body(), _credentials(request, query))
         try:
-            outcome = self._phase(req, check_faults=True, decision=None)
+            body = await read_body(request, route.endpoint.max_body)
+        except PayloadTooLarge as error:
+            journal = _Request(request.method, path, route, query, b"", Credentials()).journal
+            await off_loop(self._journal_only, request.method, path, route.endpoint.rpc, 413, journal, query)
+            return error_response(error, route.service.error_body(error))
+        req = _Request(request.method, path, route, query, body, _credentials(request, query))
+        try:
+            outcome = await self._run(req, None)
             if outcome.response is None:
                 await asyncio.sleep(outcome.delay_ms / 1000.0)
-                outcome = self._phase(req, check_faults=False, decision=outcome.decision)
+                outcome = await self._run(req, outcome)
         except Exception:
             log.exception("emulator bug while serving %s %s", request.method, path)
             return error_response(Internal("Internal error encountered."))
         assert outcome.response is not None
         return outcome.response
 
-    def _phase(self, req: _Request, *, check_faults: bool, decision: FaultDecision | None) -> _Outcome:
-        route = req.route
-        endpoint, service = route.endpoint, route.service
-        journal = {
-            key: req.route.params[name] for name, key in endpoint.journal.items() if name in route.params
-        }
+    async def _run(self, req: _Request, previous: _Outcome | None) -> _Outcome:
+        """:meth:`_serve` in a worker thread, or on the loop for an inline endpoint with a small
+        body when the store is free (a few milliseconds at most)."""
+        if req.route.endpoint.inline and len(req.body) <= INLINE_BODY_LIMIT:
+            with self.runtime.store.claim() as held:
+                if held:
+                    return self._serve(req, previous)
+        return await off_loop(self._serve, req, previous)
+
+    def _parse(self, req: _Request) -> Call | ApiError:
+        """The call the handler gets (decoded, then prepared), or the error to answer after auth."""
+        endpoint, route = req.route.endpoint, req.route
+        try:
+            body = req.body if endpoint.raw_body else parse_json_body(req.body)
+            enum_int = "enum-encoding=int" in (req.query.get("$alt") or "")
+            call = Call(endpoint.rpc, route.version, route.params, req.query, body, enum_int)
+            return endpoint.prepare(call) if endpoint.prepare is not None else call
+        except ApiError as error:
+            return error
+
+    def _serve(self, req: _Request, previous: _Outcome | None) -> _Outcome:
+        """One pass of the pipeline; a first pass may stop at an injected latency, which the
+        caller sleeps before the second pass (``previous``) goes on without rolling the dice."""
+        parsed = previous.parsed if previous is not None else self._parse(req)
+        decision = previous.decision if previous is not None else None
+        endpoint, service = req.route.endpoint, req.route.service
+        journal = req.journal
         body: Body | None = None
         with self.runtime.store.transaction() as tx:
-            if check_faults:
+            if previous is None:
                 decision = decide_fault(self.runtime, tx, endpoint.rpc)
                 if decision is not None and decision.latency_ms > 0:
-                    return _Outcome(delay_ms=decision.latency_ms, decision=decision)
+                    return _Outcome(delay_ms=decision.latency_ms, decision=decision, parsed=parsed)
             if decision is not None and decision.drop:
                 self._journal(tx, req.method, req.path, endpoint.rpc, None, None, journal, req.query)
                 return _Outcome(DropResponse())
@@ -167,15 +218,10 @@ class Api:
             try:
                 with tx.savepoint():
                     caller = service.authenticate(tx, req.credentials)
-                    call = Call(
-                        endpoint.rpc,
-                        route.version,
-                        route.params,
-                        req.query,
-                        req.body if endpoint.raw_body else parse_json_body(req.body),
-                        "enum-encoding=int" in (req.query.get("$alt") or ""),
-                    )
-                    body = endpoint.handler(tx, caller, call)
+                    if isinstance(parsed, ApiError):
+                        raise parsed
+                    assert parsed is not None
+                    body = endpoint.handler(tx, caller, parsed)
             except ApiError as error:
                 failure = error
             status = failure.http_code if failure is not None else _status(body)
@@ -185,6 +231,18 @@ class Api:
             return _Outcome(error_response(failure, service.error_body(failure)))
         assert body is not None
         return _Outcome(_respond(body))
+
+    def _journal_only(
+        self,
+        method: str,
+        path: str,
+        rpc: str | None,
+        status: int,
+        params: dict[str, str],
+        query: dict[str, str] | None,
+    ) -> None:
+        with self.runtime.store.transaction() as tx:
+            self._journal(tx, method, path, rpc, status, None, params, query)
 
     def _journal(
         self,

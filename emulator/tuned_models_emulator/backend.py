@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from tuned_models_emulator.auth import require, role_of
+from tuned_models_emulator.codec import decode
 from tuned_models_emulator.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from tuned_models_emulator.faults import forced_failure
 from tuned_models_emulator.generation import content_response, most_similar, prompt_of, text_response
@@ -46,10 +47,10 @@ from tuned_models_emulator.validation import (
     MAX_DISPLAY_NAME,
     MUTABLE_FIELDS,
     TUNED_MODEL_ID,
+    TuningRequest,
     check_sampling,
-    parse_examples,
-    parse_hyperparameters,
     parse_sampling,
+    prepare_create,
     slug,
     update_paths,
 )
@@ -70,6 +71,10 @@ _PALM = rf"/(?P<v>v1beta|v1beta3)/tunedModels/{_ID}"
 _OPERATIONS = rf"/{_V_ALL}/tunedModels/{_ID}/operations"
 _V1_OPERATIONS = rf"/(?P<v>v1)/tunedModels/{_ID}/operations"
 _JOURNAL = {"id": "tunedModelId"}
+#: RPCs whose cost grows with the stored data: never served on the event loop.
+_HEAVY = frozenset({"ListTunedModels", "ListOperations", "GenerateContent", "GenerateText"})
+#: CreateTunedModel's largest body: the 4 MB limit of a tuning dataset file.
+CREATE_BODY_LIMIT = 4 * 1024 * 1024
 
 
 def _random_id(rng: random.Random, length: int) -> str:
@@ -90,13 +95,21 @@ class GeminiApi(Service):
         def route(
             method: str, pattern: str, rpc: str, handler: Callable[[Tx, Caller, Call], Body]
         ) -> Endpoint:
-            return Endpoint(method, pattern, rpc, handler, _JOURNAL if "(?P<id>" in pattern else {})
+            journal = _JOURNAL if "(?P<id>" in pattern else {}
+            return Endpoint(method, pattern, rpc, handler, journal, inline=rpc not in _HEAVY)
 
         return (
             route("GET", rf"/{_V_ALL}/models", "ListModels", self.list_models),
             route("GET", rf"/{_V_ALL}/models/(?P<model>[^/:]+)", "GetModel", self.get_model),
             route("GET", _MODELS, "ListTunedModels", self.list_tuned_models),
-            route("POST", _MODELS, "CreateTunedModel", self.create_tuned_model),
+            Endpoint(
+                "POST",
+                _MODELS,
+                "CreateTunedModel",
+                self.create_tuned_model,
+                max_body=CREATE_BODY_LIMIT,
+                prepare=prepare_create,
+            ),
             route("GET", _MODEL, "GetTunedModel", self.get_tuned_model),
             route("PATCH", _MODEL, "UpdateTunedModel", self.update_tuned_model),
             route("DELETE", _MODEL, "DeleteTunedModel", self.delete_tuned_model),
@@ -137,8 +150,10 @@ class GeminiApi(Service):
 
     # ---------------------------------------------------------------- tuned models
     def create_tuned_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
-        """CreateTunedModel: validate, store in CREATING, return the Operation."""
-        body = normalize("TunedModel", call.body, "tuned_model")
+        """CreateTunedModel (body checked by :func:`prepare_create`): store in CREATING, return the
+        Operation."""
+        request: TuningRequest = call.body
+        body, display_name, hyper = request.body, request.display_name, request.hyperparameters
         version = call.version
         requested_id = call.query.get("tunedModelId") or None
         if requested_id is not None:
@@ -151,16 +166,6 @@ class GeminiApi(Service):
             if tx.model(requested_id) is not None:
                 raise AlreadyExists(f"Tuned model tunedModels/{requested_id} already exists.")
         base, source_model = self._source(tx, caller, body, version)
-        display_name = str(body.get("displayName") or "")
-        if len(display_name) > MAX_DISPLAY_NAME:
-            raise InvalidArgument(
-                f"display_name must be at most {MAX_DISPLAY_NAME} characters, got {len(display_name)}."
-            )
-        task = body.get("tuningTask")
-        if not task:
-            raise InvalidArgument("tuning_task is required.")
-        examples = parse_examples(task)
-        hyper = parse_hyperparameters(task.get("hyperparameters") or {}, len(examples), version)
         sampling = parse_sampling(body, base)
 
         runtime = self.runtime
@@ -171,7 +176,7 @@ class GeminiApi(Service):
         step_ns = max(1, round(runtime.step_seconds(tx) * NS))
         offset = min(rng.randrange(80_000_000, 400_000_000), max(1, step_ns // 4))
         offset = offset - offset % 1000 + rng.randrange(1, 1000)
-        total = total_steps(len(examples), hyper.epoch_count, hyper.batch_size)
+        total = total_steps(request.n_examples, hyper.epoch_count, hyper.batch_size)
         fail_at, fail_message = forced_failure(tx, model_id, display_name, total)
         record = TunedModelRecord(
             id=model_id,
@@ -189,7 +194,7 @@ class GeminiApi(Service):
             start_ns=now + offset,
             step_ns=step_ns,
             total_steps=total,
-            n_examples=len(examples),
+            n_examples=request.n_examples,
             epoch_count=hyper.epoch_count,
             batch_size=hyper.batch_size,
             learning_rate=hyper.learning_rate,
@@ -199,8 +204,7 @@ class GeminiApi(Service):
             fail_at_step=fail_at,
             fail_message=fail_message,
         )
-        stored = [{"textInput": e.get("textInput", ""), "output": e.get("output", "")} for e in examples]
-        tx.insert_model(model_id, record.to_dict(), stored)
+        tx.insert_model(model_id, record.to_dict(), request.examples_json)
         owner = PermissionRecord(_random_id(rng, 16), GranteeType.USER, caller.email, Role.OWNER)
         tx.put_permission(model_id, owner.id, owner.to_dict())
         return render_created(record, version)
@@ -236,7 +240,8 @@ class GeminiApi(Service):
     def get_tuned_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetTunedModel (READER)."""
         model, _ = require(tx, caller, call.params["id"], Role.READER)
-        return render_tuned_model(model, progress(model, self.runtime.now_ns(tx)), enum_int=call.enum_int)
+        prog = progress(model, self.runtime.now_ns(tx))
+        return lambda: render_tuned_model(model, prog, enum_int=call.enum_int)
 
     def list_tuned_models(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """ListTunedModels: the caller's models (owned or shared), filtered, paged (10/1000)."""
@@ -249,7 +254,7 @@ class GeminiApi(Service):
         everyone = "readers:everyone" in flags
         all_perms = tx.all_permissions()
         now = self.runtime.now_ns(tx)
-        visible: list[dict[str, Any]] = []
+        visible: list[TunedModelRecord] = []
         for data in tx.models():
             model = TunedModelRecord.from_dict(data)
             perms = [PermissionRecord.from_dict(p) for p in all_perms.get(model.id, [])]
@@ -268,12 +273,15 @@ class GeminiApi(Service):
             text = f"{model.display_name}\n{model.description}".casefold()
             if any(w not in text for w in words):
                 continue
-            visible.append(render_tuned_model(model, progress(model, now), enum_int=call.enum_int))
+            visible.append(model)
         # The token is bound to the filter, not to the credential: the official list sample sends
         # the second page with an API key after listing the first with OAuth.
         fingerprint = hashlib.sha256((call.query.get("filter") or "").encode()).hexdigest()[:16]
         chunk, token = page(visible, call.query, default=10, maximum=1000, fingerprint=fingerprint)
-        return paged_response("tunedModels", chunk, token)
+        shown = [(m, progress(m, now)) for m in chunk]
+        return lambda: paged_response(
+            "tunedModels", [render_tuned_model(m, p, enum_int=call.enum_int) for m, p in shown], token
+        )
 
     def update_tuned_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """UpdateTunedModel (WRITER): only masked mutable fields change; updateTime moves."""
@@ -291,7 +299,8 @@ class GeminiApi(Service):
         now = self.runtime.now_ns(tx)
         updated = replace(model, **changes, update_ns=max(now - now % 1_000, model.update_ns))
         tx.update_model(model.id, updated.to_dict())
-        return render_tuned_model(updated, progress(updated, now), enum_int=call.enum_int)
+        prog = progress(updated, now)
+        return lambda: render_tuned_model(updated, prog, enum_int=call.enum_int)
 
     def delete_tuned_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """DeleteTunedModel (OWNER), in any state; returns Empty."""
@@ -310,7 +319,7 @@ class GeminiApi(Service):
         """GetOperation (READER on the model): progress, snapshots, then done + response/error."""
         model = self._operation_model(tx, caller, call, Role.READER)
         prog = progress(model, self.runtime.now_ns(tx))
-        return render_operation(model, prog, call.version, enum_int=call.enum_int)
+        return lambda: render_operation(model, prog, call.version, enum_int=call.enum_int)
 
     def list_operations(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """ListOperations of one tuned model, or (``/v1/operations``) of every visible model."""
@@ -325,10 +334,14 @@ class GeminiApi(Service):
                 perms = [PermissionRecord.from_dict(p) for p in all_perms.get(model.id, [])]
                 if role_of(caller, model, perms, include_everyone=False) is not None:
                     models.append(model)
-        ops = [render_operation(m, progress(m, now), call.version, enum_int=call.enum_int) for m in models]
         fingerprint = f"ops:{call.params.get('id', '')}"
-        chunk, token = page(ops, call.query, default=10, maximum=1000, fingerprint=fingerprint)
-        return paged_response("operations", chunk, token)
+        chunk, token = page(models, call.query, default=10, maximum=1000, fingerprint=fingerprint)
+        shown = [(m, progress(m, now)) for m in chunk]
+        return lambda: paged_response(
+            "operations",
+            [render_operation(m, p, call.version, enum_int=call.enum_int) for m, p in shown],
+            token,
+        )
 
     def cancel_operation(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """CancelOperation (WRITER): a running job stops and its model ends FAILED; else no-op."""
@@ -363,7 +376,8 @@ class GeminiApi(Service):
         if isinstance(config, dict):
             raw = config.get("candidateCount", config.get("candidate_count", 1))
             count = max(1, min(8, int32_value("generation_config.candidate_count", raw or 1)))
-        return content_response(most_similar(tx.examples(model.id), prompt_of(contents), count))
+        examples, prompt = tx.examples_json(model.id), prompt_of(contents)
+        return lambda: content_response(most_similar(decode(examples), prompt, count))
 
     def generate_text(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GenerateText (PaLM): ``prompt.text`` -> ``candidates[].output``."""
@@ -373,7 +387,8 @@ class GeminiApi(Service):
             raise InvalidArgument("prompt is required.")
         model = self._active(tx, caller, call)
         count = max(1, min(8, int32_value("candidate_count", body.get("candidateCount") or 1)))
-        return text_response(most_similar(tx.examples(model.id), str(prompt), count))
+        examples = tx.examples_json(model.id)
+        return lambda: text_response(most_similar(decode(examples), str(prompt), count))
 
     # ---------------------------------------------------------------- permissions
     def create_permission(self, tx: Tx, caller: Caller, call: Call) -> Body:

@@ -14,6 +14,7 @@ Tree::
     ├── PermissionDenied          403 PERMISSION_DENIED
     ├── NotFound                  404 NOT_FOUND
     ├── AlreadyExists             409 ALREADY_EXISTS
+    ├── PayloadTooLarge           413 INVALID_ARGUMENT (a body over the endpoint's limit)
     ├── Internal                  500 INTERNAL
     └── InjectedError             any code chosen by fault injection (429 carries Retry-After + RetryInfo)
 
@@ -151,6 +152,16 @@ class AlreadyExists(ApiError):
 
     code = 409
     status = "ALREADY_EXISTS"
+
+
+class PayloadTooLarge(ApiError):
+    """A request body over the endpoint's limit (the real message; not retryable)."""
+
+    code = 413
+    status = "INVALID_ARGUMENT"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request payload size exceeds the limit: {limit} bytes.")
 
 
 class Internal(ApiError):

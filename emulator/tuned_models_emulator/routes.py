@@ -35,15 +35,19 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from tuned_models_emulator.auth import Credentials, authenticate
-from tuned_models_emulator.errors import ApiError, error_body
+from tuned_models_emulator.errors import ApiError, PayloadTooLarge, error_body
 from tuned_models_emulator.records import Caller
 from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Tx
@@ -72,6 +76,10 @@ class Call:
 
 
 Handler = Callable[[Tx, Caller, Call], Body]
+Prepare = Callable[[Call], Call]
+
+#: The default largest request body of an endpoint (bytes).
+BODY_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,12 @@ class Endpoint:
 
     ``journal`` maps path parameters to the keys under which the journal records them
     (``{"id": "tunedModelId"}``); ``raw_body`` hands the handler the body's bytes instead of
-    decoded JSON.
+    decoded JSON; a larger body than ``max_body`` bytes is a 413. ``prepare`` is the request's
+    pure parsing and validation: it runs before the transaction (so costly checks of a large
+    body hold no lock), returns the call the handler gets, and its ApiError is answered after
+    authentication, as if the handler had raised it. ``inline`` says the endpoint's work is
+    small and bounded whatever the stored data (a get, not a list): it may then run on the event
+    loop, skipping the hop to a worker thread, when its body is small and the store is free.
     """
 
     method: str
@@ -89,6 +102,9 @@ class Endpoint:
     handler: Handler
     journal: Mapping[str, str] = field(default_factory=dict)
     raw_body: bool = False
+    max_body: int = BODY_LIMIT
+    prepare: Prepare | None = None
+    inline: bool = False
 
 
 class Service:
@@ -150,3 +166,30 @@ class Router:
                 version = params.pop("v", "")
                 return Route(endpoint, service, version, params)
         return None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body; raises :class:`PayloadTooLarge` as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length") or ""
+    if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        raise PayloadTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+T = TypeVar("T")
+
+#: The threads that parse, run transactions and render, for every app in the process (the event
+#: loop only reads requests and writes answers). Started on demand.
+_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="emulator-worker")
+
+
+async def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a worker thread, awaited from the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_WORKERS, functools.partial(function, *args))

@@ -47,6 +47,9 @@ class Tx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        # Settings as read or written in this transaction: no one else writes while it holds the
+        # database. Forgotten when a savepoint rolls back.
+        self._meta: dict[str, str | None] = {}
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -57,6 +60,7 @@ class Tx:
             yield
         except BaseException:
             self.conn.execute("ROLLBACK TO unit")
+            self._meta.clear()
             raise
         finally:
             self.conn.execute("RELEASE unit")
@@ -64,11 +68,14 @@ class Tx:
     # meta -----------------------------------------------------------------
     def meta(self, key: str) -> str | None:
         """The value of a setting, or None."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        if key not in self._meta:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            self._meta[key] = None if row is None else str(row[0])
+        return self._meta[key]
 
     def set_meta(self, key: str, value: str | None) -> None:
         """Set (or with None, remove) a setting."""
+        self._meta[key] = value
         if value is None:
             self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
         else:
@@ -95,8 +102,8 @@ class Tx:
         rows = self.conn.execute("SELECT record FROM models ORDER BY seq").fetchall()
         return [_loads(row[0]) for row in rows]
 
-    def insert_model(self, model_id: str, record: dict[str, Any], examples: Any) -> None:
-        """Store a new tuned model and its training examples."""
+    def insert_model(self, model_id: str, record: dict[str, Any], examples_json: str) -> None:
+        """Store a new tuned model and its training examples (a JSON array, encoded by the caller)."""
         seq = self.next_counter("model_seq")
         self.conn.execute(
             "INSERT INTO models (id, seq, record) VALUES (?, ?, ?)",
@@ -104,7 +111,7 @@ class Tx:
         )
         self.conn.execute(
             "INSERT OR REPLACE INTO examples (model_id, examples) VALUES (?, ?)",
-            (model_id, json.dumps(examples)),
+            (model_id, examples_json),
         )
 
     def update_model(self, model_id: str, record: dict[str, Any]) -> None:
@@ -117,10 +124,10 @@ class Tx:
         self.conn.execute("DELETE FROM examples WHERE model_id = ?", (model_id,))
         self.conn.execute("DELETE FROM permissions WHERE model_id = ?", (model_id,))
 
-    def examples(self, model_id: str) -> Any:
-        """The stored training examples of a tuned model ([] when none)."""
+    def examples_json(self, model_id: str) -> str:
+        """The stored training examples of a tuned model, as their JSON array (``[]`` when none)."""
         row = self.conn.execute("SELECT examples FROM examples WHERE model_id = ?", (model_id,)).fetchone()
-        return [] if row is None else _loads(row[0])
+        return "[]" if row is None else str(row[0])
 
     # permissions ----------------------------------------------------------
     def permissions(self, model_id: str) -> list[dict[str, Any]]:
@@ -247,10 +254,10 @@ class Tx:
         if row_id % 1000 == 0:
             self.conn.execute("DELETE FROM journal WHERE id <= ?", (row_id - JOURNAL_LIMIT,))
 
-    def journal(self) -> list[dict[str, Any]]:
-        """Every journaled request, oldest first."""
+    def journal_json(self) -> list[bytes]:
+        """Every journaled request as its JSON text (UTF-8), oldest first."""
         rows = self.conn.execute("SELECT record FROM journal ORDER BY id").fetchall()
-        return [_loads(row[0]) for row in rows]
+        return [str(row[0]).encode("utf-8") for row in rows]
 
     def clear_journal(self) -> None:
         """Forget the journal."""
@@ -318,6 +325,17 @@ class Store:
                 raise
             else:
                 self._conn.execute("COMMIT")
+
+    @contextmanager
+    def claim(self) -> Iterator[bool]:
+        """Hold the store's lock if no one holds it right now; yields whether it is held (then this
+        thread's transactions inside the block start at once)."""
+        held = self._lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                self._lock.release()
 
     def close(self) -> None:
         """Close the database connection."""

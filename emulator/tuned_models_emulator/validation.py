@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
+from tuned_models_emulator.codec import json_text
 from tuned_models_emulator.errors import InvalidArgument
 from tuned_models_emulator.records import BaseModel, Hyperparameters
 from tuned_models_emulator.routes import Call
-from tuned_models_emulator.wire import camel
+from tuned_models_emulator.wire import camel, normalize
 
 #: Datasets with at least this many examples get the "large dataset" hyperparameter defaults.
 LARGE_DATASET_EXAMPLES = 500
@@ -152,3 +154,36 @@ def update_paths(call: Call, body: Mapping[str, Any]) -> list[str]:
             )
         paths.append(name)
     return paths
+
+
+@dataclass(frozen=True, slots=True)
+class TuningRequest:
+    """A CreateTunedModel body, checked: what the handler needs to decide the rest in the store."""
+
+    body: dict[str, Any]
+    display_name: str
+    examples_json: str
+    n_examples: int
+    hyperparameters: Hyperparameters
+
+
+def prepare_create(call: Call) -> Call:
+    """The CreateTunedModel call with its body checked and turned into a :class:`TuningRequest`
+    (normalized, examples validated and encoded for the store, hyperparameter defaults applied).
+
+    Raises InvalidArgument naming the first bad field.
+    """
+    body = normalize("TunedModel", call.body, "tuned_model")
+    display_name = str(body.get("displayName") or "")
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise InvalidArgument(
+            f"display_name must be at most {MAX_DISPLAY_NAME} characters, got {len(display_name)}."
+        )
+    task = body.get("tuningTask")
+    if not task:
+        raise InvalidArgument("tuning_task is required.")
+    examples = parse_examples(task)
+    hyper = parse_hyperparameters(task.get("hyperparameters") or {}, len(examples), call.version)
+    stored = [{"textInput": e.get("textInput", ""), "output": e.get("output", "")} for e in examples]
+    request = TuningRequest(body, display_name, json_text(stored), len(examples), hyper)
+    return replace(call, body=request)

@@ -1,9 +1,8 @@
 """The wire edge: parsing requests into plain camelCase dicts and rendering responses.
 
-Parsing follows the real service (proto3 JSON as Google's front end accepts it):
+Parsing follows the real service (proto3 JSON as Google's front end accepts it; bodies are
+decoded by :mod:`tuned_models_emulator.codec`):
 
-- bodies are JSON; when strict JSON fails they are read as JSON5, because the service accepts the
-  trailing commas the official curl samples send (``"epoch_count":5,}``);
 - field names may be lowerCamelCase or the proto's snake_case; both normalize to camelCase;
 - enums may be given by name or by number; int32/int64 accept numbers, integral floats and numeric
   strings; ``null`` means unset;
@@ -24,35 +23,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import json5
-
 from tuned_models_emulator.errors import InvalidArgument, bad_request
-
-# --------------------------------------------------------------------------- request bodies
-
-
-def parse_json_body(raw: bytes) -> Any:
-    """Decode a request body: strict JSON first, JSON5 (trailing commas, single quotes) second.
-
-    Returns ``{}`` for an empty body. Raises :class:`InvalidArgument` when neither parser accepts it.
-    """
-    if not raw.strip():
-        return {}
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidArgument("Invalid JSON payload received. Invalid UTF-8.") from exc
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return json5.loads(text)
-    except Exception as exc:  # json5 raises ValueError and friends
-        raise InvalidArgument(
-            "Invalid JSON payload received. Unexpected token.",
-            details=[bad_request("", "Invalid JSON payload received. Unexpected token.")],
-        ) from exc
 
 
 def camel(name: str) -> str:
@@ -336,8 +307,3 @@ def float32(value: float) -> float:
         candidate = float(single)
     # The service prints a whole float without a fraction: 1, 100 (not 1.0, 100.0).
     return int(candidate) if candidate.is_integer() and abs(candidate) < 2**53 else candidate
-
-
-def json_bytes(body: Any) -> bytes:
-    """A compact UTF-8 JSON response body (the C encoder: pretty-printing costs 3x per GET)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
