@@ -34,13 +34,19 @@ from tuned_models.gemini import NotFound
 from tuned_models.model.grants import GRANTABLE_ROLES, Grant, GranteeType, Role
 from tuned_models.model.planner import Action, Decision, decide_grant, decide_owner, grant_inputs
 from tuned_models.model.spec import Email, PermissionSpec, TunedModelName, valid_email
+from tuned_models.provider_base import ProviderBase
 from tuned_models.pulumi_inputs import check_failures, plain, split_unknown
-from tuned_models.tuned_model import ProviderBase
+from tuned_models.tokens import TUNED_MODEL_OWNER_TYPE, TUNED_MODEL_PERMISSION_TYPE
 
-#: The type token of a grant.
-TUNED_MODEL_PERMISSION_TYPE = "pulumi-python:dynamic/gemini:TunedModelPermission"
-#: The type token of a model's owner.
-TUNED_MODEL_OWNER_TYPE = "pulumi-python:dynamic/gemini:TunedModelOwner"
+__all__ = [
+    "TUNED_MODEL_OWNER_TYPE",
+    "TUNED_MODEL_PERMISSION_TYPE",
+    "TunedModelOwner",
+    "TunedModelOwnerProvider",
+    "TunedModelPermission",
+    "TunedModelPermissionProvider",
+    "permission_args",
+]
 
 PERMISSION_OUTPUTS: tuple[str, ...] = ("name", "model", "granteeType", "emailAddress", "role")
 OWNER_OUTPUTS: tuple[str, ...] = ("model", "emailAddress")

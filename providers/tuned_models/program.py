@@ -1,8 +1,9 @@
 """The Pulumi program's body: stack config -> validated specs -> resources -> exports.
 
-``__main__.py`` only calls :func:`run`. Each model's inputs come from
-:func:`tuned_models.model.desired.model_inputs`, the one desired-state builder ``plan`` and the
-provider use too, so every path derives the same deterministic id.
+``__main__.py`` only calls :func:`run`. Each model is a :class:`tuned_models.TunedModel`
+declared from its spec, as a user's own program declares it (the library API); its inputs come
+from :func:`tuned_models.model.desired.model_inputs`, the one desired-state builder ``plan``
+uses too, so every path derives the same deterministic id.
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
 
-from tuned_models.config import KEY_API_KEY, NAMESPACE
-from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
-from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
 from tuned_models.project import find_project_root
+from tuned_models.runtime import stack_config
 from tuned_models.stack import LoadedStack, parse_config
 from tuned_models.tuned_model import TunedModel
 
@@ -32,18 +30,6 @@ def summary(outputs: Mapping[str, Any]) -> str:
     if outputs.get("exampleCount"):
         parts.append(f"{int(outputs['exampleCount'])} examples")
     return ", ".join(parts)
-
-
-def stack_config() -> dict[str, Any]:
-    """This stack's ``tuned-models:*`` config as the Pulumi runtime hands it to the program.
-
-    The API key's value is never read here: the provider process gets it from the engine.
-    """
-    merged = {**(get_config_env() or {}), **CONFIG.get()}
-    config = {k: v for k, v in merged.items() if k.startswith(NAMESPACE + ":")}
-    if KEY_API_KEY in config:
-        config[KEY_API_KEY] = {"secure": "(set)"}
-    return config
 
 
 def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
@@ -70,36 +56,15 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     models: dict[str, TunedModel] = {}
     for name in _in_dependency_order(loaded.models):
         spec = loaded.models[name]
-        inputs = model_inputs(
-            pulumi.get_project(),
-            loaded.name,
-            name,
-            spec,
-            loaded.datasets.get(name),
-            backend=loaded.connection.backend,
-        )
         opts = pulumi.ResourceOptions(
             protect=spec.protect,
             retain_on_delete=spec.retainOnDelete,
             depends_on=[models[d] for d in spec.dependsOn],
         )
-        model = TunedModel(name, inputs, opts)
+        model = TunedModel(
+            name, spec, opts, dataset=loaded.datasets.get(name), backend=loaded.connection.backend
+        )
         models[name] = model
-        # The model's name is known before it exists (deterministic id, or the adopted name):
-        # passing it as a plain value keeps a preview of an in-place update from showing every
-        # grant as replaced, as an unknown ``model.name`` would.
-        known_name = inputs.desired().name or model.name
-        child = pulumi.ResourceOptions(parent=model, depends_on=[model])
-        grants = [
-            TunedModelPermission(f"{name}:{p.key}", permission_args(known_name, p), child)
-            for p in spec.permissions
-        ]
-        if spec.owner:
-            TunedModelOwner(
-                f"{name}:owner",
-                {"model": known_name, "emailAddress": spec.owner},
-                pulumi.ResourceOptions(parent=model, depends_on=[model, *grants]),
-            )
         outputs = pulumi.Output.all(
             **{k: getattr(model, k) for k in ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")}
         )

@@ -20,9 +20,7 @@ data: its backends and credentials are built in :meth:`TunedModelProvider.config
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -33,69 +31,25 @@ from pulumi.dynamic import (
     DiffResult,
     ReadResult,
     Resource,
-    ResourceProvider,
     UpdateResult,
 )
 
-from tuned_models.backends import connect_backend, fields_for
-from tuned_models.backends.base import Backend
-from tuned_models.config import CONNECTION_KEYS, DEFAULT_BACKEND, Connection, read_connection
+from tuned_models.backends import fields_for
+from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.lifecycle import ModelLifecycle
-from tuned_models.model.desired import ModelInputs
+from tuned_models.model.datasets import DatasetInfo, dataset_info
+from tuned_models.model.desired import ModelInputs, model_inputs
 from tuned_models.model.planner import Action
+from tuned_models.model.spec import TunedModelArgs
+from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
 from tuned_models.project import find_project_root
+from tuned_models.provider_base import ProviderBase, PulumiLog
 from tuned_models.pulumi_inputs import check_failures, plain, split_unknown
+from tuned_models.runtime import stack_connection
+from tuned_models.tokens import TUNED_MODEL_TYPE
 from tuned_models.worker_limit import raise_worker_limit
 
-#: The type token of a tuned model resource.
-TUNED_MODEL_TYPE = "pulumi-python:dynamic/gemini:TunedModel"
-
-
-class PulumiLog:
-    """:class:`tuned_models.backends.base.Log` onto ``pulumi up``'s output."""
-
-    def info(self, message: str) -> None:
-        pulumi.log.info(message)
-
-    def warn(self, message: str) -> None:
-        pulumi.log.warn(message)
-
-
-def connection_from_engine(get: Any) -> Connection:
-    """The connection the engine's provider config (``key -> value`` getter) declares.
-
-    Raises ValueError listing the bad keys (never a value); the program's stack check reports
-    the same findings before any resource is declared.
-    """
-    connection, findings = read_connection({k: v for k in CONNECTION_KEYS if (v := get(k)) is not None})
-    errors = [f"{f.key}: {f.message}" for f in findings if not f.warning]
-    if errors:
-        raise ValueError("tuned-models: the provider config is not valid: " + "; ".join(errors))
-    return connection
-
-
-class ProviderBase(ResourceProvider):
-    """What every provider here shares: the connection from ``configure`` and its backends."""
-
-    serialize_as_secret_always = False
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    def configure(self, req: ConfigureRequest) -> None:
-        self._connection = connection_from_engine(req.config.get)
-        self._root = find_project_root()
-
-    def backend(self, name: str | None = None) -> Backend:
-        """The connected backend ``name`` (default: the stack's)."""
-        connection: Connection = getattr(self, "_connection", None) or Connection()
-        if name is not None and name != connection.backend:
-            connection = dataclasses.replace(connection, backend=name)
-        return connect_backend(connection, self.root())
-
-    def root(self) -> Path:
-        root: Path | None = getattr(self, "_root", None)
-        return root or Path.cwd()
+__all__ = ["TUNED_MODEL_TYPE", "TunedModel", "TunedModelProvider"]
 
 
 class TunedModelProvider(ProviderBase):
@@ -144,23 +98,72 @@ class TunedModelProvider(ProviderBase):
 
 
 class TunedModel(Resource, module="gemini", name="TunedModel"):
-    """A tuned model (type ``pulumi-python:dynamic/gemini:TunedModel``).
+    """A tuned model (type :data:`~tuned_models.tokens.TUNED_MODEL_TYPE`), with its grants.
 
-    ``args`` are the resource inputs (:class:`ModelInputs` or its camelCase mapping); outputs
-    are the backend's output fields, readable as attributes (``model.name``, ``model.state`` ...).
+    ``args`` is either
+
+    - :class:`~tuned_models.model.spec.TunedModelArgs` (the library API): the model's inputs are
+      built with :func:`~tuned_models.model.desired.model_inputs` for this Pulumi project and
+      stack (``dataset``: the examples' info when the caller has it, else read from the
+      ``dataset`` file under the project root; ``backend``: else ``tuned-models:backend``), and
+      each of its ``permissions`` and its ``owner`` become child resources
+      (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
+      :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
+    - the resource inputs themselves (:class:`~tuned_models.model.desired.ModelInputs` or its
+      camelCase mapping), with no child resources.
+
+    Outputs are the backend's output fields, readable as attributes (``model.name``,
+    ``model.state``, ``model.totalSteps`` ...). Raises ValueError (naming the file or field)
+    when ``args`` cannot train.
     """
 
     name: pulumi.Output[str]
     state: pulumi.Output[str]
+    permissions: list[TunedModelPermission]
+    owner: TunedModelOwner | None
 
     def __init__(
         self,
         resource_name: str,
-        args: ModelInputs | Mapping[str, Any],
+        args: TunedModelArgs | ModelInputs | Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        dataset: DatasetInfo | None = None,
+        backend: str | None = None,
     ) -> None:
+        spec = args if isinstance(args, TunedModelArgs) else None
+        if spec is not None:
+            args = model_inputs(
+                pulumi.get_project(),
+                pulumi.get_stack(),
+                resource_name,
+                spec,
+                dataset if dataset is not None else dataset_info(spec, find_project_root()),
+                backend=backend or stack_connection().backend,
+            )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)
         outputs = fields_for(str(inputs.get("backend") or DEFAULT_BACKEND)).outputs
         props: dict[str, Any] = {k: None for k in outputs}
         props.update({k: v for k, v in inputs.items() if v is not None})
         super().__init__(TunedModelProvider(), resource_name, props, opts)
+        self.permissions = []
+        self.owner = None
+        if spec is not None and isinstance(args, ModelInputs):
+            self._declare_sharing(resource_name, spec, args)
+
+    def _declare_sharing(self, resource_name: str, spec: TunedModelArgs, inputs: ModelInputs) -> None:
+        # The model's name is known before it exists when the backend lets the client choose
+        # the id (or the model is adopted): passing it as a plain value keeps a preview of an
+        # in-place update from showing every grant as replaced, as an unknown name would.
+        known_name: Any = inputs.desired().name or self.name
+        child = pulumi.ResourceOptions(parent=self, depends_on=[self])
+        self.permissions = [
+            TunedModelPermission(f"{resource_name}:{p.key}", permission_args(known_name, p), child)
+            for p in spec.permissions
+        ]
+        if spec.owner:
+            self.owner = TunedModelOwner(
+                f"{resource_name}:owner",
+                {"model": known_name, "emailAddress": spec.owner},
+                pulumi.ResourceOptions(parent=self, depends_on=[self, *self.permissions]),
+            )

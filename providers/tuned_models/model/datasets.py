@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuned_models.model.problems import Problem, error, warning
+from tuned_models.model.problems import Problem, Severity, error, warning
 from tuned_models.model.spec import (
     MAX_DATASET_BYTES,
     MAX_INPUT_CHARS,
     MAX_OUTPUT_CHARS,
     MIN_RECOMMENDED_EXAMPLES,
     Example,
+    ModelFields,
     text_problem,
 )
 
@@ -190,3 +191,23 @@ def dataset_problems(examples: Sequence[Example]) -> list[Problem]:
             )
         )
     return problems
+
+
+def dataset_info(spec: ModelFields, project_root: Path) -> DatasetInfo | None:
+    """The examples ``spec`` trains on: inline, or read from its ``dataset`` (relative to
+    ``project_root``); None when it declares neither (an adopted model).
+
+    Raises DatasetError naming the file and the reason when the file cannot be read, and
+    ValueError when the examples are not fit to train on (the first error of
+    :func:`dataset_problems`).
+    """
+    if spec.examples is not None:
+        examples, path = list(spec.examples), None
+    elif spec.dataset is not None:
+        examples, path = read_examples(project_root / spec.dataset), spec.dataset
+    else:
+        return None
+    errors = [p for p in dataset_problems(examples) if p.severity is Severity.ERROR]
+    if errors:
+        raise ValueError(f"{path or 'the inline examples'}: {errors[0].message}")
+    return DatasetInfo.of(examples, path)

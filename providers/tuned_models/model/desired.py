@@ -20,7 +20,7 @@ from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.model.datasets import DatasetInfo
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.ids import tuned_model_id
-from tuned_models.model.spec import Integer, ModelFields, ModelSpec, ResourceName
+from tuned_models.model.spec import Integer, ModelFields, ResourceName
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def model_inputs(
     project: str,
     stack: str,
     name: str,
-    spec: ModelSpec,
+    spec: ModelFields,
     dataset: DatasetInfo | None,
     *,
     backend: str = DEFAULT_BACKEND,

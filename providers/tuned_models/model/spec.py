@@ -285,12 +285,11 @@ class ModelFields(_Strict):
         return None
 
 
-class ModelSpec(ModelFields):
-    """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
+class TunedModelArgs(ModelFields):
+    """A tuned model and who may use it, as a Python program declares it (the library API):
+    the keys of a stack file's model, less the Pulumi resource options (``protect``,
+    ``retainOnDelete``, ``dependsOn``: pass ``pulumi.ResourceOptions`` instead)."""
 
-    protect: bool = False
-    retainOnDelete: bool = False
-    dependsOn: list[str] = Field(default_factory=list)
     permissions: list[PermissionSpec] = Field(default_factory=list)
     owner: Email | None = None
 
@@ -318,11 +317,19 @@ class ModelSpec(ModelFields):
         return v
 
     @model_validator(mode="after")
-    def _sources(self) -> ModelSpec:
+    def _sources(self) -> TunedModelArgs:
         problem = self.sources_problem(trains=self.dataset is not None or self.examples is not None)
         if problem:
             raise ValueError(problem)
         return self
+
+
+class ModelSpec(TunedModelArgs):
+    """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
+
+    protect: bool = False
+    retainOnDelete: bool = False
+    dependsOn: list[str] = Field(default_factory=list)
 
 
 #: Every key a model entry accepts, for "did you mean" suggestions.
