@@ -1,8 +1,9 @@
 """``tuned-models status --stack NAME``: the stack's models on the service, as a table or JSON.
 
 One row per model of the stack found on the service (and one per declared model not found):
-state, percent done, step and epoch, the latest mean loss, and age. Progress is read from the
-tuning operation while a model is CREATING, from its snapshots otherwise. Read-only.
+state, percent done, step and epoch, the latest mean loss, and age. Progress comes from the
+backend (:meth:`~tuned_models.backends.base.Backend.progress`): the running training while a
+model is CREATING, what the model records otherwise. Read-only.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tuned_models.gemini import GeminiClient
-from tuned_models.gemini.types import TunedModel, TunedModelState
-from tuned_models.live import find_stack_models, run_against_service
+from tuned_models.backends.base import Backend
+from tuned_models.cli.frame import run_against_service
+from tuned_models.discovery import find_stack_models
+from tuned_models.model.state import LiveModel, iso_z
 from tuned_models.stack import LoadedStack
 
 COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE")
@@ -31,46 +33,34 @@ def _age(created: datetime | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def model_row(client: GeminiClient, resource: str, model: TunedModel, now: datetime) -> dict[str, Any]:
+def model_row(backend: Backend, resource: str, model: LiveModel, now: datetime) -> dict[str, Any]:
     """One row of the status table for a live model."""
-    task = model.tuningTask
-    snapshots = list(task.snapshots) if task and task.snapshots else []
-    epochs = task.hyperparameters.epochCount if task and task.hyperparameters else None
-    total = snapshots[-1].step if snapshots else None
-    percent: float | None = 100.0 if model.state is TunedModelState.ACTIVE else None
-    if model.state is TunedModelState.CREATING:
-        running = [op for op in client.list_operations(model.name) if not op.done]
-        meta = running[0].metadata if running else None
-        if meta is not None:
-            total = meta.totalSteps
-            percent = meta.completedPercent or 0.0
-            snapshots = list(meta.snapshots) or snapshots
-    last = snapshots[-1] if snapshots else None
+    progress = backend.progress(model)
     return {
         "model": resource,
         "tunedModel": model.name,
-        "state": model.state.value if model.state else "?",
-        "percent": percent,
-        "step": last.step if last else 0,
-        "totalSteps": total,
-        "epoch": last.epoch if last else 0,
-        "epochs": epochs,
-        "meanLoss": last.meanLoss if last else None,
-        "createTime": model.createTime.isoformat().replace("+00:00", "Z") if model.createTime else None,
-        "age": _age(model.createTime, now),
+        "state": model.state.value,
+        "percent": progress.percent if progress else None,
+        "step": progress.step if progress else 0,
+        "totalSteps": progress.total_steps if progress else None,
+        "epoch": progress.epoch if progress else 0,
+        "epochs": progress.epochs if progress else None,
+        "meanLoss": progress.mean_loss if progress else None,
+        "createTime": iso_z(model.create_time),
+        "age": _age(model.create_time, now),
     }
 
 
 def build_status(
     project: str,
     stack: LoadedStack,
-    client: GeminiClient,
+    backend: Backend,
     progress: Callable[[str], None],
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """The status rows, in stack-file order, then models no longer declared."""
     now = now or datetime.now(UTC)
-    live = find_stack_models(client, project, stack, progress)
+    live = find_stack_models(backend, project, stack, progress)
     rows: list[dict[str, Any]] = []
     found = {r: list(ms) for r, ms in live.by_resource.items()}
     for r, m in live.adopted.items():
@@ -95,7 +85,7 @@ def build_status(
                     "age": "-",
                 }
             )
-        rows.extend(model_row(client, name, m, now) for m in models)
+        rows.extend(model_row(backend, name, m, now) for m in models)
     return rows
 
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuned_models.spec import RESOURCE_NAME_PATTERN, TUNED_MODEL_ID_PATTERN
+from tuned_models.model.spec import RESOURCE_NAME_PATTERN, TUNED_MODEL_ID_PATTERN
 
 _SUFFIX = re.compile(
     r"^(?P<resource>[a-z](?:[a-z0-9-]*[a-z0-9])?)-(?P<tag>[0-9a-f]{4})(?P<digest>[0-9a-f]{8})$"
@@ -75,8 +75,9 @@ class ParsedId:
 
 
 def parse_id(model_id: str) -> ParsedId | None:
-    """Split an id made by :func:`tuned_model_id`; ``None`` for any other id."""
-    m = _SUFFIX.match(model_id.removeprefix("tunedModels/"))
+    """Split an id made by :func:`tuned_model_id` (bare, or the last segment of a service name
+    such as ``tunedModels/<id>``); ``None`` for any other id."""
+    m = _SUFFIX.match(model_id.rpartition("/")[2])
     if not m:
         return None
     return ParsedId(m.group("resource"), m.group("tag"), m.group("digest"))

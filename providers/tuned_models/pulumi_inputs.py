@@ -4,7 +4,8 @@ The engine hands ``check``/``diff`` the inputs with ``__provider`` among them an
 preview, unresolved values as ``pulumi.output.Unknown``. :func:`plain` drops ``__provider``;
 :func:`has_unknown` finds unknowns at any depth; :func:`check_failures` validates the known
 inputs against a pydantic model and returns one ``CheckFailure`` per bad property, letting
-unknown properties (and cross-field rules that involve them) pass.
+unknown properties (and cross-field rules that involve them) pass. :func:`split_unknown` gives
+the planner what it takes: the known inputs and the names of the unknown ones.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ def has_unknown(value: Any) -> bool:
     if isinstance(value, list):
         return any(has_unknown(v) for v in value)
     return False
+
+
+def split_unknown(props: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """The inputs without ``__provider``, and the names of those unknown during a preview."""
+    inputs = plain(props)
+    return inputs, frozenset(k for k, v in inputs.items() if has_unknown(v))
 
 
 def check_failures(news: Mapping[str, Any], model: type[BaseModel]) -> list[CheckFailure]:

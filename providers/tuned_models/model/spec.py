@@ -1,31 +1,31 @@
-"""The model spec: what a stack file declares for one tuned model, and how each field behaves.
+"""The model spec: what a stack file (or a Python program) declares for one tuned model.
 
 This module is the single vocabulary shared by the stack loader, ``tuned-models validate``, the
-planner (diff and ``plan``) and the provider's ``check``. Keys mirror the Gemini API's JSON names
-(camelCase); unknown keys are errors (``extra="forbid"``).
-
-Field behaviour (decision 4 of DESIGN.md) is declared here, once:
-
-- :data:`CREATE_ONLY_FIELDS` force retraining (replacement) when they change;
-- :data:`UPDATABLE_FIELDS` are patched in place with an ``updateMask``;
-- everything else (``timeout``, ``wait``, ``protect`` ...) steers the tool, not the model.
+desired state (:mod:`tuned_models.model.desired`), the provider's ``check`` and the library API.
+Keys mirror the APIs' JSON names (camelCase); unknown keys are errors (``extra="forbid"``). The
+per-field rules are reusable annotated types (:data:`Integer`, :data:`Number`, :data:`Email`,
+:data:`TunedModelName`); what a change to each field does is declared per backend in its field
+table (:mod:`tuned_models.model.fields`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from tuned_models.model.grants import Grant, GranteeType, Role, grantee_key
 
 #: The service's pattern for a client-chosen ``tunedModelId`` (CreateTunedModelRequest).
 TUNED_MODEL_ID_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -45,25 +45,7 @@ MAX_OUTPUT_CHARS = 5_000
 MAX_DATASET_BYTES = 4 * 1024 * 1024
 MIN_RECOMMENDED_EXAMPLES = 20
 
-#: Fields whose change retrains the model (the service marks them IMMUTABLE).
-CREATE_ONLY_FIELDS: tuple[str, ...] = (
-    "baseModel",
-    "tunedModelSource",
-    "hyperparameters",
-    "datasetDigest",
-)
-#: Fields the service lets us PATCH in place (the updateMask paths).
-UPDATABLE_FIELDS: tuple[str, ...] = ("displayName", "description", "temperature", "topP", "topK")
-
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
-
-
-class GranteeType(StrEnum):
-    """Who a permission in a stack file is for (the API's names, less the unspecified one)."""
-
-    USER = "USER"
-    GROUP = "GROUP"
-    EVERYONE = "EVERYONE"
 
 
 class _Strict(BaseModel):
@@ -86,6 +68,43 @@ def _integral(v: Any) -> Any:
     return v
 
 
+def _number(v: Any) -> Any:
+    return _no_bool(v, "a number")
+
+
+def valid_email(v: str) -> str:
+    """``v`` when it is an email address; raises ValueError otherwise."""
+    if not EMAIL_PATTERN.match(v):
+        raise ValueError(f"{v!r} is not an email address")
+    return v
+
+
+def _tuned_model_name(v: str) -> str:
+    if not TUNED_MODEL_NAME_PATTERN.match(v):
+        raise ValueError(f"expected tunedModels/<id>, got {v!r}")
+    return v
+
+
+def _resource_name(v: str) -> str:
+    if not RESOURCE_NAME_PATTERN.match(v):
+        raise ValueError(
+            "a resource name is 1-26 lowercase letters, digits and hyphens, starting with a letter"
+        )
+    return v
+
+
+#: An integer; an integral float (Pulumi sends 5 as 5.0) is the integer, a boolean is not.
+Integer = Annotated[int, BeforeValidator(_integral)]
+#: A number; a boolean is not one.
+Number = Annotated[float, BeforeValidator(_number)]
+#: An email address.
+Email = Annotated[str, AfterValidator(valid_email)]
+#: A tuned model's resource name, ``tunedModels/<id>``.
+TunedModelName = Annotated[str, AfterValidator(_tuned_model_name)]
+#: A model's resource name in a stack (its key in ``tuned-models:models``).
+ResourceName = Annotated[str, AfterValidator(_resource_name)]
+
+
 def text_problem(text: str) -> str | None:
     """Why ``text`` cannot be sent as training text, or None when it can.
 
@@ -105,21 +124,10 @@ def text_problem(text: str) -> str | None:
 class Hyperparameters(_Strict):
     """Tuning hyperparameters; unset ones get the service's defaults (resolved on create)."""
 
-    epochCount: Annotated[int, Field(ge=1, le=1000)] | None = None
-    batchSize: Annotated[int, Field(ge=1, le=1024)] | None = None
-    learningRate: Annotated[float, Field(gt=0, le=1)] | None = None
-    learningRateMultiplier: Annotated[float, Field(gt=0, le=100)] | None = None
-
-    @field_validator("epochCount", "batchSize", mode="before")
-    @classmethod
-    def _integral(cls, v: Any) -> Any:
-        # Pulumi passes every number as a float: 5.0 is the integer 5, 5.5 is an error.
-        return _integral(v)
-
-    @field_validator("learningRate", "learningRateMultiplier", mode="before")
-    @classmethod
-    def _number(cls, v: Any) -> Any:
-        return _no_bool(v, "a number")
+    epochCount: Annotated[Integer, Field(ge=1, le=1000)] | None = None
+    batchSize: Annotated[Integer, Field(ge=1, le=1024)] | None = None
+    learningRate: Annotated[Number, Field(gt=0, le=1)] | None = None
+    learningRateMultiplier: Annotated[Number, Field(gt=0, le=100)] | None = None
 
     @model_validator(mode="after")
     def _one_learning_rate(self) -> Hyperparameters:
@@ -135,14 +143,7 @@ class Hyperparameters(_Strict):
 class TunedModelSource(_Strict):
     """Continue tuning from an existing tuned model."""
 
-    tunedModel: str
-
-    @field_validator("tunedModel")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not TUNED_MODEL_NAME_PATTERN.match(v):
-            raise ValueError(f"expected tunedModels/<id>, got {v!r}")
-        return v
+    tunedModel: TunedModelName
 
 
 class Example(_Strict):
@@ -182,8 +183,10 @@ class PermissionSpec(_Strict):
         if len(chosen) > 1:
             raise ValueError("a permission has one grantee: user or group, not both")
         email = getattr(self, chosen[0])
-        if not EMAIL_PATTERN.match(email):
-            raise ValueError(f"{chosen[0]}: {email!r} is not an email address")
+        try:
+            valid_email(email)
+        except ValueError as e:
+            raise ValueError(f"{chosen[0]}: {e}") from None
         return self
 
     @property
@@ -202,9 +205,11 @@ class PermissionSpec(_Strict):
     @property
     def key(self) -> str:
         """A stable identity for this grant, independent of its position in the list."""
-        if self.grantee_type is GranteeType.EVERYONE:
-            return "everyone"
-        return f"{self.grantee_type.value.lower()}:{(self.email or '').lower()}"
+        return grantee_key(self.grantee_type, self.email)
+
+    def grant(self) -> Grant:
+        """This entry as a :class:`~tuned_models.model.grants.Grant`."""
+        return Grant(self.grantee_type, self.email, Role(self.role))
 
 
 def _number_text(value: float) -> str:
@@ -245,22 +250,12 @@ class ModelFields(_Strict):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     dataset: str | None = None
     examples: list[Example] | None = None
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    topP: Annotated[float, Field(ge=0, le=1)] | None = None
-    topK: Annotated[int, Field(ge=1)] | None = None
+    temperature: Annotated[Number, Field(ge=0, le=2)] | None = None
+    topP: Annotated[Number, Field(ge=0, le=1)] | None = None
+    topK: Annotated[Integer, Field(ge=1)] | None = None
     timeout: float = 7200.0
     wait: bool = True
-    adopt: str | None = None
-
-    @field_validator("topK", mode="before")
-    @classmethod
-    def _integral(cls, v: Any) -> Any:
-        return _integral(v)
-
-    @field_validator("temperature", "topP", mode="before")
-    @classmethod
-    def _number(cls, v: Any) -> Any:
-        return _no_bool(v, "a number")
+    adopt: TunedModelName | None = None
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -274,22 +269,29 @@ class ModelFields(_Strict):
             raise ValueError(f"expected models/<id>, e.g. models/gemini-1.5-flash-001-tuning, got {v!r}")
         return v
 
-    @field_validator("adopt")
-    @classmethod
-    def _adopt(cls, v: str | None) -> str | None:
-        if v is not None and not TUNED_MODEL_NAME_PATTERN.match(v):
-            raise ValueError(f"expected tunedModels/<id>, got {v!r}")
-        return v
+    def sources_problem(self, *, trains: bool) -> str | None:
+        """Why the sources of this model do not fit together, or None: exactly one of
+        ``baseModel`` or ``tunedModelSource``, not both ``dataset`` and ``examples``, and (when
+        ``trains`` is False) data to train on unless the model is adopted."""
+        if (self.baseModel is None) == (self.tunedModelSource is None):
+            return "declare exactly one of baseModel or tunedModelSource"
+        if self.dataset is not None and self.examples is not None:
+            return "declare dataset (a file) or examples (inline), not both"
+        if self.adopt is None and not trains:
+            return (
+                "declare a dataset (a file) or examples (inline); "
+                "only a model taken over with adopt may have neither"
+            )
+        return None
 
 
-class ModelSpec(ModelFields):
-    """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
+class TunedModelArgs(ModelFields):
+    """A tuned model and who may use it, as a Python program declares it (the library API):
+    the keys of a stack file's model, less the Pulumi resource options (``protect``,
+    ``retainOnDelete``, ``dependsOn``: pass ``pulumi.ResourceOptions`` instead)."""
 
-    protect: bool = False
-    retainOnDelete: bool = False
-    dependsOn: list[str] = Field(default_factory=list)
     permissions: list[PermissionSpec] = Field(default_factory=list)
-    owner: str | None = None
+    owner: Email | None = None
 
     @field_validator("permissions")
     @classmethod
@@ -306,8 +308,6 @@ class ModelSpec(ModelFields):
         # permissions is declared before owner, so it is in info.data when it validated.
         if v is None:
             return v
-        if not EMAIL_PATTERN.match(v):
-            raise ValueError(f"{v!r} is not an email address")
         permissions: list[PermissionSpec] = info.data.get("permissions") or []
         if any((p.email or "").lower() == v.lower() for p in permissions):
             raise ValueError(
@@ -317,17 +317,19 @@ class ModelSpec(ModelFields):
         return v
 
     @model_validator(mode="after")
-    def _sources(self) -> ModelSpec:
-        if (self.baseModel is None) == (self.tunedModelSource is None):
-            raise ValueError("declare exactly one of baseModel or tunedModelSource")
-        if self.dataset is not None and self.examples is not None:
-            raise ValueError("declare dataset (a file) or examples (inline), not both")
-        if self.adopt is None and self.dataset is None and self.examples is None:
-            raise ValueError(
-                "declare a dataset (a file) or examples (inline); "
-                "only a model taken over with adopt may have neither"
-            )
+    def _sources(self) -> TunedModelArgs:
+        problem = self.sources_problem(trains=self.dataset is not None or self.examples is not None)
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+class ModelSpec(TunedModelArgs):
+    """One entry of ``tuned-models:models`` after ``tuned-models:defaults`` were merged under it."""
+
+    protect: bool = False
+    retainOnDelete: bool = False
+    dependsOn: list[str] = Field(default_factory=list)
 
 
 #: Every key a model entry accepts, for "did you mean" suggestions.

@@ -11,6 +11,7 @@ Contract:
   or converting JSONL to CSV keeps the digest; changing any text or the order of examples
   changes it.
 - :func:`dataset_problems` lists what ``validate`` reports about examples (errors and warnings).
+- :class:`DatasetInfo` is what the desired state keeps of a model's examples: path, digest, count.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuned_models.spec import (
+from tuned_models.model.problems import Problem, Severity, error, warning
+from tuned_models.model.spec import (
     MAX_DATASET_BYTES,
     MAX_INPUT_CHARS,
     MAX_OUTPUT_CHARS,
     MIN_RECOMMENDED_EXAMPLES,
     Example,
+    ModelFields,
     text_problem,
 )
 
@@ -43,12 +46,17 @@ class DatasetError(ValueError):
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One finding about a dataset: ``severity`` is ``"error"`` or ``"warning"``."""
+class DatasetInfo:
+    """The examples one model trains on: ``path`` (None for inline ``examples``), digest, count."""
 
-    severity: str
-    where: str
-    message: str
+    path: str | None
+    digest: str
+    count: int
+
+    @classmethod
+    def of(cls, examples: Sequence[Example], path: str | None) -> DatasetInfo:
+        """The info of ``examples`` read from ``path`` (None: inline)."""
+        return cls(path, examples_digest(examples), len(examples))
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -151,41 +159,55 @@ def examples_digest(examples: Sequence[Example]) -> str:
 
 
 def dataset_problems(examples: Sequence[Example]) -> list[Problem]:
-    """Errors (empty or too long texts, no examples) and warnings (few or duplicate examples)."""
+    """Errors (empty or too long texts, no examples) and warnings (few or duplicate examples),
+    not yet placed in a stack file (:meth:`~tuned_models.model.problems.Problem.at`); the
+    message starts with the example (``example 3: output is empty``) when it is about one."""
     problems: list[Problem] = []
     if not examples:
-        return [Problem("error", "", "the dataset has no examples")]
+        return [error("the dataset has no examples")]
     seen: dict[tuple[str, str], int] = {}
     for i, e in enumerate(examples, start=1):
-        where = f"example {i}"
+        where = f"example {i}: "
         if not e.textInput.strip():
-            problems.append(Problem("error", where, "textInput is empty"))
+            problems.append(error(where + "textInput is empty"))
         if not e.output.strip():
-            problems.append(Problem("error", where, "output is empty"))
+            problems.append(error(where + "output is empty"))
         if len(e.textInput) > MAX_INPUT_CHARS:
             problems.append(
-                Problem(
-                    "error",
-                    where,
-                    f"textInput has {len(e.textInput)} characters; the limit is {MAX_INPUT_CHARS}",
-                )
+                error(f"{where}textInput has {len(e.textInput)} characters; the limit is {MAX_INPUT_CHARS}")
             )
         if len(e.output) > MAX_OUTPUT_CHARS:
             problems.append(
-                Problem(
-                    "error", where, f"output has {len(e.output)} characters; the limit is {MAX_OUTPUT_CHARS}"
-                )
+                error(f"{where}output has {len(e.output)} characters; the limit is {MAX_OUTPUT_CHARS}")
             )
         first = seen.setdefault((e.textInput, e.output), i)
         if first != i:
-            problems.append(Problem("warning", where, f"duplicate of example {first}"))
+            problems.append(warning(f"{where}duplicate of example {first}"))
     if len(examples) < MIN_RECOMMENDED_EXAMPLES:
         problems.append(
-            Problem(
-                "warning",
-                "",
+            warning(
                 f"only {len(examples)} examples; the service "
-                f"recommends at least {MIN_RECOMMENDED_EXAMPLES} (100-500 is typical)",
+                f"recommends at least {MIN_RECOMMENDED_EXAMPLES} (100-500 is typical)"
             )
         )
     return problems
+
+
+def dataset_info(spec: ModelFields, project_root: Path) -> DatasetInfo | None:
+    """The examples ``spec`` trains on: inline, or read from its ``dataset`` (relative to
+    ``project_root``); None when it declares neither (an adopted model).
+
+    Raises DatasetError naming the file and the reason when the file cannot be read, and
+    ValueError when the examples are not fit to train on (the first error of
+    :func:`dataset_problems`).
+    """
+    if spec.examples is not None:
+        examples, path = list(spec.examples), None
+    elif spec.dataset is not None:
+        examples, path = read_examples(project_root / spec.dataset), spec.dataset
+    else:
+        return None
+    errors = [p for p in dataset_problems(examples) if p.severity is Severity.ERROR]
+    if errors:
+        raise ValueError(f"{path or 'the inline examples'}: {errors[0].message}")
+    return DatasetInfo.of(examples, path)

@@ -1,11 +1,13 @@
 """``tuned-models plan --stack NAME``: what ``pulumi up`` would do, from the stack file and the
 live service (no Pulumi state, no Pulumi CLI).
 
-For each declared model the same pure planner as the provider's ``diff``
-(:func:`tuned_models.planner.decide`) compares the live model with the spec: create, retrain
-(with the fields that force it), update in place (with the fields), no change. Permissions are
-compared with the model's live permissions. Models of this stack on the service that the file
-no longer declares are listed as delete candidates. Output: Markdown for a pull-request
+For each declared model the desired state (:func:`tuned_models.model.desired.model_inputs`)
+and the same pure planner as the provider's ``diff`` (:func:`tuned_models.model.planner.decide`)
+compare the live model with the spec: create, retrain (with the fields that force it), update
+in place (with the fields), no change. Grants are compared with the model's live grants by the
+planner the permission resources' ``diff`` uses (:func:`~tuned_models.model.planner.plan_grants`).
+Models of this stack on the service that the file no longer declares are listed as delete
+candidates. Output: Markdown for a pull-request
 comment, or JSON. Exit 0 on success, 1 when the stack does not validate or the service fails.
 """
 
@@ -13,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tuned_models.gemini import GeminiClient
-from tuned_models.gemini.types import Permission, TunedModel, TunedModelState
-from tuned_models.live import find_stack_models, run_against_service
-from tuned_models.planner import Action, Decision, Observed, State, decide
-from tuned_models.program import model_args
-from tuned_models.spec import UPDATABLE_FIELDS, ModelSpec
+from tuned_models.backends.base import Backend
+from tuned_models.cli.frame import run_against_service
+from tuned_models.discovery import find_stack_models
+from tuned_models.model.desired import model_inputs
+from tuned_models.model.planner import Action, Decision, GrantChange, decide, observed_from_live, plan_grants
+from tuned_models.model.state import ModelState
 from tuned_models.stack import LoadedStack
-from tuned_models.tuned_model import TunedModelArgs
 
 ACTION_LABELS = {
     Action.CREATE: "create",
@@ -34,19 +35,6 @@ ACTION_LABELS = {
     Action.NONE: "no change",
     Action.DELETE: "delete candidate",
 }
-
-
-@dataclass(frozen=True)
-class PermissionChange:
-    """One sharing change: ``change`` is ``grant``, ``role``, ``transfer ownership``, or
-    ``not declared``: a live grant the file does not declare. Without Pulumi state, plan cannot
-    tell a grant this stack made and the file dropped (``pulumi up`` revokes it) from one made
-    outside the stack (``pulumi up`` leaves it: drift for the reviewer)."""
-
-    grantee: str
-    change: str
-    role: str | None = None
-    old_role: str | None = None
 
 
 @dataclass
@@ -59,85 +47,43 @@ class ModelPlan:
     current: str | None
     changes: list[dict[str, Any]]
     note: str
-    permissions: list[PermissionChange] = field(default_factory=list)
-
-
-def observed_from_live(model: TunedModel) -> Observed:
-    """What the service shows of a model, in the planner's terms."""
-    task = model.tuningTask
-    source = model.tunedModelSource
-    return Observed(
-        name=model.name,
-        state=State(model.state.value if model.state else State.STATE_UNSPECIFIED.value),
-        mutable={f: getattr(model, f) for f in UPDATABLE_FIELDS},
-        training=None,
-        live_training={
-            "baseModel": model.baseModel,
-            "tunedModelSource": {"tunedModel": source.tunedModel} if source and source.tunedModel else None,
-            "hyperparameters": (
-                task.hyperparameters.model_dump(exclude_none=True) if task and task.hyperparameters else {}
-            ),
-        },
-    )
-
-
-def _grantee(p: Permission) -> str:
-    kind = p.granteeType.value.lower() if p.granteeType else "?"
-    return "everyone" if kind == "everyone" else f"{kind}:{(p.emailAddress or '').lower()}"
-
-
-def plan_permissions(spec: ModelSpec, live: Sequence[Permission] | None) -> list[PermissionChange]:
-    """Compare declared permissions and owner with the live ones (``None``: model not there yet)."""
-    changes: list[PermissionChange] = []
-    current = {_grantee(p): p for p in live or [] if p.role is None or p.role.value != "OWNER"}
-    owner = next((p.emailAddress for p in live or [] if p.role is not None and p.role.value == "OWNER"), None)
-    for grant in spec.permissions:
-        have = current.pop(grant.key, None)
-        if have is None:
-            changes.append(PermissionChange(grant.key, "grant", grant.role))
-        elif have.role is None or have.role.value != grant.role:
-            changes.append(
-                PermissionChange(grant.key, "role", grant.role, have.role.value if have.role else None)
-            )
-    for key, p in sorted(current.items()):
-        changes.append(PermissionChange(key, "not declared", None, p.role.value if p.role else None))
-    if spec.owner and (owner or "").lower() != spec.owner.lower():
-        changes.append(PermissionChange(f"user:{spec.owner.lower()}", "transfer ownership", "OWNER"))
-    return changes
+    permissions: list[GrantChange] = field(default_factory=list)
 
 
 def build_plan(
-    project: str, stack: LoadedStack, client: GeminiClient, progress: Callable[[str], None]
+    project: str, stack: LoadedStack, backend: Backend, progress: Callable[[str], None]
 ) -> dict[str, Any]:
     """The plan as JSON-ready data (see :func:`render_markdown`)."""
-    live = find_stack_models(client, project, stack, progress)
+    live = find_stack_models(backend, project, stack, progress)
     plans: list[ModelPlan] = []
     total = len(stack.models)
     for i, (name, spec) in enumerate(stack.models.items(), start=1):
         progress(f"comparing {name} ({i}/{total}) ...")
-        dataset = stack.datasets.get(name)
-        args = TunedModelArgs.model_validate(
-            model_args(
-                project,
-                stack.name,
-                name,
-                spec,
-                dataset_digest=dataset.digest if dataset else None,
-                example_count=dataset.count if dataset else None,
-            )
+        inputs = model_inputs(
+            project, stack.name, name, spec, stack.datasets.get(name), backend=stack.connection.backend
         )
-        desired = args.desired()
+        desired = inputs.desired()
         candidates = live.by_resource.get(name, [])
-        exact = next((m for m in candidates if m.name == desired.name), None)
+        exact = next((m for m in candidates if m.model_id == desired.model_id), None)
         fallback = candidates[-1] if candidates else None
         current = live.adopted.get(name) if spec.adopt else (exact or fallback)
         decision: Decision = decide(observed_from_live(current) if current else None, desired)
         keeps_model = decision.action in (Action.UPDATE, Action.NONE, Action.ADOPT) and current is not None
-        perms = plan_permissions(
-            spec, client.list_permissions(current.name) if keeps_model and current else None
+        live_grants = (
+            backend.grants.list(current.name) if keeps_model and current and backend.grants else None
+        )
+        perms = plan_grants(
+            current.name if current else str(desired.name),
+            [p.grant() for p in spec.permissions],
+            spec.owner,
+            live_grants,
         )
         note = decision.note
-        if current is not None and current.name == desired.name and current.state is TunedModelState.FAILED:
+        if (
+            current is not None
+            and current.model_id == desired.model_id
+            and current.state is ModelState.FAILED
+        ):
             note = (
                 "it FAILED on the service: `pulumi up` retrains it once Pulumi has recorded the "
                 "failure (`pulumi refresh`); otherwise it stops and asks you to delete it first"
@@ -146,7 +92,7 @@ def build_plan(
             ModelPlan(
                 model=name,
                 action=ACTION_LABELS[decision.action],
-                tuned_model=desired.name,
+                tuned_model=desired.name or "(named by the service)",
                 current=current.name if current else None,
                 changes=[{"field": c.field, "old": c.old, "new": c.new} for c in decision.changes],
                 note=note,
@@ -159,7 +105,7 @@ def build_plan(
         {
             "tunedModel": m.name,
             "model": resource,
-            "state": m.state.value if m.state else "?",
+            "state": m.state.value,
             "reason": "not declared in the stack file"
             if resource not in declared
             else "an earlier version of a declared model",

@@ -10,8 +10,9 @@ Contract:
   (``stacks/Pulumi.dev.yaml: 3 models, 0 errors, 1 warning``), all on stdout. It exits 1 when
   any stack has an error, else 0. ``--format json`` prints one JSON document instead. Text that
   cannot be written as UTF-8 (a lone surrogate in a model name) is printed escaped (``\\ud800``).
-- ``plan`` and ``status`` call ``tuned_models.plan_cmd.run_plan(args)`` and
-  ``tuned_models.status_cmd.run_status(args)``, imported when the command runs.
+- ``validate``, ``plan`` and ``status`` live in :mod:`.validate`, :mod:`.plan` and
+  :mod:`.status`; ``plan`` and ``status`` (which need the API client) are imported when the
+  command runs, so ``validate`` stays offline and light.
 - ``emulator`` hands its arguments to the ``cli`` entry point of the ``tuned_models.embedded``
   group (the emulator's server); this package never imports :mod:`tuned_models_emulator`.
 """
@@ -19,21 +20,19 @@ Contract:
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from tuned_models.gemini import find_project_root
-from tuned_models.stack import STACKS_DIR, LoadedStack, list_stacks, load_stack
+from tuned_models.cli.validate import run_validate
+from tuned_models.config import ENTRY_POINT_GROUP
+from tuned_models.project import STACKS_DIR
 
 __all__ = ["build_parser", "main"]
 
 _PROG = "tuned-models"
-_EMULATOR_GROUP = "tuned_models.embedded"
 _EXIT_UNAVAILABLE = 2
 
 _VALIDATE_HELP = f"""\
@@ -102,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="text (default): one line per problem; json: for machines",
     )
     _project_root_argument(validate)
-    validate.set_defaults(handler=_run_validate)
+    validate.set_defaults(handler=run_validate)
 
     plan = _command(commands, "plan", "show what `pulumi up` would change", _PLAN_HELP)
     plan.add_argument("--stack", metavar="NAME", required=True, help="the stack to plan")
@@ -113,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="markdown (default, for a pull request comment) or json",
     )
     _project_root_argument(plan)
-    plan.set_defaults(handler=_lazy("tuned_models.plan_cmd", "run_plan", "plan"))
+    plan.set_defaults(handler=_run_plan)
 
     status = _command(commands, "status", "show a stack's models on the service", _STATUS_HELP)
     status.add_argument("--stack", metavar="NAME", required=True, help="the stack to show")
@@ -121,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("table", "json"), default="table", help="table (default) or json"
     )
     _project_root_argument(status)
-    status.set_defaults(handler=_lazy("tuned_models.status_cmd", "run_status", "status"))
+    status.set_defaults(handler=_run_status)
 
     emulator = _command(commands, "emulator", "run the local tuning API emulator", _EMULATOR_HELP)
     emulator.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the emulator")
@@ -165,86 +164,19 @@ def _project_root_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# -- validate ------------------------------------------------------------------------------------
+# -- plan, status (imported when they run: they need the API client) ---------------------------
 
 
-def _run_validate(args: argparse.Namespace) -> int:
-    root: Path = args.project_root or find_project_root()
-    names = [args.stack] if args.stack else list_stacks(root)
-    stacks = [load_stack(root, name) for name in names]
-    errors = sum(len(s.errors) for s in stacks)
-    warnings = sum(len(s.warnings) for s in stacks)
-    no_stacks = not names
-    if args.format == "json":
-        document = {
-            "ok": errors == 0 and not no_stacks,
-            "errors": errors,
-            "warnings": warnings,
-            "stacks": [_stack_json(s) for s in stacks],
-        }
-        print(json.dumps(document, indent=2))
-    else:
-        if no_stacks:
-            _print(f"{STACKS_DIR}/: no stack files (Pulumi.<stack>.yaml) under {root}")
-        for stack in stacks:
-            for problem in stack.problems:
-                _print(problem.line())
-            _print(_summary(stack))
-    return 1 if errors or no_stacks else 0
+def _run_plan(args: argparse.Namespace) -> int:
+    from tuned_models.cli.plan import run_plan
+
+    return run_plan(args)
 
 
-def _print(line: str) -> None:
-    """Print ``line``, with what UTF-8 cannot encode (lone surrogates) as backslash escapes."""
-    print(line.encode("utf-8", "backslashreplace").decode("utf-8"))
+def _run_status(args: argparse.Namespace) -> int:
+    from tuned_models.cli.status import run_status
 
-
-def _summary(stack: LoadedStack) -> str:
-    return (
-        f"{stack.path}: {_count(len(stack.model_names), 'model')}, "
-        f"{_count(len(stack.errors), 'error')}, {_count(len(stack.warnings), 'warning')}"
-    )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _stack_json(stack: LoadedStack) -> dict[str, Any]:
-    """One stack in ``validate --format json``; never carries the API key."""
-    return {
-        "stack": stack.name,
-        "file": stack.path,
-        "ok": stack.ok,
-        "endpoint": stack.endpoint,
-        "models": list(stack.model_names),
-        "errors": len(stack.errors),
-        "warnings": len(stack.warnings),
-        "problems": [p.to_json() for p in stack.problems],
-        "datasets": {
-            name: {"path": info.path, "digest": info.digest, "examples": info.count}
-            for name, info in stack.datasets.items()
-        },
-    }
-
-
-# -- plan, status --------------------------------------------------------------------------------
-
-
-def _lazy(module: str, function: str, command: str) -> Callable[[argparse.Namespace], int]:
-    """A handler importing ``module.function`` when it runs, so the CLI works without it."""
-
-    def handler(args: argparse.Namespace) -> int:
-        try:
-            target = getattr(importlib.import_module(module), function)
-        except ModuleNotFoundError as e:
-            if e.name != module:
-                raise
-            print(f"{_PROG} {command}: not available yet", file=sys.stderr)
-            return _EXIT_UNAVAILABLE
-        result: int = target(args)
-        return result
-
-    return handler
+    return run_status(args)
 
 
 # -- emulator ------------------------------------------------------------------------------------
@@ -252,7 +184,7 @@ def _lazy(module: str, function: str, command: str) -> Callable[[argparse.Namesp
 
 def _run_emulator(argv: Sequence[str]) -> int:
     """Hand ``argv`` to the emulator's ``cli`` entry point; exit 2 when it is not installed."""
-    found = [ep for ep in entry_points(group=_EMULATOR_GROUP) if ep.name == "cli"]
+    found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == "cli"]
     target: Callable[[list[str]], int] | None = None
     if found:
         try:
@@ -263,11 +195,9 @@ def _run_emulator(argv: Sequence[str]) -> int:
         if any(a in ("-h", "--help") for a in argv):
             print(_EMULATOR_HELP, end="")
             return 0
-        print(f"{_PROG} emulator: not available (no '{_EMULATOR_GROUP}' entry point 'cli')", file=sys.stderr)
+        print(
+            f"{_PROG} emulator: not available (no '{ENTRY_POINT_GROUP}' entry point 'cli')", file=sys.stderr
+        )
         return _EXIT_UNAVAILABLE
     code = target(list(argv))
     return int(code or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

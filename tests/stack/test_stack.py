@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tuned_models.datasets import DatasetError, examples_digest, read_examples
-from tuned_models.spec import Hyperparameters, parse_duration
+from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
+from tuned_models.model.spec import Hyperparameters, parse_duration
 from tuned_models.stack import (
     SCHEMA_FILE,
     LoadedStack,
@@ -120,8 +120,13 @@ def test_stack_settings_are_read_and_other_namespaces_ignored() -> None:
         }
     )
     assert stack.problems == []
-    assert (stack.name, stack.path, stack.endpoint) == ("test", SOURCE, "embedded")
-    assert (stack.has_api_key, stack.quota_project, stack.emulator_step_seconds) == (True, "my-project", 0.25)
+    assert (stack.name, stack.path, stack.connection.endpoint) == ("test", SOURCE, "embedded")
+    connection = stack.connection
+    assert (connection.has_api_key, connection.quota_project, connection.emulator_step_seconds) == (
+        True,
+        "my-project",
+        0.25,
+    )
     assert stack.model_names == ("a",)
 
 
@@ -137,7 +142,7 @@ def test_structured_config_as_the_pulumi_runtime_hands_it_is_accepted() -> None:
         }
     )
     assert stack.ok, _lines(stack)
-    assert stack.emulator_step_seconds == 0.5
+    assert stack.connection.emulator_step_seconds == 0.5
     assert stack.models["a"].hyperparameters.epochCount == 3
 
 
@@ -173,7 +178,7 @@ def test_a_malformed_api_key_is_an_error_that_never_shows_the_value() -> None:
         f"{SOURCE}:tuned-models:apiKey: expected a string or {{secure: ...}}"
         " (set it with `pulumi config set --secret tuned-models:apiKey`)"
     ]
-    assert not stack.has_api_key
+    assert not stack.connection.has_api_key
 
 
 def test_emulator_step_seconds_against_the_public_service_is_a_warning() -> None:
@@ -284,6 +289,7 @@ def test_the_schema_describes_models_defaults_and_settings() -> None:
     config = schema["properties"]["config"]
     assert sorted(config["properties"]) == sorted(
         [
+            "tuned-models:backend",
             "tuned-models:endpoint",
             "tuned-models:apiKey",
             "tuned-models:quotaProject",
@@ -487,3 +493,18 @@ def test_the_schema_accepts_emulator_step_seconds_as_pulumi_config_set_writes_it
 def test_read_examples_turns_an_unusable_file_name_into_a_dataset_error() -> None:
     with pytest.raises(DatasetError, match="not a usable file name"):
         read_examples(ROOT / "stacks" / "datasets" / "a\0.jsonl")
+
+
+def test_the_backend_key_accepts_gemini_and_refuses_others_clearly() -> None:
+    assert _parse({"tuned-models:backend": "gemini", **_one()}).connection.backend == "gemini"
+    assert _parse(_one()).connection.backend == "gemini"
+    assert _lines(_parse({"tuned-models:backend": "vertexai", **_one()})) == [
+        f"{SOURCE}:tuned-models:backend: unknown backend 'vertexai'; expected gemini"
+    ]
+
+
+def test_an_endpoint_without_a_host_is_an_error() -> None:
+    [line] = _lines(_parse({"tuned-models:endpoint": "http://:80", **_one()}))
+    assert line.startswith(
+        f"{SOURCE}:tuned-models:endpoint: expected 'embedded' or an http(s) URL, got 'http://:80'"
+    )
