@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.client.vertex_fakes import FakeStorage
+from tuned_models.model.problems import Problem
 from tuned_models.vertex import (
     CHUNK_GRANULARITY,
     DatasetError,
@@ -56,7 +57,7 @@ def _converted(path: Path, limits: DatasetLimits = SMALL) -> tuple[bytes, str]:
 
 def _errors(path: Path, kind: DatasetKind = DatasetKind.TRAINING, limits: DatasetLimits = SMALL) -> list[str]:
     scan = scan_dataset(path, kind, limits)
-    return [f"{p.where}: {p.message}" if p.where else p.message for p in scan.errors]
+    return [p.message for p in scan.errors]
 
 
 # -- conversion and digest ---------------------------------------------------------------------
@@ -114,12 +115,20 @@ def test_contents_records_pass_through_with_every_field(tmp_path: Path) -> None:
     assert scan_dataset(pretty, limits=SMALL).digest == scan.digest
 
 
+def located(problem: Problem) -> tuple[str, str, str]:
+    """(severity, where, message) of a dataset problem whose message starts with ``line N: ``."""
+    where, sep, message = problem.message.partition(": ")
+    if not (sep and where.startswith("line ")):
+        where, message = "", problem.message
+    return problem.severity.value, where, message
+
+
 # -- the service's rules -----------------------------------------------------------------------
 
 
 def test_contents_rules_with_line_numbers() -> None:
     scan = scan_dataset(DATA / "contents_bad.jsonl", limits=SMALL)
-    found = [(p.severity, p.where, p.message) for p in scan.problems]
+    found = [located(p) for p in scan.problems]
     expected = [
         ("error", "line 2", "contents must be a non-empty list"),
         ("error", "line 3", "contents[0].role must be 'user': a conversation starts with the user"),
@@ -267,7 +276,7 @@ def test_a_line_over_the_bound_is_skipped_and_reading_goes_on(tmp_path: Path) ->
     long = json.dumps({"textInput": "x" * 5000, "output": "y"})
     path = _write(tmp_path, "d.jsonl", f'{long}\n{{"textInput": "a", "output": "b"}}\n')
     scan = scan_dataset(path, limits=DatasetLimits(max_line_bytes=1000, min_recommended_examples=1))
-    assert [(p.where, p.message) for p in scan.errors] == [("line 1", "the line is longer than 1000 bytes")]
+    assert [p.message for p in scan.errors] == ["line 1: the line is longer than 1000 bytes"]
     assert scan.example_count == 1
 
 
@@ -275,7 +284,7 @@ def test_a_very_long_example_is_a_warning(tmp_path: Path) -> None:
     path = _write(tmp_path, "d.jsonl", json.dumps({"textInput": "x" * 100, "output": "y" * 21}))
     scan = scan_dataset(path, limits=DatasetLimits(max_example_tokens=30, min_recommended_examples=1))
     assert scan.ok
-    assert [(p.severity, p.where, p.message) for p in scan.problems] == [
+    assert [located(p) for p in scan.problems] == [
         ("warning", "line 1", "121 characters, about 30 tokens; the service drops examples over 30 tokens")
     ]
 

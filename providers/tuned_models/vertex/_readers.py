@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tuned_models.datasets import Problem
+from tuned_models.model.problems import Problem, error, warning
 
 __all__ = ["INPUT_KEYS", "READERS", "Problems", "Reader"]
 
@@ -25,6 +25,13 @@ __all__ = ["INPUT_KEYS", "READERS", "Problems", "Reader"]
 INPUT_KEYS = ("textInput", "text_input")
 _BOM = b"\xef\xbb\xbf"
 _SKIP_BLOCK = 1024 * 1024
+
+
+def located(severity: str, where: str, message: str) -> Problem:
+    """A dataset problem (``severity`` is ``"error"`` or ``"warning"``) at ``where`` (e.g.
+    ``line 4``, or empty for the whole file), not yet placed in a stack file."""
+    text = f"{where}: {message}" if where else message
+    return error(text) if severity == "error" else warning(text)
 
 
 class Problems:
@@ -38,7 +45,7 @@ class Problems:
 
     def add(self, severity: str, where: str, message: str) -> None:
         if len(self.listed) < self.limit:
-            self.listed.append(Problem(severity, where, message))
+            self.listed.append(located(severity, where, message))
         else:
             self.unlisted += 1
             self.unlisted_errors = self.unlisted_errors or severity == "error"

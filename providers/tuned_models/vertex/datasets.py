@@ -15,7 +15,7 @@ Contract:
   JSONL/CSV/JSON for examples) keeps it; changing any text or the order of examples changes it.
 - :func:`scan_dataset` reads a file once, streaming (JSONL and CSV a line at a time; JSON files,
   which are parsed whole, are refused above ``DatasetLimits.max_json_bytes``), and returns the
-  digest, counts and every :class:`~tuned_models.datasets.Problem` found, each located as
+  digest, counts and every :class:`~tuned_models.model.problems.Problem` found, each located as
   ``line N`` (a file's ``.json`` wrapper form: ``examples[i]``). It never raises for the file's
   content; a missing file is a problem too.
 - The service's rules checked: roles ``user`` and ``model`` alternating, starting with ``user``
@@ -40,10 +40,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from tuned_models.datasets import DatasetError, Problem
 from tuned_models.gemini.errors import GeminiError, PermissionDenied
+from tuned_models.model.datasets import DatasetError
+from tuned_models.model.problems import Problem
 
-from ._readers import INPUT_KEYS, READERS, Problems
+from ._readers import INPUT_KEYS, READERS, Problems, located
 from .storage import GcsLocation, StorageClient, StorageObject
 
 __all__ = [
@@ -467,7 +468,7 @@ def validation_set_problems(training_count: int, validation_count: int) -> list[
     """
     if validation_count > 1000 and validation_count > 0.3 * training_count:
         return [
-            Problem(
+            located(
                 "warning",
                 "",
                 f"{validation_count} validation examples is more than 30% of the {training_count} "
@@ -481,7 +482,7 @@ def validation_set_problems(training_count: int, validation_count: int) -> list[
 
 
 def _problem_text(scan: DatasetScan) -> str:
-    lines = [f"{scan.path}: {p.where + ': ' if p.where else ''}{p.message}" for p in scan.errors[:5]]
+    lines = [f"{scan.path}: {p.message}" for p in scan.errors[:5]]
     more = len(scan.errors) - 5 + scan.unlisted
     if more > 0:
         lines.append(f"... and {more} more problems")

@@ -32,11 +32,10 @@ from tuned_models.gemini.endpoint import (
     _LOOPBACK_HOSTS,
     EMBEDDED,
     EMBEDDED_BASE_URL,
-    STATE_DIR_NAME,
     embedded_transport,
-    find_project_root,
 )
 from tuned_models.gemini.retry import RetryPolicy
+from tuned_models.project import STATE_DIR_NAME, find_project_root
 
 from .auth import ACCESS_TOKEN_ENV_VAR, AccessTokenAuth, resolve_auth
 from .client import VertexClient
