@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +112,23 @@ def test_a_field_declared_twice_is_refused() -> None:
 def test_an_unknown_backend_is_refused_by_the_inputs() -> None:
     with pytest.raises(ValueError, match="unknown backend 'elsewhere'; expected gemini"):
         ModelInputs.model_validate({**BASE, "backend": "elsewhere"})
+
+
+def _readme_key_table() -> dict[str, str]:
+    """The README's key table: each backticked key of a row (its root before a dot) -> the
+    row's "on change" text."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| key | meaning | on change |", 1)[1].split("\n\n", 1)[0]
+    rows: dict[str, str] = {}
+    for line in table.strip().splitlines()[1:]:
+        keys, _meaning, on_change = (cell.strip() for cell in line.strip("|").split(" | "))
+        for key in re.findall(r"`([A-Za-z.]+)", keys):
+            rows.setdefault(key.split(".")[0], on_change.replace("\u2013", "-"))
+    return rows
+
+
+def test_the_readme_key_table_says_what_the_field_table_declares() -> None:
+    rows = _readme_key_table()
+    for name in FIELDS.declared:
+        assert name in rows, f"README key table lacks {name}"
+        assert rows[name].startswith(FIELDS[name].on_change), (name, rows[name], FIELDS[name].on_change)

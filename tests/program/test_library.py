@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import tuned_models
-from tests.program.runner import ROOT, run_program
+from tests.support.program import ROOT, run_program
 from tuned_models.model.datasets import examples_digest, read_examples
 
 EXAMPLE = ROOT / "docs" / "examples" / "library"

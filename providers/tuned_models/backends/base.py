@@ -99,10 +99,15 @@ class Backend(Protocol):
     many resources at once) and hold their client; they raise their client's typed errors
     unless a method says otherwise."""
 
-    #: What each field does on change (pure data, also reachable without a client).
-    fields: FieldTable
-    #: Per-model sharing, or None when the service has none.
-    grants: Grants | None
+    @property
+    def fields(self) -> FieldTable:
+        """What each field does on change (pure data, also reachable without a client)."""
+        ...
+
+    @property
+    def grants(self) -> Grants | None:
+        """Per-model sharing, or None when the service has none."""
+        ...
 
     def find(self, name: str) -> LiveModel | None:
         """The model named ``name``, or None when it does not exist (any more)."""

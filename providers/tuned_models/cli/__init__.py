@@ -103,24 +103,26 @@ def build_parser() -> argparse.ArgumentParser:
     _project_root_argument(validate)
     validate.set_defaults(handler=run_validate)
 
-    plan = _command(commands, "plan", "show what `pulumi up` would change", _PLAN_HELP)
-    plan.add_argument("--stack", metavar="NAME", required=True, help="the stack to plan")
-    plan.add_argument(
-        "--format",
-        choices=("markdown", "json"),
-        default="markdown",
-        help="markdown (default, for a pull request comment) or json",
+    _service_command(
+        commands,
+        "plan",
+        "show what `pulumi up` would change",
+        _PLAN_HELP,
+        "the stack to plan",
+        _run_plan,
+        formats=("markdown", "json"),
+        format_help="markdown (default, for a pull request comment) or json",
     )
-    _project_root_argument(plan)
-    plan.set_defaults(handler=_run_plan)
-
-    status = _command(commands, "status", "show a stack's models on the service", _STATUS_HELP)
-    status.add_argument("--stack", metavar="NAME", required=True, help="the stack to show")
-    status.add_argument(
-        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    _service_command(
+        commands,
+        "status",
+        "show a stack's models on the service",
+        _STATUS_HELP,
+        "the stack to show",
+        _run_status,
+        formats=("table", "json"),
+        format_help="table (default) or json",
     )
-    _project_root_argument(status)
-    status.set_defaults(handler=_run_status)
 
     emulator = _command(commands, "emulator", "run the local tuning API emulator", _EMULATOR_HELP)
     emulator.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the emulator")
@@ -151,6 +153,25 @@ def _command(commands: Any, name: str, summary: str, description: str) -> argpar
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
+
+
+def _service_command(
+    commands: Any,
+    name: str,
+    summary: str,
+    description: str,
+    stack_help: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    formats: tuple[str, str],
+    format_help: str,
+) -> None:
+    """A command that reads the service: ``--stack`` (required), ``--format``, ``--project-root``."""
+    parser = _command(commands, name, summary, description)
+    parser.add_argument("--stack", metavar="NAME", required=True, help=stack_help)
+    parser.add_argument("--format", choices=formats, default=formats[0], help=format_help)
+    _project_root_argument(parser)
+    parser.set_defaults(handler=handler)
 
 
 def _project_root_argument(parser: argparse.ArgumentParser) -> None:

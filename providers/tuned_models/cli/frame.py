@@ -4,10 +4,11 @@ stack, connect its backend, run the command's work, turn failures into one line 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tuned_models.backends import connect_backend
 from tuned_models.backends.base import Backend
@@ -48,6 +49,26 @@ def connect_stack(stack: LoadedStack, project_root: Path) -> Backend:
     ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) for ``plan`` and ``status``.
     """
     return connect_backend(stack.connection.without_key(), project_root)
+
+
+def run_command(
+    args: argparse.Namespace,
+    command: str,
+    work: Work[T],
+    render_json: Callable[[LoadedStack, T], Any],
+    render_text: Callable[[T], str],
+) -> int:
+    """Run ``work`` against the service and print its result: ``render_json`` (a JSON-ready
+    document) with ``--format json``, else ``render_text``. Returns the exit code."""
+    result = run_against_service(args, command, work)
+    if result is None:
+        return 1
+    stack, value = result
+    if args.format == "json":
+        print(json.dumps(render_json(stack, value), indent=2, default=str))
+    else:
+        print(render_text(value), end="")
+    return 0
 
 
 def run_against_service(

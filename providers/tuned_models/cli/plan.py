@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tuned_models.backends.base import Backend
-from tuned_models.cli.frame import run_against_service
+from tuned_models.cli.frame import run_command
 from tuned_models.discovery import find_stack_models
 from tuned_models.model.desired import model_inputs
 from tuned_models.model.planner import Action, Decision, GrantChange, decide, observed_from_live, plan_grants
@@ -175,12 +175,4 @@ def render_markdown(plan: dict[str, Any]) -> str:
 
 def run_plan(args: argparse.Namespace) -> int:
     """The ``plan`` command (see the module docstring)."""
-    result = run_against_service(args, "plan", build_plan)
-    if result is None:
-        return 1
-    _, plan = result
-    if args.format == "json":
-        print(json.dumps(plan, indent=2, default=str))
-    else:
-        print(render_markdown(plan), end="")
-    return 0
+    return run_command(args, "plan", build_plan, lambda _stack, plan: plan, render_markdown)

@@ -9,13 +9,12 @@ model is CREATING, what the model records otherwise. Read-only.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from tuned_models.backends.base import Backend
-from tuned_models.cli.frame import run_against_service
+from tuned_models.cli.frame import run_command
 from tuned_models.discovery import find_stack_models
 from tuned_models.model.state import LiveModel, iso_z
 from tuned_models.stack import LoadedStack
@@ -116,12 +115,6 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
 def run_status(args: argparse.Namespace) -> int:
     """The ``status`` command (see the module docstring)."""
-    result = run_against_service(args, "status", build_status)
-    if result is None:
-        return 1
-    stack, rows = result
-    if args.format == "json":
-        print(json.dumps({"stack": stack.name, "models": rows}, indent=2, default=str))
-    else:
-        print(render_table(rows), end="")
-    return 0
+    return run_command(
+        args, "status", build_status, lambda stack, rows: {"stack": stack.name, "models": rows}, render_table
+    )

@@ -51,17 +51,6 @@ the JSON Schema editors use to complete and check stack files (see :func:`json_s
 
 from __future__ import annotations
 
-from tuned_models.config import (
-    CONFIG_KEYS,
-    KEY_API_KEY,
-    KEY_BACKEND,
-    KEY_DEFAULTS,
-    KEY_ENDPOINT,
-    KEY_MODELS,
-    KEY_QUOTA_PROJECT,
-    KEY_STEP_SECONDS,
-    NAMESPACE,
-)
 from tuned_models.model.datasets import DatasetInfo
 from tuned_models.model.problems import Problem, Severity
 from tuned_models.project import STACKS_DIR
@@ -71,16 +60,7 @@ from tuned_models.stack.schema import SCHEMA_FILE, json_schema, schema_text
 from tuned_models.stack.yaml_loader import MAX_YAML_DEPTH
 
 __all__ = [
-    "CONFIG_KEYS",
-    "KEY_API_KEY",
-    "KEY_BACKEND",
-    "KEY_DEFAULTS",
-    "KEY_ENDPOINT",
-    "KEY_MODELS",
-    "KEY_QUOTA_PROJECT",
-    "KEY_STEP_SECONDS",
     "MAX_YAML_DEPTH",
-    "NAMESPACE",
     "SCHEMA_FILE",
     "STACKS_DIR",
     "DatasetInfo",
