@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.conftest import Project, pulumi_bin
 from tests.e2e.test_lifecycle import stack_config, with_key
-from tests.engine.conftest import Emulator
 from tests.seed_examples import NUMBER_EXAMPLES
+from tests.support.engine import Emulator
 from tuned_models_emulator.server import serve_in_thread
 
 STEP_SECONDS = 0.25

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.engine.conftest import Emulator
+from tests.support.engine import Emulator
 from tuned_models_emulator.server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]

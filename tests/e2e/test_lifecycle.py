@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from tests.e2e.conftest import Project
-from tests.engine.conftest import API_KEY, Emulator
+from tests.support.engine import API_KEY, Emulator
 
 BASE = "models/gemini-1.5-flash-001-tuning"
 

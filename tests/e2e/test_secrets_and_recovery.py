@@ -11,8 +11,8 @@ import pytest
 
 from tests.e2e.conftest import Project, kill_group
 from tests.e2e.test_lifecycle import THREE, live, stack_config, with_key
-from tests.engine.conftest import Emulator
 from tests.seed_examples import NUMBER_EXAMPLES
+from tests.support.engine import Emulator
 from tuned_models_emulator.server import serve_in_thread
 
 #: Easy to search for, and not shaped like a real Google key.
