@@ -6,7 +6,8 @@ to :class:`ModelLifecycle` and wraps the results; tests drive it in process.
     diff    :func:`tuned_models.model.planner.decide_inputs` on (old outputs, new inputs); pure.
     create  re-read the dataset and check it is the one the preview saw; submit under the
             deterministic id (the backend adopts its own earlier submission instead of training
-            twice); wait for ACTIVE, bounded by ``timeout``, unless ``wait`` is false. With
+            twice, and the declared updatable fields are patched onto it); wait for ACTIVE,
+            bounded by ``timeout``, unless ``wait`` is false. With
             ``adopt``: take over an existing model, patch the declared updatable fields.
     update  patch exactly the changed updatable fields; or pick up a training's outcome.
     read    refresh from the service; gone -> None (removed from state).
@@ -150,6 +151,8 @@ class ModelLifecycle:
             model = self._wait(backend, submission.name, submission.operation, inputs)
         elif model.state is ModelState.FAILED:
             raise RuntimeError(f"{inputs.label}: {submission.name} failed on the service")
+        if submission.earlier is not None:
+            model = self._apply_declared(backend, model, inputs)
         outputs = outputs_from_live(
             model, inputs, operation=submission.operation, total_steps=submission.total_steps
         )
@@ -179,10 +182,18 @@ class ModelLifecycle:
                 clock=self._clock,
                 sleep=self._sleep,
             )
-        changed = {f: v for f, v in inputs.mutable().items() if not same_value(model.mutable.get(f), v)}
-        if changed:
-            model = backend.update(model.name, changed)
+        model = self._apply_declared(backend, model, inputs)
         self._log.info(f"{inputs.label}: adopted {model.name}")
+        return model
+
+    def _apply_declared(self, backend: Backend, model: LiveModel, inputs: ModelInputs) -> LiveModel:
+        """Patch the declared updatable fields whose live value differs (a model this `up` did
+        not create with them: adopted, or submitted by an earlier run); returns the model."""
+        changed = {f: v for f, v in inputs.mutable().items() if not same_value(model.mutable.get(f), v)}
+        if not changed:
+            return model
+        model = backend.update(model.name, changed)
+        self._log.info(f"{inputs.label}: updated {', '.join(changed)} of {model.name}")
         return model
 
     def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:

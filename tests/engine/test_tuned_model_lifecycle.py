@@ -203,13 +203,17 @@ def test_interrupted_create_is_adopted_by_the_next_up_without_training_twice(emu
         eng2.start(config_for(emu.base_url))
         finisher = threading.Timer(0.5, lambda: emu.admin("POST", "advance", {"steps": 1000}))
         finisher.start()
-        assert eng2.up("numbers", TUNED_MODEL, inputs(eng2.stack)).op == "create"
+        edited = inputs(eng2.stack, description="Edited while it trained", temperature=0.3)
+        assert eng2.up("numbers", TUNED_MODEL, edited).op == "create"
         finisher.join()
-        assert eng2.outputs("numbers", TUNED_MODEL)["state"] == "ACTIVE"
+        outs = eng2.outputs("numbers", TUNED_MODEL)
+        assert outs["state"] == "ACTIVE" and outs["description"] == "Edited while it trained"
         creates = emu.journal("CreateTunedModel")
         assert [e["status"] for e in creates] == [200, 409]
-        assert len(emu.models()) == 1
+        [model] = emu.models()
+        assert (model["description"], model["temperature"]) == ("Edited while it trained", pytest.approx(0.3))
         assert "adopting it" in second.output()
+        assert eng2.preview("numbers", TUNED_MODEL, edited).op == "same"  # one `up` converged
     finally:
         second.close()
 

@@ -122,6 +122,43 @@ def test_an_interrupted_create_is_adopted_by_the_next_one_without_training_twice
     assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
 
 
+def test_adopting_an_earlier_submission_applies_the_values_declared_now(service: Service) -> None:
+    service.lifecycle.create(inputs(displayName="first run", temperature=0.9, wait=False))  # the `up` died
+    declared = inputs(displayName="second run", description="Counts up", temperature=0.2, topK=7)
+    model_id, outs = service.lifecycle.create(declared)
+    live = service.client.get_tuned_model(model_id)
+    assert (live.displayName, live.description, live.temperature, live.topK) == (
+        "second run",
+        "Counts up",
+        0.2,
+        7,
+    )
+    assert (outs["displayName"], outs["description"], outs["temperature"], outs["topK"]) == (
+        "second run",
+        "Counts up",
+        0.2,
+        7,
+    )
+    assert outs["state"] == "ACTIVE" and len(service.journal("CreateTunedModel")) == 2  # 200, then 409
+    [patch] = service.journal("UpdateTunedModel")
+    assert set(patch["query"]["updateMask"].split(",")) == {
+        "displayName",
+        "description",
+        "temperature",
+        "topK",
+    }
+    assert any(
+        line.endswith(f"displayName, description, temperature, topK of {live.name}")
+        for line in service.log.info_lines
+    )
+
+
+def test_adopting_an_unchanged_earlier_submission_patches_nothing(service: Service) -> None:
+    service.lifecycle.create(inputs(wait=False))
+    service.lifecycle.create(inputs())
+    assert service.journal("UpdateTunedModel") == []
+
+
 def test_a_failed_training_raises_and_the_next_create_refuses_the_failed_attempt(service: Service) -> None:
     service.admin.post("/_emulator/failures", json={"match": "numbers", "atPercent": 50, "message": "boom"})
     with pytest.raises(TuningFailed, match=r"numbers: tuning tunedModels/numbers-\w+ ended FAILED: boom"):
