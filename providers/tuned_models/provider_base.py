@@ -1,5 +1,5 @@
 """What the dynamic providers here share: the connection from ``configure``, its backends,
-and a log onto ``pulumi up``'s output.
+and a log onto ``pulumi up``'s output (the package's own log records included).
 
 A provider object is pickled into Pulumi state by reference to its module and holds no data:
 its connection and credentials are built in ``configure()`` from the stack config the engine
@@ -9,6 +9,7 @@ sends (DESIGN.md decision 3).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,30 @@ class PulumiLog:
 
     def warn(self, message: str) -> None:
         pulumi.log.warn(message)
+
+
+class _OntoPulumiLog(logging.Handler):
+    """Log records of the package (a client retrying a call says what failed and when the next
+    try is) onto ``pulumi up``'s output."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            if record.levelno >= logging.WARNING:
+                pulumi.log.warn(message)
+            else:
+                pulumi.log.info(message)
+        except Exception:
+            self.handleError(record)
+
+
+def show_package_log() -> None:
+    """Route the package's INFO and higher log records (logger ``tuned_models``) to
+    ``pulumi up``'s output; calling it again changes nothing."""
+    logger = logging.getLogger("tuned_models")
+    if not any(isinstance(h, _OntoPulumiLog) for h in logger.handlers):
+        logger.addHandler(_OntoPulumiLog(logging.INFO))
+        logger.setLevel(logging.INFO)
 
 
 def connection_from_engine(get: Any) -> Connection:
@@ -55,6 +80,7 @@ class ProviderBase(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         self._connection = connection_from_engine(req.config.get)
         self._root = find_project_root()
+        show_package_log()
 
     def backend(self, name: str | None = None) -> Backend:
         """The connected backend ``name`` (default: the stack's)."""

@@ -196,8 +196,10 @@ def test_error_body_maps_to_class_code_status_and_message(
     err = from_response(_response(code, body))
     assert type(err) is cls
     assert (err.code, err.status, err.message) == (code, status, message)
-    assert str(err) == f"{code} {status}: {message}"
+    wait = " (the service asks to retry after 35 s)" if err.retry_after else ""
+    assert str(err) == f"{code} {status}: {message}{wait}"
     assert err.details == body["error"].get("details", [])
+    assert err.transient is (code in (429, 500, 503))
 
 
 def test_str_matches_the_documented_shape() -> None:

@@ -6,6 +6,7 @@ to wait) are under test; every other client test runs against the emulator.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -201,6 +202,36 @@ def test_transport_error_on_get_is_retried() -> None:
     client, sleeps = _client(script)
     assert client.get_tuned_model("tunedModels/m-1").state == "ACTIVE"
     assert sleeps == [1.0, 2.0]
+
+
+def test_each_retry_is_logged_with_the_call_that_failed_and_the_wait_before_the_next_try(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = Script(
+        httpx.Response(503, json=_error(503, "UNAVAILABLE")),
+        httpx.ConnectError("connection refused"),
+        httpx.Response(200, json=MODEL),
+    )
+    client, _ = _client(script)
+    with caplog.at_level(logging.INFO, logger="tuned_models.gemini"):
+        client.get_tuned_model("m-1")
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
+        "GET /v1beta/tunedModels/m-1: 503 UNAVAILABLE: UNAVAILABLE says the server. Retry 1 of 4 in 1.0 s.",
+        "ConnectError: GET /v1beta/tunedModels/m-1: connection refused. Retry 2 of 4 in 2.0 s.",
+    ]
+
+
+def test_a_wait_too_long_for_one_call_is_named_in_the_error() -> None:
+    script = Script(
+        httpx.Response(429, json=_error(429, "RESOURCE_EXHAUSTED"), headers={"Retry-After": "120"}),
+    )
+    client, sleeps = _client(script)
+    with pytest.raises(ResourceExhausted) as caught:
+        client.get_tuned_model("m-1")
+    assert str(caught.value) == (
+        "429 RESOURCE_EXHAUSTED: RESOURCE_EXHAUSTED says the server (the service asks to retry after 120 s)"
+    )
+    assert caught.value.transient and sleeps == []
 
 
 def test_transport_error_gives_up_as_transport_failure() -> None:

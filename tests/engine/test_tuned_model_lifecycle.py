@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -289,3 +290,16 @@ def test_a_changed_dataset_file_is_refused_at_create(
         engine.up("numbers", TUNED_MODEL, spec)
     assert "changed since the preview" in (err.value.details() or "")
     assert emu.journal("CreateTunedModel") == []
+
+
+def test_retries_are_reported_in_the_output_with_what_failed_and_the_next_try(
+    engine: MiniEngine, emu: Emulator, provider_process: ProviderProcess
+) -> None:
+    engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
+    name = engine.outputs("numbers", TUNED_MODEL)["name"]
+    emu.admin("POST", "faults", {"method": "GetTunedModel", "status": 503, "count": 2})
+    assert engine.refresh("numbers", TUNED_MODEL).op == "refreshed"
+    failed = f"GET /v1beta/{name}: 503 UNAVAILABLE: The service is currently unavailable"
+    assert wait_until(lambda: f"{failed}. Retry 2 of 4 in" in provider_process.output())
+    lines = [line for line in provider_process.output().splitlines() if failed in line]
+    assert len(lines) == 2 and re.search(r"Retry 1 of 4 in \d\.\d s\.$", lines[0]), lines

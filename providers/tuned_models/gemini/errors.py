@@ -3,6 +3,7 @@
 The exception tree::
 
     GeminiError                      .code (HTTP or None) .status .message .details .retry_after
+                                     .transient (429, 5xx, no response: the call may succeed later)
      ├── InvalidArgument             400 INVALID_ARGUMENT (also OUT_OF_RANGE, bad API key)
      ├── FailedPrecondition          400 FAILED_PRECONDITION
      ├── Unauthenticated             401 UNAUTHENTICATED
@@ -34,6 +35,7 @@ from typing import Any, ClassVar
 import httpx
 
 __all__ = [
+    "TRANSIENT_CODES",
     "AlreadyExists",
     "CredentialsMissing",
     "FailedPrecondition",
@@ -50,6 +52,8 @@ __all__ = [
     "redact",
 ]
 
+#: HTTP codes of failures that pass with time: rate limited, the service failed or is unavailable.
+TRANSIENT_CODES = frozenset({429, 500, 502, 503, 504})
 _REDACTED = "<redacted>"
 _RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)s\s*$")
@@ -92,7 +96,14 @@ class GeminiError(Exception):
 
     def __str__(self) -> str:
         prefix = f"{self.code} {self.status}" if self.code is not None else self.status
-        return f"{prefix}: {self.message}"
+        wait = f" (the service asks to retry after {self.retry_after:g} s)" if self.retry_after else ""
+        return f"{prefix}: {self.message}{wait}"
+
+    @property
+    def transient(self) -> bool:
+        """True when the same call may succeed later: rate limited (429), the service failed or
+        is unavailable (500, 502, 503, 504), or no response came back."""
+        return self.code in TRANSIENT_CODES
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, message={self.message!r})"
@@ -209,6 +220,11 @@ class TransportFailure(GeminiError):
 
     def __str__(self) -> str:
         return f"{self.error_class}: {self.method} {self.path}: {self.message}"
+
+    @property
+    def transient(self) -> bool:
+        """Always: no response came back (the connection failed, was dropped or timed out)."""
+        return True
 
     @classmethod
     def from_httpx(cls, exc: httpx.RequestError, *, attempts: int = 1) -> TransportFailure:

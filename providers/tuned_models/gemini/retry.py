@@ -5,7 +5,8 @@ What is retried:
 - a response whose HTTP code is in ``RetryPolicy.retry_statuses`` (429 and 5xx by default);
 - an httpx transport error (connection refused or dropped, timeout).
 
-Only when repeating is safe. A call is *idempotent* when sending it twice has the effect of
+Each retry is logged (logger ``tuned_models.gemini``, INFO): what failed and when the next try
+is. Only when repeating is safe. A call is *idempotent* when sending it twice has the effect of
 sending it once: GET, DELETE, PATCH with the same body, a cancel, and a create that names its
 ``tunedModelId`` (a 409 on a retry then means our own earlier attempt landed). Other calls (a
 create without an id, generateContent) are retried only when the request certainly did not take
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .errors import GeminiError, TransportFailure, from_response
+from .errors import TRANSIENT_CODES, GeminiError, TransportFailure, from_response
 
 __all__ = ["RetryPolicy", "send_with_retry"]
 
@@ -59,7 +60,7 @@ class RetryPolicy:
     multiplier: float = 2.0
     maximum: float = 30.0
     jitter: float = 0.2
-    retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
+    retry_statuses: frozenset[int] = field(default_factory=lambda: TRANSIENT_CODES)
     deadline: float = 300.0
 
     def __post_init__(self) -> None:
@@ -129,12 +130,14 @@ def send_with_retry(
             if last or not (idempotent or isinstance(exc, _NOT_SENT)):
                 raise failure from None
             error: GeminiError = failure
+            failed = str(failure)
         else:
             if response.is_success:
                 return response
             response.read()
             error = from_response(response, attempts=attempt)
             response.close()
+            failed = f"{_request_line(response)}: {error}"
             retryable = response.status_code in policy.retry_statuses and (
                 idempotent or response.status_code == 429
             )
@@ -143,5 +146,14 @@ def send_with_retry(
         wait = policy.delay(attempt, error.retry_after, random)
         if policy.waits_too_long(error.retry_after) or clock() - started + wait > policy.deadline:
             raise error
-        log.info("gemini: %s; retry %d/%d in %.1fs", error, attempt, policy.attempts - 1, wait)
+        log.info("%s. Retry %d of %d in %.1f s.", failed.rstrip("."), attempt, policy.attempts - 1, wait)
         sleep(wait)
+
+
+def _request_line(response: httpx.Response) -> str:
+    """``METHOD /path`` of the request ``response`` answers (never its query or headers)."""
+    try:
+        request = response.request
+    except RuntimeError:  # httpx raises when the response was built without a request
+        return "a call"
+    return f"{request.method} {request.url.path}"
