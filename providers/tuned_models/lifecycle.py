@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Set
 from pathlib import Path
 from typing import Any
 
-from tuned_models.backends.base import Backend, Log
+from tuned_models.backends.base import Backend, Log, Tracker
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
@@ -34,7 +34,7 @@ from tuned_models.model.fields import FieldTable
 from tuned_models.model.planner import Decision, decide_inputs, same_value
 from tuned_models.model.spec import Example
 from tuned_models.model.state import LiveModel, ModelState
-from tuned_models.waiter import wait_for_training
+from tuned_models.waiter import OUTAGE_TIMEOUT, Patience, wait_for_training
 
 
 def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
@@ -131,36 +131,45 @@ class ModelLifecycle:
     def create(self, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """Make the model ``props`` (the resource inputs) declare; returns its id and outputs.
 
+        An outage of the service is ridden out until ``timeout`` (every step is safe to try
+        again: ``submit`` finds its own earlier submission).
+
         Raises RuntimeError (with the service's message where there is one),
-        :class:`tuned_models.waiter.TuningFailed` or :class:`~tuned_models.waiter.WaitTimeout`.
+        :class:`tuned_models.waiter.TuningFailed`, :class:`~tuned_models.waiter.WaitTimeout` or
+        :class:`~tuned_models.waiter.OutageTimeout`.
         """
         inputs = ModelInputs.model_validate(props)
         backend = self._backends(inputs.backend)
+        patience = self._patience(inputs.label, inputs.timeout)
         if inputs.adopt:
-            model = self._adopt(backend, inputs)
+            model = self._adopt(backend, inputs, patience)
             return model.model_id, outputs_from_live(model, inputs, operation=None, total_steps=None)
         examples = load_training_examples(inputs, self._root)
-        submission = backend.submit(inputs, examples, self._log)
+        submission = patience.call(
+            "submitting the training", lambda: backend.submit(inputs, examples, self._log)
+        )
         if submission.earlier is not None:
             self._log.info(
                 f"{inputs.label}: found {submission.name} from an earlier run "
                 f"({submission.earlier.state.value}); adopting it"
             )
-        model = self._get(backend, submission.name)
+        model = self._get(backend, submission.name, patience)
         if inputs.wait and model.state is ModelState.CREATING:
-            model = self._wait(backend, submission.name, submission.operation, inputs)
+            tracker = backend.track(submission.name, submission.operation, inputs.hyperparameters.epochCount)
+            model = self._wait(tracker, inputs, patience)
         elif model.state is ModelState.FAILED:
             raise RuntimeError(f"{inputs.label}: {submission.name} failed on the service")
         if submission.earlier is not None:
-            model = self._apply_declared(backend, model, inputs)
+            model = self._apply_declared(backend, model, inputs, patience)
         outputs = outputs_from_live(
             model, inputs, operation=submission.operation, total_steps=submission.total_steps
         )
         return inputs.model_id, outputs
 
-    def _adopt(self, backend: Backend, inputs: ModelInputs) -> LiveModel:
+    def _adopt(self, backend: Backend, inputs: ModelInputs, patience: Patience) -> LiveModel:
         assert inputs.adopt is not None
-        model = backend.find(inputs.adopt)
+        adopt = inputs.adopt
+        model = patience.call(f"reading {adopt}", lambda: backend.find(adopt))
         if model is None:
             raise RuntimeError(f"{inputs.label}: cannot adopt {inputs.adopt}: it does not exist")
         base = model.training.get("baseModel")
@@ -174,74 +183,88 @@ class ModelLifecycle:
         if model.state is ModelState.FAILED:
             raise RuntimeError(f"{inputs.label}: cannot adopt {inputs.adopt}: its tuning FAILED")
         if inputs.wait and model.state is ModelState.CREATING:
-            model = wait_for_training(
-                backend.track(model.name, None, None),
-                timeout=inputs.timeout,
-                label=inputs.label,
-                log=self._log.info,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
-        model = self._apply_declared(backend, model, inputs)
+            model = self._wait(backend.track(model.name, None, None), inputs, patience)
+        model = self._apply_declared(backend, model, inputs, patience)
         self._log.info(f"{inputs.label}: adopted {model.name}")
         return model
 
-    def _apply_declared(self, backend: Backend, model: LiveModel, inputs: ModelInputs) -> LiveModel:
+    def _apply_declared(
+        self, backend: Backend, model: LiveModel, inputs: ModelInputs, patience: Patience
+    ) -> LiveModel:
         """Patch the declared updatable fields whose live value differs (a model this `up` did
         not create with them: adopted, or submitted by an earlier run); returns the model."""
         changed = {f: v for f, v in inputs.mutable().items() if not same_value(model.mutable.get(f), v)}
         if not changed:
             return model
-        model = backend.update(model.name, changed)
-        self._log.info(f"{inputs.label}: updated {', '.join(changed)} of {model.name}")
+        return self._patch(backend, model.name, changed, inputs.label, patience)
+
+    def _patch(
+        self, backend: Backend, name: str, fields: Mapping[str, Any], label: str, patience: Patience
+    ) -> LiveModel:
+        listed = ", ".join(fields)
+        model = patience.call(f"updating {listed}", lambda: backend.update(name, fields))
+        self._log.info(f"{label}: updated {listed} of {name}")
         return model
 
     def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         """Patch the changed updatable fields (or pick up a training's outcome); returns the
-        new outputs."""
+        new outputs. An outage is ridden out until ``timeout``, as in :meth:`create`."""
         inputs = ModelInputs.model_validate(news)
         backend = self._backends(inputs.backend)
+        patience = self._patience(inputs.label, inputs.timeout)
         decision = decide_inputs(olds, news)
         name = model_name(id_, olds, backend.fields)
         model: LiveModel | None = None
         if decision.update_fields:
             fields = {f: getattr(inputs, f) for f in decision.update_fields}
-            model = backend.update(name, fields)
-            self._log.info(f"{inputs.label}: updated {', '.join(fields)} of {name}")
+            model = self._patch(backend, name, fields, inputs.label, patience)
         if model is None or model.state is ModelState.CREATING:
-            model = self._get(backend, name)
+            model = self._get(backend, name, patience)
         operation = olds.get("operationName")
         if inputs.wait and model.state is ModelState.CREATING:
-            model = self._wait(backend, name, operation, inputs)
+            tracker = backend.track(name, operation, inputs.hyperparameters.epochCount)
+            model = self._wait(tracker, inputs, patience)
         if model.state is ModelState.FAILED:
             self._log.warn(f"{inputs.label}: {name} failed on the service; the next `pulumi up` retrains it")
         return outputs_from_live(model, inputs, operation=operation, total_steps=_int(olds.get("totalSteps")))
 
     def read(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The outputs refreshed from the service, or None when the model is gone."""
+        """The outputs refreshed from the service, or None when the model is gone. An outage
+        is ridden out for :data:`OUTAGE_TIMEOUT`."""
         backend = self._backends(props.get("backend") or DEFAULT_BACKEND)
-        model = backend.find(model_name(id_, props, backend.fields))
+        name = model_name(id_, props, backend.fields)
+        model = self._patience(name, OUTAGE_TIMEOUT).call("reading it", lambda: backend.find(name))
         return None if model is None else refreshed_outputs(model, props, backend.fields)
 
     def delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        """Delete the model (a running training is stopped first); gone is success."""
+        """Delete the model (a running training is stopped first); gone is success. An outage
+        is ridden out for :data:`OUTAGE_TIMEOUT`."""
         backend = self._backends(props.get("backend") or DEFAULT_BACKEND)
-        model = backend.find(model_name(id_, props, backend.fields))
-        if model is not None:
-            backend.delete(model, props.get("operationName"), self._log)
+        name = model_name(id_, props, backend.fields)
+
+        def delete() -> None:
+            model = backend.find(name)
+            if model is not None:
+                backend.delete(model, props.get("operationName"), self._log)
+
+        self._patience(name, OUTAGE_TIMEOUT).call("deleting it", delete)
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _get(self, backend: Backend, name: str) -> LiveModel:
-        model = backend.find(name)
+    def _patience(self, label: str, seconds: float) -> Patience:
+        return Patience.for_seconds(seconds, label, self._log.info, self._clock, self._sleep)
+
+    def _get(self, backend: Backend, name: str, patience: Patience) -> LiveModel:
+        model = patience.call("reading the model", lambda: backend.find(name))
         if model is None:
             raise RuntimeError(f"{name} is not on the service (deleted while this `up` ran?)")
         return model
 
-    def _wait(self, backend: Backend, name: str, operation: str | None, inputs: ModelInputs) -> LiveModel:
+    def _wait(self, tracker: Tracker, inputs: ModelInputs, patience: Patience) -> LiveModel:
+        """Wait for the training, until ``patience``'s deadline (the model's timeout)."""
         return wait_for_training(
-            backend.track(name, operation, inputs.hyperparameters.epochCount),
-            timeout=inputs.timeout,
+            tracker,
+            timeout=patience.remaining(),
             label=inputs.label,
             log=self._log.info,
             clock=self._clock,

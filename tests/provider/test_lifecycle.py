@@ -8,6 +8,7 @@ same behaviours through the real provider process are in tests/engine.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +19,12 @@ import pytest
 
 from tests.seed_examples import NUMBER_EXAMPLES
 from tuned_models.backends.gemini.backend import GeminiBackend
-from tuned_models.gemini import ApiKeyAuth, GeminiClient
+from tuned_models.gemini import ApiKeyAuth, GeminiClient, InvalidArgument
 from tuned_models.lifecycle import ModelLifecycle
 from tuned_models.model.datasets import DatasetInfo
 from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
-from tuned_models.waiter import TuningFailed, WaitTimeout
+from tuned_models.waiter import MAX_PAUSE, OutageTimeout, TuningFailed, WaitTimeout
 from tuned_models_emulator.embedded import embedded_transport
 
 BASE_URL = "http://emulator.invalid"
@@ -44,37 +45,66 @@ class Lines:
         self.warnings.append(message)
 
 
-@dataclass
 class Service:
-    admin: httpx.Client
-    client: GeminiClient
-    backend: GeminiBackend
-    log: Lines
-    lifecycle: ModelLifecycle
-    now: list[float]
+    """The lifecycle, its backend and client on an embedded emulator whose clock moves only
+    when someone sleeps (the client's retries and the lifecycle's waits alike)."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self.admin = httpx.Client(transport=transport, base_url=BASE_URL)
+        self.admin.post("/_emulator/clock", json={"mode": "manual"}).raise_for_status()
+        self.now = [0.0]
+        self.sleeps: list[float] = []
+        #: (start, end, fault): faults injected while the clock is in [start, end).
+        self.outages: list[tuple[float, float, dict[str, Any]]] = []
+        self.client = GeminiClient(
+            BASE_URL,
+            ApiKeyAuth("me"),
+            transport=transport,
+            sleep=self.sleep,
+            clock=self.clock,
+            random=lambda: 0.5,
+        )
+        self.backend = GeminiBackend(self.client)
+        self.log = Lines()
+        self.lifecycle = ModelLifecycle(
+            lambda _name: self.backend, Path.cwd(), self.log, clock=self.clock, sleep=self.sleep
+        )
+
+    def clock(self) -> float:
+        return self.now[0]
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now[0] += seconds
+        self.admin.post("/_emulator/advance", json={"seconds": seconds}).raise_for_status()
+        self._faults()
 
     def journal(self, rpc: str) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self.admin.get("/_emulator/journal").json()["requests"]
         return [e for e in entries if e.get("rpc") == rpc]
 
+    def outage(self, start: float, seconds: float, **fault: Any) -> None:
+        """Every API call fails as ``fault`` says (503 by default) from ``start`` for ``seconds``."""
+        self.outages.append((start, start + seconds, {"method": "*", "status": 503, **fault}))
+        self._faults()
+
+    def calm(self) -> None:
+        """End every outage now."""
+        self.outages.clear()
+        self._faults()
+
+    def _faults(self) -> None:
+        self.admin.delete("/_emulator/faults").raise_for_status()
+        for start, end, fault in self.outages:
+            if start <= self.now[0] < end:
+                self.admin.post("/_emulator/faults", json=fault).raise_for_status()
+
 
 @pytest.fixture
 def service() -> Iterator[Service]:
     transport = embedded_transport(None, step_seconds=1.0)
-    admin = httpx.Client(transport=transport, base_url=BASE_URL)
-    admin.post("/_emulator/clock", json={"mode": "manual"}).raise_for_status()
-    client = GeminiClient(BASE_URL, ApiKeyAuth("me"), transport=transport)
-    backend = GeminiBackend(client)
-    now = [0.0]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-        admin.post("/_emulator/advance", json={"seconds": seconds}).raise_for_status()
-
-    log = Lines()
-    lifecycle = ModelLifecycle(lambda _name: backend, Path.cwd(), log, clock=lambda: now[0], sleep=sleep)
     try:
-        yield Service(admin, client, backend, log, lifecycle, now)
+        yield Service(transport)
     finally:
         transport.close()
 
@@ -217,3 +247,90 @@ def test_adopt_takes_over_an_existing_model_and_patches_the_declared_fields(serv
     assert len(service.journal("CreateTunedModel")) == 1
     with pytest.raises(RuntimeError, match="cannot adopt tunedModels/missing: it does not exist"):
         service.lifecycle.create(inputs("taker", examples=None, adopt="tunedModels/missing"))
+
+
+# -- outages: ridden out up to the model's timeout, each retry reported -------------------------
+
+
+def failures(service: Service) -> list[str]:
+    return [line for line in service.log.info_lines if " failed (" in line]
+
+
+def test_a_ten_minute_outage_while_training_is_ridden_out(service: Service) -> None:
+    service.outage(start=5, seconds=600)  # forty times the retries one call makes
+    _, outs = service.lifecycle.create(inputs())
+    assert outs["state"] == "ACTIVE" and service.now[0] >= 605
+    assert [e["status"] for e in service.journal("CreateTunedModel")] == [200]
+    lines = failures(service)
+    assert lines[0].startswith("numbers: reading the training's progress failed (503 UNAVAILABLE: ")
+    assert all(re.search(r"\); next try in (\d+\.\d s|\d+ s|\dm\d\ds)$", line) for line in lines), lines
+    assert max(service.sleeps) <= MAX_PAUSE * 1.2
+
+
+def test_an_outage_while_submitting_is_ridden_out_and_trains_once(service: Service) -> None:
+    service.outage(start=0, seconds=100)
+    model_id, outs = service.lifecycle.create(inputs())
+    assert outs["state"] == "ACTIVE" and service.now[0] >= 100
+    statuses = [e["status"] for e in service.journal("CreateTunedModel")]
+    assert statuses[-1] == 200 and set(statuses[:-1]) == {503}
+    assert failures(service)[0].startswith("numbers: submitting the training failed (503 UNAVAILABLE: ")
+    assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
+
+
+def test_a_429_asking_to_wait_120_s_is_honoured_within_the_timeout(service: Service) -> None:
+    service.outage(start=0, seconds=1, method="GetOperation", status=429, retryAfter=120)
+    _, outs = service.lifecycle.create(inputs())
+    assert outs["state"] == "ACTIVE"
+    assert 120.0 in service.sleeps and len(service.journal("GetOperation")) >= 2
+    [line] = failures(service)
+    assert "(the service asks to retry after 120 s)" in line and line.endswith("; next try in 2m00s")
+
+
+def test_a_429_asking_to_wait_past_the_timeout_fails_naming_the_wait_and_the_next_up_adopts(
+    service: Service,
+) -> None:
+    service.outage(start=0, seconds=1, method="GetOperation", status=429, retryAfter=120)
+    with pytest.raises(OutageTimeout) as caught:
+        service.lifecycle.create(inputs(timeout=60))
+    message = str(caught.value)
+    assert message.startswith("numbers: reading the training's progress failed (429 RESOURCE_EXHAUSTED: ")
+    assert (
+        "(the service asks to retry after 120 s)), a wait longer than the 60 s left of the timeout" in message
+    )
+    assert service.now[0] < 60  # it did not wait for nothing
+    service.calm()
+    _, outs = service.lifecycle.create(inputs(timeout=60))
+    assert outs["state"] == "ACTIVE"
+    assert [e["status"] for e in service.journal("CreateTunedModel")] == [200, 409]
+
+
+def test_an_outage_past_the_timeout_fails_saying_how_long_the_service_kept_failing(service: Service) -> None:
+    service.outage(start=5, seconds=10_000)
+    with pytest.raises(OutageTimeout, match=r"^numbers: reading the training's progress kept failing for "):
+        service.lifecycle.create(inputs(timeout=300))
+    assert 300 - MAX_PAUSE * 1.2 <= service.now[0] <= 300 + 60  # up to the timeout (and one call's retries)
+
+
+def test_update_read_and_delete_ride_out_an_outage(service: Service) -> None:
+    model_id, outs = service.lifecycle.create(inputs())
+    service.outage(start=service.now[0], seconds=90)
+    updated = service.lifecycle.update(model_id, outs, inputs(description="Counts up"))
+    assert updated["description"] == "Counts up"
+    service.outage(start=service.now[0], seconds=90)
+    assert service.lifecycle.read(model_id, updated) == updated
+    service.outage(start=service.now[0], seconds=90)
+    service.lifecycle.delete(model_id, updated)
+    assert list(service.client.iter_tuned_models()) == []
+    steps = {line.split(" failed (")[0] for line in failures(service)}
+    assert steps == {
+        "numbers: updating description",
+        f"tunedModels/{model_id}: reading it",
+        f"tunedModels/{model_id}: deleting it",
+    }
+
+
+def test_an_error_that_waiting_cannot_fix_fails_at_once(service: Service) -> None:
+    service.outage(start=0, seconds=10_000, status=400)
+    with pytest.raises(InvalidArgument):
+        service.lifecycle.create(inputs())
+    assert service.sleeps == [] and failures(service) == []

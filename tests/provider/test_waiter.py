@@ -8,13 +8,17 @@ from typing import Any
 import pytest
 
 from tuned_models.backends.gemini.backend import GeminiTracker
-from tuned_models.gemini import NotFound
+from tuned_models.gemini import NotFound, ResourceExhausted, TransportFailure, Unavailable
 from tuned_models.gemini.types import Operation, TunedModel
 from tuned_models.model.state import LiveModel, ModelState, Progress
 from tuned_models.waiter import (
+    FIRST_PAUSE,
     MAX_DELAY,
+    MAX_PAUSE,
     MIN_DELAY,
     PROGRESS_INTERVAL,
+    OutageTimeout,
+    Patience,
     PollSchedule,
     TuningFailed,
     WaitTimeout,
@@ -137,3 +141,84 @@ def test_the_timeout_says_how_far_the_training_got() -> None:
     now = [0.0]
     with pytest.raises(WaitTimeout, match=r"^m: tunedModels/m is still training after 50 s \(50% done\)"):
         _wait(_ScriptedTraining(now, 100, 1.0), now, timeout=50)
+
+
+# -- Patience: riding out an outage ------------------------------------------------------------
+
+
+class _Outage:
+    """A step that fails with ``errors`` in turn, then answers "ok"."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self._errors = list(errors)
+        self.tries = 0
+
+    def __call__(self) -> str:
+        self.tries += 1
+        if self._errors:
+            raise self._errors.pop(0)
+        return "ok"
+
+
+def _patience(deadline: float, draw: float = 0.5) -> tuple[Patience, list[float], list[str]]:
+    now = [0.0]
+    sleeps: list[float] = []
+    lines: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    return Patience("m", deadline, lines.append, lambda: now[0], sleep, lambda: draw), sleeps, lines
+
+
+def test_pauses_double_up_to_the_maximum_and_each_failure_is_reported() -> None:
+    patience, sleeps, lines = _patience(deadline=1000)
+    step = _Outage(*[Unavailable("down", code=503) for _ in range(7)])
+    assert patience.call("reading it", step) == "ok"
+    assert sleeps == [FIRST_PAUSE * 2**n for n in range(5)] + [MAX_PAUSE, MAX_PAUSE]
+    assert lines[0] == "m: reading it failed (503 UNAVAILABLE: down); next try in 2.0 s"
+    assert lines[-1] == "m: reading it failed (503 UNAVAILABLE: down); next try in 60 s"
+    assert step.tries == 8
+
+
+@pytest.mark.parametrize("draw", [0.0, 0.999])
+def test_pauses_are_spread_by_at_most_20_percent(draw: float) -> None:
+    patience, sleeps, _ = _patience(deadline=1000, draw=draw)
+    patience.call("reading it", _Outage(Unavailable("down", code=503)))
+    assert FIRST_PAUSE * 0.8 <= sleeps[0] <= FIRST_PAUSE * 1.2 and sleeps[0] != FIRST_PAUSE
+
+
+def test_a_wait_the_service_asks_for_is_the_shortest_pause() -> None:
+    patience, sleeps, lines = _patience(deadline=1000)
+    patience.call("reading it", _Outage(ResourceExhausted("slow down", code=429, retry_after=300)))
+    assert sleeps == [300.0]
+    assert lines == [
+        "m: reading it failed (429 RESOURCE_EXHAUSTED: slow down (the service asks to retry after 300 s)); "
+        "next try in 5m00s"
+    ]
+
+
+def test_a_lost_connection_is_ridden_out_like_an_unavailable_service() -> None:
+    patience, sleeps, _ = _patience(deadline=1000)
+    dropped = TransportFailure("peer closed", error_class="RemoteProtocolError", method="GET", path="/v1/x")
+    assert patience.call("reading it", _Outage(dropped)) == "ok" and len(sleeps) == 1
+
+
+def test_an_error_waiting_cannot_fix_is_raised_at_once() -> None:
+    patience, sleeps, lines = _patience(deadline=1000)
+    with pytest.raises(NotFound):
+        patience.call("reading it", _Outage(NotFound("gone", code=404)))
+    with pytest.raises(ValueError, match="a bug"):
+        patience.call("reading it", _Outage(ValueError("a bug")))
+    assert sleeps == [] and lines == []
+
+
+def test_past_the_deadline_the_outage_ends_the_call_with_the_last_error_as_cause() -> None:
+    patience, sleeps, _ = _patience(deadline=20)
+    last = Unavailable("still down", code=503)
+    with pytest.raises(
+        OutageTimeout, match=r"^m: reading it kept failing for 14 s, until the timeout"
+    ) as caught:
+        patience.call("reading it", _Outage(*[Unavailable("down", code=503)] * 3, last, last))
+    assert caught.value.__cause__ is last and sleeps == [2.0, 4.0, 8.0]  # a 16 s pause would end at 30 s

@@ -16,13 +16,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.grants import Grant, Role
 from tuned_models.model.spec import Example
 from tuned_models.model.state import LiveModel, Progress
+
+
+@runtime_checkable
+class ServiceError(Protocol):
+    """What a backend's errors say about themselves, so that the lifecycle can ride out an
+    outage (:class:`tuned_models.waiter.Patience`) without knowing the service.
+
+    ``transient``: the same call may succeed later (rate limited, the service failing or
+    unavailable, no response). ``retry_after``: the seconds the service asked to wait, or None.
+    """
+
+    @property
+    def transient(self) -> bool: ...
+
+    @property
+    def retry_after(self) -> float | None: ...
 
 
 class Log(Protocol):
@@ -97,7 +113,8 @@ class Grants(Protocol):
 class Backend(Protocol):
     """A service that tunes models. Implementations are thread-safe (a provider process serves
     many resources at once) and hold their client; they raise their client's typed errors
-    unless a method says otherwise."""
+    (which are :class:`ServiceError`) unless a method says otherwise. Every method is safe to
+    call again after a transient error: ``submit`` finds its own earlier submission."""
 
     @property
     def fields(self) -> FieldTable:
