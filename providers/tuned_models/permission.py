@@ -17,7 +17,9 @@ owner, i.e. the credentials this stack uses, a WRITER: it can still patch and sh
 but no longer delete it or transfer it again, and Pulumi cannot undo the transfer. Deleting this
 resource changes nothing on the service; it only stops managing ownership.
 
-Both work through the backend's :class:`~tuned_models.backends.base.Grants`.
+Both work through the backend's :class:`~tuned_models.backends.base.Grants`, and ride out an
+outage of the service (:data:`tuned_models.waiter.OUTAGE_TIMEOUT`): each step looks before it
+acts, so trying it again after a lost answer never grants or transfers twice.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ from tuned_models.gemini import NotFound
 from tuned_models.model.grants import GRANTABLE_ROLES, Grant, GranteeType, Role
 from tuned_models.model.planner import Action, Decision, decide_grant, decide_owner, grant_inputs
 from tuned_models.model.spec import Email, PermissionSpec, TunedModelName, valid_email
-from tuned_models.provider_base import ProviderBase
+from tuned_models.provider_base import ProviderBase, PulumiLog
 from tuned_models.pulumi_inputs import check_failures, plain, split_unknown
 from tuned_models.tokens import TUNED_MODEL_OWNER_TYPE, TUNED_MODEL_PERMISSION_TYPE
+from tuned_models.waiter import OUTAGE_TIMEOUT, Patience
 
 __all__ = [
     "TUNED_MODEL_OWNER_TYPE",
@@ -110,6 +113,11 @@ def diff_result(decision: Decision) -> DiffResult:
 
 
 class _GrantsProvider(ProviderBase):
+    @staticmethod
+    def patience(label: str) -> Patience:
+        """Riding out an outage for :data:`~tuned_models.waiter.OUTAGE_TIMEOUT`."""
+        return Patience.for_seconds(OUTAGE_TIMEOUT, label, PulumiLog().info)
+
     def grants(self) -> Grants:
         backend = self.backend()
         if backend.grants is None:
@@ -129,6 +137,12 @@ class TunedModelPermissionProvider(_GrantsProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         args = PermissionArgs.model_validate(plain(props))
+        grant = self.patience(args.model).call(f"granting {args.grant().key}", lambda: self._grant(args))
+        return CreateResult(str(grant.name), permission_outputs(grant, args.model))
+
+    def _grant(self, args: PermissionArgs) -> Grant:
+        """The grantee's permission on the model: adopted (its role set) if it exists, else
+        granted."""
         grants = self.grants()
         wanted = args.grant()
         existing = next((g for g in grants.list(args.model) if g.key == wanted.key), None)
@@ -136,24 +150,25 @@ class TunedModelPermissionProvider(_GrantsProvider):
             if existing.role is not args.role:
                 existing = grants.set_role(existing.name, args.role)
             pulumi.log.info(f"{args.model}: adopted the existing permission {existing.name}")
-            grant = existing
-        else:
-            grant = grants.create(args.model, wanted)
-        return CreateResult(str(grant.name), permission_outputs(grant, args.model))
+            return existing
+        return grants.create(args.model, wanted)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         args = PermissionArgs.model_validate(plain(news))
-        grant = self.grants().set_role(str(olds["name"]), args.role)
+        name = str(olds["name"])
+        grant = self.patience(name).call("setting the role", lambda: self.grants().set_role(name, args.role))
         return UpdateResult(permission_outputs(grant, args.model))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        grant = self.grants().get(str(props.get("name") or id_))
+        name = str(props.get("name") or id_)
+        grant = self.patience(name).call("reading it", lambda: self.grants().get(name))
         if grant is None:
             return ReadResult("", {})
         return ReadResult(id_, permission_outputs(grant, str(props.get("model"))))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self.grants().delete(str(props.get("name") or id_))
+        name = str(props.get("name") or id_)
+        self.patience(name).call("revoking it", lambda: self.grants().delete(name))
 
 
 class OwnerArgs(BaseModel):
@@ -181,6 +196,12 @@ class TunedModelOwnerProvider(_GrantsProvider):
         return diff_result(decide_owner(plain(olds), known, unknown))
 
     def _transfer(self, args: OwnerArgs) -> None:
+        self.patience(args.model).call(
+            f"transferring the ownership to {args.emailAddress}", lambda: self._transfer_once(args)
+        )
+
+    def _transfer_once(self, args: OwnerArgs) -> None:
+        """Transfer unless the owner already is the declared one (an earlier try landed)."""
         grants = self.grants()
         owner = owner_of(grants.list(args.model))
         if (
@@ -205,8 +226,11 @@ class TunedModelOwnerProvider(_GrantsProvider):
         return UpdateResult(args.model_dump())
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        model = str(props["model"])
         try:
-            owner = owner_of(self.grants().list(str(props["model"])))
+            owner = owner_of(
+                self.patience(model).call("reading its owner", lambda: self.grants().list(model))
+            )
         except NotFound:
             return ReadResult("", {})
         if owner is None:

@@ -204,3 +204,33 @@ def test_ownership_transfer_makes_the_previous_owner_a_writer(
     engine.destroy("numbers", TUNED_MODEL)
     assert emu.api("GET", f"/v1beta/{shared}", key=READER_KEY).status_code == 200
     assert wait_until(lambda: "ownership was transferred" in engine.proc.output())
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"drop": True}], ids=["503", "dropped"])
+def test_a_grant_whose_answer_is_lost_is_tried_again_and_granted_once(
+    engine: MiniEngine, emu: Emulator, shared: str, fault: dict[str, Any]
+) -> None:
+    # Granting twice is not idempotent, so the client does not retry it; the provider looks
+    # for the grant again before it grants again.
+    emu.admin("POST", "faults", {"method": "CreatePermission", "count": 1, **fault})
+    assert engine.up("p", PERMISSION, grant(shared, user="reader@example.com", role="READER")).op == "create"
+    perms = emu.api("GET", f"/v1beta/{shared}/permissions").json()["permissions"]
+    assert sorted((p.get("emailAddress"), p["role"]) for p in perms) == [
+        ("owner@example.com", "OWNER"),
+        ("reader@example.com", "READER"),
+    ]
+    assert [e["status"] for e in emu.journal("CreatePermission")][-1] == 200
+    assert wait_until(lambda: f"{shared}: granting user:reader@example.com failed (" in engine.proc.output())
+
+
+def test_an_ownership_transfer_whose_answer_is_lost_is_tried_again_and_made_once(
+    engine: MiniEngine, emu: Emulator, shared: str
+) -> None:
+    emu.admin("POST", "faults", {"method": "TransferOwnership", "status": 503, "count": 1})
+    args = {"model": shared, "emailAddress": "reader@example.com", PROVIDER_KEY: OWNERS}
+    assert engine.up("numbers:owner", OWNER, args).op == "create"
+    perms = {
+        p.get("emailAddress"): p["role"]
+        for p in emu.api("GET", f"/v1beta/{shared}/permissions", key=READER_KEY).json()["permissions"]
+    }
+    assert perms == {"reader@example.com": "OWNER", "owner@example.com": "WRITER"}
