@@ -52,17 +52,13 @@ def _number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
     return number
 
 
-def _fault(body: dict[str, Any]) -> dict[str, Any]:
-    """Validate a fault: ``method`` (an RPC name or ``*``), ``status`` (HTTP code), ``rate``
-    (0..1, default 1), ``count`` (times it fires, default unlimited), ``retryAfter`` (seconds,
-    429 only, default 2), ``latencyMs``, ``drop``, ``message``."""
-    from tuned_models_emulator.backend import RPC_METHODS
-
+def _fault(body: dict[str, Any], rpc_names: set[str]) -> dict[str, Any]:
+    """Validate a fault: ``method`` (one of ``rpc_names`` or ``*``), ``status`` (HTTP code),
+    ``rate`` (0..1, default 1), ``count`` (times it fires, default unlimited), ``retryAfter``
+    (seconds, 429 only, default 2), ``latencyMs``, ``drop``, ``message``."""
     method = str(body.get("method") or body.get("rpc") or "*")
-    if method != "*" and method not in RPC_METHODS:
-        raise InvalidArgument(
-            f"Unknown method {method!r}: use '*' or one of {', '.join(sorted(RPC_METHODS))}."
-        )
+    if method != "*" and method not in rpc_names:
+        raise InvalidArgument(f"Unknown method {method!r}: use '*' or one of {', '.join(sorted(rpc_names))}.")
     status = _number(body, "status", integer=True)
     if status is not None and not 400 <= status <= 599:
         raise InvalidArgument("status must be an HTTP error code (400-599).")
@@ -161,7 +157,7 @@ async def admin_endpoint(backend: Backend, request: Request) -> Response:
                 return _response(_clock(backend, tx))
             if route == "faults":
                 if method == "POST":
-                    fault = _fault(body)
+                    fault = _fault(body, backend.rpc_names)
                     fault_id = tx.add_fault(fault)
                     return _response({"id": fault_id, **fault})
                 if method == "GET":

@@ -271,7 +271,8 @@ class Api:
 
 
 def create_app(store: Store, settings: Settings | None = None) -> Starlette:
-    """The emulator as an ASGI app over ``store``: the API's routes plus ``/_emulator/...``."""
+    """The emulator as an ASGI app over ``store``: the Gemini API's routes, Cloud Storage and
+    Vertex AI (:mod:`tuned_models_emulator.services`), plus ``/_emulator/...``."""
     backend = Backend(store, settings or Settings())
     api = Api(backend)
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
@@ -282,8 +283,12 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     async def endpoint(request: Request) -> Response:
         return await api(request)
 
+    # Imported here: the Cloud services' request pipeline reuses this module's responses.
+    from tuned_models_emulator.services import cloud_routes
+
     app = Starlette(
         routes=[
+            *cloud_routes(backend),
             Route("/_emulator/{rest:path}", admin, methods=methods),
             Route("/{rest:path}", endpoint, methods=methods),
         ]

@@ -23,7 +23,7 @@ import re
 import secrets
 import string
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -209,6 +209,11 @@ TUNED_MODEL_ID = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")
 MUTABLE_FIELDS = ("displayName", "description", "temperature", "topP", "topK", "readerProjectNumbers")
 CANCELLED_MESSAGE = "Operation cancelled."
 DEFAULT_FAILURE_MESSAGE = "Tuning failed: the training job did not complete."
+INVALID_TOKEN = (
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
+    "other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
 UNREGISTERED = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
@@ -336,12 +341,15 @@ class FaultDecision:
 
 @dataclass(frozen=True)
 class Settings:
-    """Per-process settings: defaults for the stored ones, and the accepted API keys (hashed)."""
+    """Per-process settings: defaults for the stored ones, the accepted API keys and access
+    tokens (hashed; empty = any is accepted) and the Cloud Storage buckets that always exist."""
 
     step_seconds: float = 1.0
     seed: int | None = None
     key_hashes: frozenset[str] = frozenset()
     key_emails: Mapping[str, str] = field(default_factory=dict)
+    token_hashes: frozenset[str] = frozenset()
+    buckets: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -350,17 +358,26 @@ class Settings:
         step_seconds: float = 1.0,
         api_keys: tuple[str, ...] | list[str] = (),
         seed: int | None = None,
+        access_tokens: tuple[str, ...] | list[str] = (),
+        buckets: tuple[str, ...] | list[str] = (),
     ) -> Settings:
-        """Settings from ``KEY`` / ``KEY=EMAIL`` entries; raw keys are hashed at once."""
-        hashes: set[str] = set()
+        """Settings from ``KEY`` / ``KEY=EMAIL`` and ``TOKEN`` / ``TOKEN=EMAIL`` entries; raw keys
+        and tokens are hashed at once."""
         emails: dict[str, str] = {}
-        for entry in api_keys:
-            key, _, email = entry.partition("=")
-            digest = credential_hash(key)
-            hashes.add(digest)
-            if email:
-                emails[digest] = email
-        return cls(step_seconds, seed, frozenset(hashes), emails)
+
+        def hashed(entries: tuple[str, ...] | list[str]) -> frozenset[str]:
+            hashes: set[str] = set()
+            for entry in entries:
+                secret, _, email = entry.partition("=")
+                digest = credential_hash(secret)
+                hashes.add(digest)
+                if email:
+                    emails[digest] = email
+            return frozenset(hashes)
+
+        key_hashes = hashed(api_keys)
+        token_hashes = hashed(access_tokens)
+        return cls(step_seconds, seed, key_hashes, emails, token_hashes, tuple(buckets))
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,6 +737,10 @@ class Backend:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        #: Every RPC name a fault may target (other services add theirs).
+        self.rpc_names: set[str] = set(RPC_METHODS)
+        #: Called by :meth:`reset` inside its transaction (other services forget their state).
+        self.reset_hooks: list[Callable[[Tx], None]] = []
 
     # ---------------------------------------------------------------- settings and clock
     def now_ns(self, tx: Tx) -> int:
@@ -754,6 +775,7 @@ class Backend:
             "seed": self.seed(tx),
             "clock": {"mode": str(mode), "now": format_timestamp(self.now_ns(tx))},
             "apiKeysConfigured": bool(self.settings.key_hashes),
+            "accessTokensConfigured": bool(self.settings.token_hashes),
         }
 
     def set_step_seconds(self, tx: Tx, seconds: float) -> None:
@@ -797,6 +819,8 @@ class Backend:
         tx.set_meta("clock_ns", None)
         tx.set_meta("step_seconds", None)
         tx.set_meta("rng_counter", "0")
+        for hook in self.reset_hooks:
+            hook(tx)
 
     # ---------------------------------------------------------------- faults
     def decide_fault(self, tx: Tx, rpc: str) -> FaultDecision | None:
@@ -862,13 +886,10 @@ class Backend:
             kind = "key"
         elif bearer is not None:
             if not bearer.strip():
-                raise Unauthenticated(
-                    "Request had invalid authentication credentials. Expected OAuth 2 access "
-                    "token, login cookie or other valid authentication credential. See "
-                    "https://developers.google.com/identity/sign-in/web/devconsole-project.",
-                    details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")],
-                )
+                raise Unauthenticated(INVALID_TOKEN, details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")])
             digest = credential_hash(bearer.strip())
+            if self.settings.token_hashes and digest not in self.settings.token_hashes:
+                raise Unauthenticated(INVALID_TOKEN, details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")])
             kind = "token"
         elif api_key == "":
             raise InvalidArgument(

@@ -1,0 +1,9 @@
+"""The emulated Cloud Storage JSON API (buckets, objects, uploads, downloads), enough for tuning
+datasets. See ``emulator/README.md`` for what is and is not emulated."""
+
+from __future__ import annotations
+
+from tuned_models_emulator.storage.routes import storage_surface
+from tuned_models_emulator.storage.service import StorageService
+
+__all__ = ["StorageService", "storage_surface"]
