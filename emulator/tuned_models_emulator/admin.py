@@ -1,4 +1,4 @@
-"""Admin routes under ``/_emulator/`` (outside the API's paths; no auth, not journaled).
+"""Admin routes under ``/_emulator/`` (outside the APIs' paths; not journaled).
 
 | route | body | answer |
 |---|---|---|
@@ -7,194 +7,208 @@
 | ``GET``/``PATCH /_emulator/settings`` | ``{"stepSeconds": 0.05}`` | the settings |
 | ``POST /_emulator/clock`` | ``{"mode": "manual" or "real"}`` | ``{"mode", "now"}`` |
 | ``POST /_emulator/advance`` | ``{"seconds": 12.5}`` or ``{"steps": 3}`` | ``{"mode", "now"}`` |
-| ``POST``/``GET``/``DELETE /_emulator/faults`` | see :func:`_fault` | the fault / ``{"faults"}`` / ``{}`` |
+| ``POST``/``GET``/``DELETE /_emulator/faults`` | see ``validate_fault`` | fault / ``{"faults"}`` / ``{}`` |
 | ``POST``/``GET``/``DELETE /_emulator/failures`` | ``{"match", "atPercent", "message"}`` | same |
 | ``POST /_emulator/callers`` | ``{"key" or "token", "email", "groups"}`` | ``{"caller"}`` |
 | ``GET``/``DELETE /_emulator/journal`` | - | ``{"requests": [...]}`` / ``{}`` |
+| ``GET /_emulator/time`` | - | ``{"now"}`` |
 
-Bodies accept camelCase or snake_case keys. Errors use the API's error shape.
+Services add routes of their own (:meth:`~tuned_models_emulator.routes.Service.admin_routes`,
+e.g. ``/_emulator/buckets``). Bodies accept camelCase or snake_case keys. Errors use the API's
+error shape.
 """
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tuned_models_emulator.auth import register_caller
+from tuned_models_emulator.codec import json_bytes, parse_json_body
 from tuned_models_emulator.errors import ApiError, InvalidArgument, NotFound, error_body
+from tuned_models_emulator.faults import validate_failure, validate_fault
+from tuned_models_emulator.records import ClockMode
+from tuned_models_emulator.routes import Router, off_loop, read_body
+from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Tx
-from tuned_models_emulator.wire import format_timestamp, json_bytes, normalize_free, parse_json_body
+from tuned_models_emulator.wire import format_timestamp, normalize_free, number
 
-if TYPE_CHECKING:
-    from tuned_models_emulator.backend import Backend
+AdminHandler = Callable[["Admin", Tx, dict[str, Any]], dict[str, Any] | Response]
+
+#: The largest admin request body (bytes).
+ADMIN_BODY_LIMIT = 64 * 1024
+
+
+def _reset(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    admin.runtime.reset(tx)
+    for service in admin.router.services:
+        service.reset(tx)
+    return {}
+
+
+def _seed(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    seed = number(body, "seed", integer=True)
+    admin.runtime.set_seed(tx, seed)
+    return {"seed": seed}
+
+
+def _settings(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    return admin.runtime.settings_json(tx)
+
+
+def _update_settings(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    step = number(body, "stepSeconds")
+    if step is not None:
+        admin.runtime.set_step_seconds(tx, step)
+    if "seed" in body:
+        admin.runtime.set_seed(tx, number(body, "seed", integer=True))
+    return admin.runtime.settings_json(tx)
+
+
+def _clock(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    return admin.runtime.clock_json(tx)
+
+
+def _set_clock(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    mode = str(body.get("mode") or "").lower()
+    if mode not in ("manual", "real"):
+        raise InvalidArgument('mode must be "manual" or "real".')
+    admin.runtime.set_clock(tx, ClockMode(mode))
+    return admin.runtime.clock_json(tx)
+
+
+def _advance(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    seconds = number(body, "seconds")
+    steps = number(body, "steps", integer=True)
+    if seconds is None and steps is None:
+        raise InvalidArgument('Give "seconds" or "steps".')
+    admin.runtime.advance(tx, seconds=seconds, steps=steps)
+    return admin.runtime.clock_json(tx)
+
+
+def _add_fault(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    fault = validate_fault(body, admin.router.rpc_names)
+    return {"id": tx.add_fault(fault), **fault}
+
+
+def _faults(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    return {"faults": [{"id": i, **f} for i, f in tx.faults()]}
+
+
+def _clear_faults(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    tx.clear_faults()
+    return {}
+
+
+def _add_failure(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    rule = validate_failure(body)
+    tx.add_failure(rule)
+    return rule
+
+
+def _failures(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    return {"failures": tx.failures()}
+
+
+def _clear_failures(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    tx.clear_failures()
+    return {}
+
+
+def _register(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    groups = body.get("groups") or []
+    if not isinstance(groups, list):
+        raise InvalidArgument("groups must be a list of email addresses.")
+    caller = register_caller(
+        admin.runtime.settings,
+        tx,
+        key=body.get("key"),
+        token=body.get("token"),
+        email=body.get("email"),
+        groups=[str(g) for g in groups],
+    )
+    return {"caller": caller}
+
+
+def _journal(admin: Admin, tx: Tx, body: dict[str, Any]) -> Response:
+    # The stored entries are JSON already: joined, not decoded and encoded again.
+    return Response(b'{"requests":[' + b",".join(tx.journal_json()) + b"]}", media_type="application/json")
+
+
+def _clear_journal(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    tx.clear_journal()
+    return {}
+
+
+def _time(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    return {"now": format_timestamp(admin.runtime.now_ns(tx))}
+
+
+#: (HTTP method, route under /_emulator/) -> handler.
+ADMIN_ROUTES: dict[tuple[str, str], AdminHandler] = {
+    ("POST", "reset"): _reset,
+    ("POST", "seed"): _seed,
+    ("GET", "settings"): _settings,
+    ("PATCH", "settings"): _update_settings,
+    ("POST", "settings"): _update_settings,
+    ("PUT", "settings"): _update_settings,
+    ("GET", "clock"): _clock,
+    ("POST", "clock"): _set_clock,
+    ("POST", "advance"): _advance,
+    ("POST", "faults"): _add_fault,
+    ("GET", "faults"): _faults,
+    ("DELETE", "faults"): _clear_faults,
+    ("POST", "failures"): _add_failure,
+    ("GET", "failures"): _failures,
+    ("DELETE", "failures"): _clear_failures,
+    ("POST", "callers"): _register,
+    ("GET", "journal"): _journal,
+    ("DELETE", "journal"): _clear_journal,
+    ("GET", "time"): _time,
+}
+
+
+class Admin:
+    """The ``/_emulator`` endpoint of an app (see the module docstring for the routes)."""
+
+    def __init__(self, runtime: Runtime, router: Router) -> None:
+        self.runtime = runtime
+        self.router = router
+        self.service_routes = {
+            key: handler for service in router.services for key, handler in service.admin_routes().items()
+        }
+
+    async def __call__(self, request: Request) -> Response:
+        """Serve one admin request; every error is answered in the API's error shape."""
+        route = request.url.path.removeprefix("/_emulator/").strip("/")
+        try:
+            raw = await read_body(request, ADMIN_BODY_LIMIT)
+            return await off_loop(self._serve, request.method, request.url.path, route, raw)
+        except ApiError as error:
+            return _response(error_body(error), error.http_code)
+
+    def _serve(self, method: str, path: str, route: str, raw: bytes) -> Response:
+        try:
+            body = normalize_free(parse_json_body(raw)) if raw.strip() else {}
+            if not isinstance(body, dict):
+                raise InvalidArgument("The body must be a JSON object.")
+            handler = ADMIN_ROUTES.get((method, route))
+            service_handler = self.service_routes.get((method, route))
+            if handler is None and service_handler is None:
+                raise NotFound(f"The requested URL {path} was not found on this server.")
+            with self.runtime.store.transaction() as tx:
+                if handler is not None:
+                    answer = handler(self, tx, body)
+                else:
+                    assert service_handler is not None
+                    answer = service_handler(tx, body)
+            return answer if isinstance(answer, Response) else _response(answer)
+        except ApiError as error:
+            return _response(error_body(error), error.http_code)
 
 
 def _response(body: Any, status: int = 200) -> Response:
     return Response(json_bytes(body), status_code=status, media_type="application/json")
-
-
-def _number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidArgument(f"{key} must be a number.")
-    try:
-        number = float(value)
-    except ValueError:
-        raise InvalidArgument(f"{key} must be a number.") from None
-    if integer:
-        if not number.is_integer():
-            raise InvalidArgument(f"{key} must be an integer.")
-        return int(number)
-    return number
-
-
-def _fault(body: dict[str, Any], rpc_names: set[str]) -> dict[str, Any]:
-    """Validate a fault: ``method`` (one of ``rpc_names`` or ``*``), ``status`` (HTTP code),
-    ``rate`` (0..1, default 1), ``count`` (times it fires, default unlimited), ``retryAfter``
-    (seconds, 429 only, default 2), ``latencyMs``, ``drop``, ``message``."""
-    method = str(body.get("method") or body.get("rpc") or "*")
-    if method != "*" and method not in rpc_names:
-        raise InvalidArgument(f"Unknown method {method!r}: use '*' or one of {', '.join(sorted(rpc_names))}.")
-    status = _number(body, "status", integer=True)
-    if status is not None and not 400 <= status <= 599:
-        raise InvalidArgument("status must be an HTTP error code (400-599).")
-    rate = _number(body, "rate")
-    rate = 1.0 if rate is None else rate
-    if not 0.0 <= rate <= 1.0:
-        raise InvalidArgument("rate must be between 0 and 1.")
-    count = _number(body, "count", integer=True)
-    if count is not None and count < 1:
-        raise InvalidArgument("count must be at least 1.")
-    latency = _number(body, "latencyMs", integer=True) or 0
-    if latency < 0:
-        raise InvalidArgument("latencyMs must not be negative.")
-    drop = bool(body.get("drop", False))
-    retry_after = _number(body, "retryAfter")
-    if status is None and not drop and latency == 0:
-        status = 503
-    fault: dict[str, Any] = {
-        "method": method,
-        "status": status,
-        "rate": rate,
-        "count": count,
-        "retryAfter": retry_after if retry_after is not None else (2 if status == 429 else None),
-        "latencyMs": latency,
-        "drop": drop,
-    }
-    if body.get("message"):
-        fault["message"] = str(body["message"])
-    return fault
-
-
-def _failure(body: dict[str, Any]) -> dict[str, Any]:
-    """Validate a forced-failure rule: ``match`` (regex on id or displayName), ``atPercent``
-    (0..100; the model fails once that share of steps completed, at least one step), ``message``."""
-    match = str(body.get("match") or ".*")
-    try:
-        re.compile(match)
-    except re.error as exc:
-        raise InvalidArgument(f"match is not a valid regular expression: {exc}") from None
-    percent = _number(body, "atPercent")
-    percent = 0.0 if percent is None else percent
-    if not 0.0 <= percent <= 100.0:
-        raise InvalidArgument("atPercent must be between 0 and 100.")
-    rule: dict[str, Any] = {"match": match, "atPercent": percent}
-    if body.get("message"):
-        rule["message"] = str(body["message"])
-    return rule
-
-
-def _clock(backend: Backend, tx: Tx) -> dict[str, Any]:
-    return backend.settings_json(tx)["clock"]  # type: ignore[no-any-return]
-
-
-async def admin_endpoint(backend: Backend, request: Request) -> Response:
-    """Serve one admin request; see the module docstring for the routes."""
-    from tuned_models_emulator.backend import ClockMode
-
-    route = request.url.path.removeprefix("/_emulator/").strip("/")
-    method = request.method
-    try:
-        raw = await request.body()
-        body = normalize_free(parse_json_body(raw)) if raw.strip() else {}
-        if not isinstance(body, dict):
-            raise InvalidArgument("The body must be a JSON object.")
-        with backend.store.transaction() as tx:
-            if (method, route) == ("POST", "reset"):
-                backend.reset(tx)
-                return _response({})
-            if (method, route) == ("POST", "seed"):
-                seed = _number(body, "seed", integer=True)
-                backend.set_seed(tx, seed)
-                return _response({"seed": seed})
-            if route == "settings" and method == "GET":
-                return _response(backend.settings_json(tx))
-            if route == "settings" and method in ("PATCH", "POST", "PUT"):
-                step = _number(body, "stepSeconds")
-                if step is not None:
-                    backend.set_step_seconds(tx, step)
-                if "seed" in body:
-                    backend.set_seed(tx, _number(body, "seed", integer=True))
-                return _response(backend.settings_json(tx))
-            if (method, route) == ("POST", "clock"):
-                mode = str(body.get("mode") or "").lower()
-                if mode not in ("manual", "real"):
-                    raise InvalidArgument('mode must be "manual" or "real".')
-                backend.set_clock(tx, ClockMode(mode))
-                return _response(_clock(backend, tx))
-            if route == "clock" and method == "GET":
-                return _response(_clock(backend, tx))
-            if (method, route) == ("POST", "advance"):
-                seconds = _number(body, "seconds")
-                steps = _number(body, "steps", integer=True)
-                if seconds is None and steps is None:
-                    raise InvalidArgument('Give "seconds" or "steps".')
-                backend.advance(tx, seconds=seconds, steps=steps)
-                return _response(_clock(backend, tx))
-            if route == "faults":
-                if method == "POST":
-                    fault = _fault(body, backend.rpc_names)
-                    fault_id = tx.add_fault(fault)
-                    return _response({"id": fault_id, **fault})
-                if method == "GET":
-                    return _response({"faults": [{"id": i, **f} for i, f in tx.faults()]})
-                if method == "DELETE":
-                    tx.clear_faults()
-                    return _response({})
-            if route == "failures":
-                if method == "POST":
-                    rule = _failure(body)
-                    tx.add_failure(rule)
-                    return _response(rule)
-                if method == "GET":
-                    return _response({"failures": tx.failures()})
-                if method == "DELETE":
-                    tx.clear_failures()
-                    return _response({})
-            if (method, route) == ("POST", "callers"):
-                groups = body.get("groups") or []
-                if not isinstance(groups, list):
-                    raise InvalidArgument("groups must be a list of email addresses.")
-                caller = backend.register_caller(
-                    tx,
-                    key=body.get("key"),
-                    token=body.get("token"),
-                    email=body.get("email"),
-                    groups=[str(g) for g in groups],
-                )
-                return _response({"caller": caller})
-            if route == "journal":
-                if method == "GET":
-                    return _response({"requests": tx.journal()})
-                if method == "DELETE":
-                    tx.clear_journal()
-                    return _response({})
-            if (method, route) == ("GET", "time"):
-                return _response({"now": format_timestamp(backend.now_ns(tx))})
-        raise NotFound(f"The requested URL {request.url.path} was not found on this server.")
-    except ApiError as error:
-        return _response(error_body(error), error.http_code)

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tuned_models_emulator.app import create_app
-from tuned_models_emulator.backend import Settings
+from tuned_models_emulator.app import DEFAULT_SERVICES, create_app
 from tuned_models_emulator.errors import DroppedConnection
+from tuned_models_emulator.records import Settings
+from tuned_models_emulator.routes import Service
+from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Store
 
 STATE_FILE = "emulator.sqlite"
@@ -28,9 +30,14 @@ STATE_FILE = "emulator.sqlite"
 class EmbeddedTransport(httpx.BaseTransport):
     """``httpx.BaseTransport`` serving the emulator app in this process (see module docstring)."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        services: Sequence[Callable[[Runtime], Service]] = DEFAULT_SERVICES,
+    ) -> None:
         self.store = store
-        self.app = create_app(store, settings)
+        self.app = create_app(store, settings, services)
         self._asgi = httpx.ASGITransport(app=self.app)
         self._loop: asyncio.AbstractEventLoop | None = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="emulator-embedded", daemon=True)

@@ -14,38 +14,42 @@ Tree::
     ├── PermissionDenied          403 PERMISSION_DENIED
     ├── NotFound                  404 NOT_FOUND
     ├── AlreadyExists             409 ALREADY_EXISTS
-    ├── ResourceExhausted         429 RESOURCE_EXHAUSTED (Retry-After header + RetryInfo detail)
+    ├── PayloadTooLarge           413 INVALID_ARGUMENT (a body over the endpoint's limit)
     ├── Internal                  500 INTERNAL
-    └── Unavailable               503 UNAVAILABLE
+    └── InjectedError             any code chosen by fault injection (429 carries Retry-After + RetryInfo)
 
 :class:`DroppedConnection` is not an API error: it makes the transport close the connection
-without a complete response.
+without a complete response. :class:`RpcCode` names the google.rpc codes that an Operation's
+``error`` carries.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Any, ClassVar
 
-#: google.rpc.Code numbers by status name (used in Operation.error, which is a google.rpc.Status).
-RPC_CODES: dict[str, int] = {
-    "OK": 0,
-    "CANCELLED": 1,
-    "UNKNOWN": 2,
-    "INVALID_ARGUMENT": 3,
-    "DEADLINE_EXCEEDED": 4,
-    "NOT_FOUND": 5,
-    "ALREADY_EXISTS": 6,
-    "PERMISSION_DENIED": 7,
-    "RESOURCE_EXHAUSTED": 8,
-    "FAILED_PRECONDITION": 9,
-    "ABORTED": 10,
-    "OUT_OF_RANGE": 11,
-    "UNIMPLEMENTED": 12,
-    "INTERNAL": 13,
-    "UNAVAILABLE": 14,
-    "DATA_LOSS": 15,
-    "UNAUTHENTICATED": 16,
-}
+
+class RpcCode(IntEnum):
+    """google.rpc.Code: the numbers an Operation's ``error`` (a google.rpc.Status) carries."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
 
 #: The status name Google uses for an HTTP code when nothing more specific applies.
 HTTP_STATUS_NAMES: dict[int, str] = {
@@ -109,48 +113,62 @@ class ApiError(Exception):
 
 
 class InvalidArgument(ApiError):
+    """A malformed or invalid request."""
+
     code = 400
     status = "INVALID_ARGUMENT"
 
 
 class FailedPrecondition(ApiError):
+    """A request the resource's current state does not allow."""
+
     code = 400
     status = "FAILED_PRECONDITION"
 
 
 class Unauthenticated(ApiError):
+    """Credentials that are present but not valid."""
+
     code = 401
     status = "UNAUTHENTICATED"
 
 
 class PermissionDenied(ApiError):
+    """A caller without the identity or the role the method needs."""
+
     code = 403
     status = "PERMISSION_DENIED"
 
 
 class NotFound(ApiError):
+    """A resource or route that does not exist."""
+
     code = 404
     status = "NOT_FOUND"
 
 
 class AlreadyExists(ApiError):
+    """A resource whose name is taken."""
+
     code = 409
     status = "ALREADY_EXISTS"
 
 
-class ResourceExhausted(ApiError):
-    code = 429
-    status = "RESOURCE_EXHAUSTED"
+class PayloadTooLarge(ApiError):
+    """A request body over the endpoint's limit (the real message; not retryable)."""
+
+    code = 413
+    status = "INVALID_ARGUMENT"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request payload size exceeds the limit: {limit} bytes.")
 
 
 class Internal(ApiError):
+    """A bug in the emulator (never raised on purpose by a rule)."""
+
     code = 500
     status = "INTERNAL"
-
-
-class Unavailable(ApiError):
-    code = 503
-    status = "UNAVAILABLE"
 
 
 class InjectedError(ApiError):

@@ -19,9 +19,9 @@ from pathlib import Path
 import uvicorn
 
 from tuned_models_emulator.app import create_app
-from tuned_models_emulator.backend import Settings
 from tuned_models_emulator.embedded import STATE_FILE
 from tuned_models_emulator.errors import DroppedConnection
+from tuned_models_emulator.records import Settings
 from tuned_models_emulator.store import Store
 
 DEFAULT_STATE = Path(".tuned-models") / STATE_FILE

@@ -1,13 +1,14 @@
 """SQLite storage for the emulator (standard library ``sqlite3``).
 
 One file holds everything: tuned models, their training examples, permissions, callers, faults,
-failure rules, the journal and the emulator's settings and clock. A file store runs in WAL mode
+failure rules, the journal, the emulator's settings and clock, and the generic records other
+services keep by kind and id (:meth:`Tx.record`). A file store runs in WAL mode
 with a busy timeout, and every request is one short ``BEGIN IMMEDIATE`` transaction, so two
 processes using the same file see each other's writes and never interleave inside one request.
 ``Store.open(None)`` keeps everything in memory (tests).
 
-The store is deliberately thin: rows in, rows out, records as JSON text. Rules live in
-:mod:`tuned_models_emulator.backend`.
+The store is deliberately thin: rows in, rows out, records as JSON text. Rules live in the
+services (:mod:`tuned_models_emulator.backend` for the Gemini API).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ CREATE TABLE IF NOT EXISTS callers (hash TEXT PRIMARY KEY, record TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL, data BLOB,
+    PRIMARY KEY (kind, id));
 """
 
 
@@ -43,15 +47,35 @@ class Tx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        # Settings as read or written in this transaction: no one else writes while it holds the
+        # database. Forgotten when a savepoint rolls back.
+        self._meta: dict[str, str | None] = {}
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit of work: when the block raises, only its own writes are undone (the
+        exception propagates); otherwise they stay part of the enclosing transaction."""
+        self.conn.execute("SAVEPOINT unit")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO unit")
+            self._meta.clear()
+            raise
+        finally:
+            self.conn.execute("RELEASE unit")
 
     # meta -----------------------------------------------------------------
     def meta(self, key: str) -> str | None:
         """The value of a setting, or None."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        if key not in self._meta:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            self._meta[key] = None if row is None else str(row[0])
+        return self._meta[key]
 
     def set_meta(self, key: str, value: str | None) -> None:
         """Set (or with None, remove) a setting."""
+        self._meta[key] = value
         if value is None:
             self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
         else:
@@ -78,8 +102,8 @@ class Tx:
         rows = self.conn.execute("SELECT record FROM models ORDER BY seq").fetchall()
         return [_loads(row[0]) for row in rows]
 
-    def insert_model(self, model_id: str, record: dict[str, Any], examples: Any) -> None:
-        """Store a new tuned model and its training examples."""
+    def insert_model(self, model_id: str, record: dict[str, Any], examples_json: str) -> None:
+        """Store a new tuned model and its training examples (a JSON array, encoded by the caller)."""
         seq = self.next_counter("model_seq")
         self.conn.execute(
             "INSERT INTO models (id, seq, record) VALUES (?, ?, ?)",
@@ -87,7 +111,7 @@ class Tx:
         )
         self.conn.execute(
             "INSERT OR REPLACE INTO examples (model_id, examples) VALUES (?, ?)",
-            (model_id, json.dumps(examples)),
+            (model_id, examples_json),
         )
 
     def update_model(self, model_id: str, record: dict[str, Any]) -> None:
@@ -100,10 +124,10 @@ class Tx:
         self.conn.execute("DELETE FROM examples WHERE model_id = ?", (model_id,))
         self.conn.execute("DELETE FROM permissions WHERE model_id = ?", (model_id,))
 
-    def examples(self, model_id: str) -> Any:
-        """The stored training examples of a tuned model ([] when none)."""
+    def examples_json(self, model_id: str) -> str:
+        """The stored training examples of a tuned model, as their JSON array (``[]`` when none)."""
         row = self.conn.execute("SELECT examples FROM examples WHERE model_id = ?", (model_id,)).fetchone()
-        return [] if row is None else _loads(row[0])
+        return "[]" if row is None else str(row[0])
 
     # permissions ----------------------------------------------------------
     def permissions(self, model_id: str) -> list[dict[str, Any]]:
@@ -185,6 +209,43 @@ class Tx:
         """Remove every forced-failure rule."""
         self.conn.execute("DELETE FROM failures")
 
+    # generic records ------------------------------------------------------
+    def record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        """A service's record by kind (``"storage.object"``) and id, or None."""
+        row = self.conn.execute(
+            "SELECT record FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        return None if row is None else _loads(row[0])
+
+    def records(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every record of a kind as ``(id, record)``, in the order they were first stored."""
+        rows = self.conn.execute("SELECT id, record FROM records WHERE kind = ? ORDER BY seq", (kind,))
+        return [(str(row[0]), _loads(row[1])) for row in rows.fetchall()]
+
+    def put_record(
+        self, kind: str, record_id: str, record: dict[str, Any], data: bytes | None = None
+    ) -> None:
+        """Insert or replace a record (it keeps its place in :meth:`records`), with optional bytes."""
+        existing = self.conn.execute(
+            "SELECT seq FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        seq = int(existing[0]) if existing else self.next_counter("record_seq")
+        self.conn.execute(
+            "INSERT OR REPLACE INTO records (kind, id, seq, record, data) VALUES (?, ?, ?, ?, ?)",
+            (kind, record_id, seq, json.dumps(record), data),
+        )
+
+    def record_data(self, kind: str, record_id: str) -> bytes | None:
+        """The bytes stored with a record (None when there are none or no such record)."""
+        row = self.conn.execute(
+            "SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+        ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def delete_record(self, kind: str, record_id: str) -> None:
+        """Forget one record."""
+        self.conn.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, record_id))
+
     # journal --------------------------------------------------------------
     def append_journal(self, record: dict[str, Any]) -> None:
         """Append one received request to the journal (the newest JOURNAL_LIMIT are kept)."""
@@ -193,10 +254,10 @@ class Tx:
         if row_id % 1000 == 0:
             self.conn.execute("DELETE FROM journal WHERE id <= ?", (row_id - JOURNAL_LIMIT,))
 
-    def journal(self) -> list[dict[str, Any]]:
-        """Every journaled request, oldest first."""
+    def journal_json(self) -> list[bytes]:
+        """Every journaled request as its JSON text (UTF-8), oldest first."""
         rows = self.conn.execute("SELECT record FROM journal ORDER BY id").fetchall()
-        return [_loads(row[0]) for row in rows]
+        return [str(row[0]).encode("utf-8") for row in rows]
 
     def clear_journal(self) -> None:
         """Forget the journal."""
@@ -204,7 +265,8 @@ class Tx:
 
     # everything -----------------------------------------------------------
     def reset(self) -> None:
-        """Forget models, examples, permissions, callers, faults, failures and the journal."""
+        """Forget models, examples, permissions, callers, faults, failures, the journal and every
+        generic record."""
         for table in (
             "models",
             "examples",
@@ -213,6 +275,7 @@ class Tx:
             "faults",
             "failures",
             "journal",
+            "records",
         ):
             self.conn.execute(f"DELETE FROM {table}")
 
@@ -262,6 +325,17 @@ class Store:
                 raise
             else:
                 self._conn.execute("COMMIT")
+
+    @contextmanager
+    def claim(self) -> Iterator[bool]:
+        """Hold the store's lock if no one holds it right now; yields whether it is held (then this
+        thread's transactions inside the block start at once)."""
+        held = self._lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                self._lock.release()
 
     def close(self) -> None:
         """Close the database connection."""

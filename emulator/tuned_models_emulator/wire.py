@@ -1,9 +1,8 @@
 """The wire edge: parsing requests into plain camelCase dicts and rendering responses.
 
-Parsing follows the real service (proto3 JSON as Google's front end accepts it):
+Parsing follows the real service (proto3 JSON as Google's front end accepts it; bodies are
+decoded by :mod:`tuned_models_emulator.codec`):
 
-- bodies are JSON; when strict JSON fails they are read as JSON5, because the service accepts the
-  trailing commas the official curl samples send (``"epoch_count":5,}``);
 - field names may be lowerCamelCase or the proto's snake_case; both normalize to camelCase;
 - enums may be given by name or by number; int32/int64 accept numbers, integral floats and numeric
   strings; ``null`` means unset;
@@ -24,35 +23,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import json5
-
 from tuned_models_emulator.errors import InvalidArgument, bad_request
-
-# --------------------------------------------------------------------------- request bodies
-
-
-def parse_json_body(raw: bytes) -> Any:
-    """Decode a request body: strict JSON first, JSON5 (trailing commas, single quotes) second.
-
-    Returns ``{}`` for an empty body. Raises :class:`InvalidArgument` when neither parser accepts it.
-    """
-    if not raw.strip():
-        return {}
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidArgument("Invalid JSON payload received. Invalid UTF-8.") from exc
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return json5.loads(text)
-    except Exception as exc:  # json5 raises ValueError and friends
-        raise InvalidArgument(
-            "Invalid JSON payload received. Unexpected token.",
-            details=[bad_request("", "Invalid JSON payload received. Unexpected token.")],
-        ) from exc
 
 
 def camel(name: str) -> str:
@@ -298,15 +269,25 @@ def normalize_free(data: Any) -> Any:
     return data
 
 
-# --------------------------------------------------------------------------- query strings
+def number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
+    """A number in a free-form (admin) body: JSON numbers or numeric strings; None when absent.
 
-
-def query_value(params: dict[str, str], name: str) -> str | None:
-    """A query parameter by its camelCase name, also accepted in snake_case."""
-    value = params.get(name)
+    Raises :class:`InvalidArgument` naming ``key`` for anything else (booleans included).
+    """
+    value = body.get(key)
     if value is None:
-        value = params.get(snake(name))
-    return value
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidArgument(f"{key} must be a number.")
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise InvalidArgument(f"{key} must be a number.") from None
+    if integer:
+        if not parsed.is_integer():
+            raise InvalidArgument(f"{key} must be an integer.")
+        return int(parsed)
+    return parsed
 
 
 # --------------------------------------------------------------------------- rendering
@@ -325,16 +306,6 @@ def format_timestamp(ns: int) -> str:
     return f"{base}.{nanos:09d}Z"
 
 
-def parse_timestamp(text: str) -> int:
-    """The inverse of :func:`format_timestamp` (nanoseconds since the epoch)."""
-    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z", text)
-    if match is None:
-        raise ValueError(text)
-    seconds = int(datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
-    nanos = int((match[2] or "0").ljust(9, "0"))
-    return seconds * 1_000_000_000 + nanos
-
-
 @lru_cache(maxsize=65536)
 def float32(value: float) -> float:
     """The shortest decimal that round-trips through float32, as the service prints floats
@@ -350,8 +321,3 @@ def float32(value: float) -> float:
         candidate = float(single)
     # The service prints a whole float without a fraction: 1, 100 (not 1.0, 100.0).
     return int(candidate) if candidate.is_integer() and abs(candidate) < 2**53 else candidate
-
-
-def json_bytes(body: Any) -> bytes:
-    """A compact UTF-8 JSON response body (the C encoder: pretty-printing costs 3x per GET)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

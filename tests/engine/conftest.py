@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,9 +12,9 @@ import pytest
 
 from tests.engine.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, secret, serialize_provider
 from tests.seed_examples import NUMBER_EXAMPLES
-from tuned_models.datasets import examples_digest
-from tuned_models.program import model_args
-from tuned_models.spec import ModelSpec
+from tuned_models.model.datasets import DatasetInfo, read_examples
+from tuned_models.model.desired import model_inputs
+from tuned_models.model.spec import ModelSpec
 from tuned_models.tuned_model import TunedModelProvider
 from tuned_models_emulator.server import serve_in_thread
 
@@ -106,9 +107,8 @@ def inputs(stack: str, name: str = "numbers", **spec: Any) -> dict[str, Any]:
     raw.update(spec)
     raw = {k: v for k, v in raw.items() if v is not None}
     model = ModelSpec.model_validate(raw)
-    digest = examples_digest(model.examples) if model.examples is not None else None
-    count = len(model.examples) if model.examples is not None else None
-    return {
-        **model_args("tuned-models", stack, name, model, dataset_digest=digest, example_count=count),
-        PROVIDER_KEY: PROVIDER,
-    }
+    if model.examples is not None:
+        dataset: DatasetInfo | None = DatasetInfo.of(model.examples, None)
+    else:
+        dataset = DatasetInfo.of(read_examples(Path(model.dataset)), model.dataset) if model.dataset else None
+    return {**model_inputs("tuned-models", stack, name, model, dataset).to_inputs(), PROVIDER_KEY: PROVIDER}

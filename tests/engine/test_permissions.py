@@ -8,8 +8,8 @@ import pytest
 
 from tests.engine.conftest import API_KEY, TUNED_MODEL, Emulator, inputs
 from tests.engine.harness import PROVIDER_KEY, MiniEngine, serialize_provider, wait_until
+from tuned_models.model.spec import PermissionSpec
 from tuned_models.permission import TunedModelOwnerProvider, TunedModelPermissionProvider, permission_args
-from tuned_models.spec import PermissionSpec
 
 PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
 OWNER = "pulumi-python:dynamic/gemini:TunedModelOwner"

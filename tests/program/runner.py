@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,11 @@ from pulumi.runtime import get_root_resource, mocks, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import Stack
 
+from tuned_models.tokens import TUNED_MODEL_TYPE
+
+TUNED_MODEL = TUNED_MODEL_TYPE
+
 ROOT = Path(__file__).resolve().parents[2]
-TUNED_MODEL = "pulumi-python:dynamic/gemini:TunedModel"
 
 
 @dataclass
@@ -93,12 +97,15 @@ class Run:
     error: BaseException | None
 
 
-def run_program(stack: str, config: dict[str, str]) -> Run:
+def run_program(stack: str, config: dict[str, str], main: Callable[[], Any] | None = None) -> Run:
+    """Run ``main`` (default: this project's program) as the engine would for ``stack``,
+    against the mocks; the error it raised, if any, is in the result."""
     from tuned_models import program
 
     provider = Provider()
     monitor = Recorder(provider)
     old = settings.SETTINGS
+    settings.ROOT.set(None)  # a new root stack per run, so exports do not carry over between runs
     mocks.set_mocks(provider, project="tuned-models", stack=stack, monitor=monitor)
     set_all_config(config)
     error: BaseException | None = None
@@ -106,7 +113,7 @@ def run_program(stack: str, config: dict[str, str]) -> Run:
 
         @pulumi.runtime.test  # type: ignore[untyped-decorator]
         def _run() -> Any:
-            program.run()
+            (main or program.run)()
             root = get_root_resource()
             assert isinstance(root, Stack)
             return pulumi.Output.all(**root.outputs).apply(monitor.exports.update)

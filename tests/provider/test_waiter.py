@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tuned_models.backends.gemini.backend import GeminiTracker
 from tuned_models.gemini import NotFound
 from tuned_models.gemini.types import Operation, TunedModel
 from tuned_models.waiter import MAX_DELAY, MIN_DELAY, PollSchedule, WaitTimeout, wait_for_training
@@ -50,9 +51,7 @@ def test_an_operation_that_vanishes_falls_back_to_the_model_and_still_sleeps() -
 
     with pytest.raises(WaitTimeout):
         wait_for_training(
-            client,
-            "tunedModels/m",
-            operation_name=None,
+            GeminiTracker(client, "tunedModels/m", None, None),
             timeout=60,
             label="m",
             log=lambda _line: None,

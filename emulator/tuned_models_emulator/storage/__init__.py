@@ -3,7 +3,6 @@ datasets. See ``emulator/README.md`` for what is and is not emulated."""
 
 from __future__ import annotations
 
-from tuned_models_emulator.storage.routes import storage_surface
-from tuned_models_emulator.storage.service import StorageService
+from tuned_models_emulator.storage.service import CloudStorage, read_object
 
-__all__ = ["StorageService", "storage_surface"]
+__all__ = ["CloudStorage", "read_object"]

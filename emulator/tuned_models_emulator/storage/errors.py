@@ -16,8 +16,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from tuned_models_emulator.codec import json_bytes
 from tuned_models_emulator.errors import ApiError
-from tuned_models_emulator.wire import json_bytes
 
 #: The ``reason`` Cloud Storage reports with each HTTP code when nothing more specific applies.
 REASONS: dict[int, str] = {

@@ -1,8 +1,10 @@
-"""Cloud Storage JSON API rules: buckets, objects, the three upload protocols, downloads.
+"""The Cloud Storage JSON API: buckets, objects, the three upload protocols, downloads.
 
-Handlers named after the API's methods (``storage.objects.get`` ...) take the request's store
-transaction and the parsed request and return a :class:`~tuned_models_emulator.cloud.Reply`;
-uploads are streaming handlers that manage their own short transactions (see :mod:`.tables`).
+:class:`CloudStorage` is a :class:`~tuned_models_emulator.routes.Service`: its endpoints are
+named after the API's methods (``storage.objects.get`` ...), so faults and the journal address
+them by those names. Uploads are ``stream_body`` endpoints: the handler checks the request in the
+transaction, then the body is received in chunks, each stored in a short transaction of its own
+(see :mod:`.tables`); downloads stream the chunks back the same way.
 
 Generations are microsecond timestamps on the emulator's clock, strictly increasing across the
 store; metageneration is 1 (object metadata cannot be patched). ``md5Hash`` and ``crc32c`` are
@@ -12,11 +14,12 @@ base64 of the MD5 digest and of the big-endian CRC32C (Castagnoli), as the API r
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
@@ -26,17 +29,24 @@ from typing import Any
 from urllib.parse import quote
 
 import google_crc32c
-from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
-from tuned_models_emulator.backend import Backend, decode_page_token, encode_page_token
-from tuned_models_emulator.cloud import CloudRequest, Reply, project_number
+from tuned_models_emulator.auth import Credentials, authenticate, token_accepted
 from tuned_models_emulator.errors import ApiError
+from tuned_models_emulator.paging import decode_page_token, encode_page_token
+from tuned_models_emulator.projects import project_number
+from tuned_models_emulator.records import Caller, CredentialKind
+from tuned_models_emulator.routes import Body, Call, Endpoint, Service, Upload, off_loop
+from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.storage.errors import (
     StorageError,
     bucket_not_found,
     invalid,
+    invalid_credentials,
+    missing_credentials,
     object_not_found,
     precondition_failed,
+    storage_error_body,
 )
 from tuned_models_emulator.storage.tables import (
     CHUNK_BYTES,
@@ -223,6 +233,10 @@ def _check_hashes(md5: str, crc32c: str, expected_md5: str | None, expected_crc3
 # --------------------------------------------------------------------------- preconditions
 
 
+class NotModified(StorageError):
+    """304: a read's ``if*NotMatch`` precondition says the client's copy is current."""
+
+
 _PRECONDITIONS = (
     "ifGenerationMatch",
     "ifGenerationNotMatch",
@@ -258,7 +272,7 @@ def check_preconditions(obj: ObjectRecord | None, query: Mapping[str, str], *, r
         obj is None or obj.metageneration != values["ifMetagenerationMatch"]
     ):
         raise precondition_failed()
-    not_modified = StorageError(304, "Not Modified")
+    not_modified = NotModified(304, "Not Modified")
     if "ifGenerationNotMatch" in values and values["ifGenerationNotMatch"] == generation:
         raise not_modified if read else precondition_failed()
     if (
@@ -309,28 +323,126 @@ def _string_map(value: Any, what: str) -> dict[str, str] | None:
 
 # --------------------------------------------------------------------------- the service
 
+#: The caller of a request without credentials (Cloud Storage's ``allUsers``): let in, then
+#: refused by every method that needs a permission (the 401 names the permission).
+ANONYMOUS = Caller("", CredentialKind.ANONYMOUS, "allUsers")
+#: The largest multipart upload (held in memory to be parsed; larger files go resumable).
+MULTIPART_LIMIT = 64 * 1024 * 1024
+#: The largest metadata body of a resumable upload's first request.
+METADATA_LIMIT = 64 * 1024
 
-class StorageService:
-    """Every rule of the emulated Cloud Storage JSON API, over the emulator's store."""
+_B = r"(?P<bucket>[^/]+)"
+_O = r"(?P<object>.+)"
 
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.store = backend.store
+
+def read_object(tx: Tx, bucket: str, name: str) -> tuple[ObjectRecord, Iterator[bytes]] | None:
+    """The live object and its bytes (read inside ``tx``), or None when the bucket or the object
+    does not exist (for other services, e.g. a tuning job reading its dataset)."""
+    tables = StorageTables(tx)
+    if tables.bucket(bucket) is None:
+        return None
+    obj = tables.object(bucket, name)
+    if obj is None:
+        return None
+    return obj, read_data(tx, obj.data_id)
+
+
+async def _collect(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise StorageError(
+                413, f"The request body is over {limit} bytes; use a resumable upload.", "uploadTooLarge"
+            )
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+class CloudStorage(Service):
+    """Every rule of the emulated Cloud Storage JSON API, over the emulator's store.
+
+    Credentials: an OAuth bearer token (any, unless tokens are configured); a request without
+    one is anonymous and refused with the permission the method needs. Resumable session URIs
+    need no credentials: the session id is the capability, as on the real service.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.store = runtime.store
         with self.store.transaction() as tx:
             StorageTables.create(tx)
             self._configured_buckets(tx)
-        backend.reset_hooks.append(self.reset)
+
+    def endpoints(self) -> Sequence[Endpoint]:
+        """Buckets, objects, uploads (``/upload/...``) and downloads (``/download/...``)."""
+        bucket, obj = {"bucket": "bucket"}, {"bucket": "bucket", "object": "object"}
+        insert = "storage.objects.insert"
+        return (
+            Endpoint("GET", r"/storage/v1/b", "storage.buckets.list", self.list_buckets),
+            Endpoint("POST", r"/storage/v1/b", "storage.buckets.insert", self.insert_bucket),
+            Endpoint("GET", rf"/storage/v1/b/{_B}", "storage.buckets.get", self.get_bucket, bucket),
+            Endpoint("DELETE", rf"/storage/v1/b/{_B}", "storage.buckets.delete", self.delete_bucket, bucket),
+            Endpoint("GET", rf"/storage/v1/b/{_B}/o", "storage.objects.list", self.list_objects, bucket),
+            Endpoint("GET", rf"/storage/v1/b/{_B}/o/{_O}", "storage.objects.get", self.get_object, obj),
+            Endpoint(
+                "DELETE", rf"/storage/v1/b/{_B}/o/{_O}", "storage.objects.delete", self.delete_object, obj
+            ),
+            Endpoint(
+                "GET", rf"/download/storage/v1/b/{_B}/o/{_O}", "storage.objects.get", self.download, obj
+            ),
+            Endpoint("POST", rf"/upload/storage/v1/b/{_B}/o", insert, self.upload, bucket, stream_body=True),
+            Endpoint(
+                "PUT", rf"/upload/storage/v1/b/{_B}/o", insert, self.upload_chunk, bucket, stream_body=True
+            ),
+            Endpoint("DELETE", rf"/upload/storage/v1/b/{_B}/o", insert, self.cancel_upload, bucket),
+        )
+
+    def authenticate(self, tx: Tx, credentials: Credentials) -> Caller:
+        """The caller behind a bearer token; :data:`ANONYMOUS` without one (an API key alone is
+        anonymous to Cloud Storage); 401 ``Invalid Credentials`` for a token that is not accepted."""
+        if credentials.bearer is None:
+            return ANONYMOUS
+        if not token_accepted(self.runtime.settings, credentials.bearer):
+            raise invalid_credentials()
+        token = Credentials(None, credentials.bearer, credentials.user_project)
+        return authenticate(self.runtime.settings, tx, token)
+
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        """Cloud Storage's own error shape (``errors[]`` with a reason, no ``status``)."""
+        return storage_error_body(error)
 
     def reset(self, tx: Tx) -> None:
         """Forget every bucket and object; the process's configured buckets exist again, empty."""
         StorageTables.clear(tx)
         self._configured_buckets(tx)
 
-    def _configured_buckets(self, tx: Tx) -> None:
-        for name in self.backend.settings.buckets:
-            self.ensure_bucket(tx, name.removeprefix("gs://").strip("/"), DEFAULT_PROJECT)
+    def admin_routes(self) -> Mapping[tuple[str, str], Callable[[Tx, dict[str, Any]], dict[str, Any]]]:
+        """``POST /_emulator/buckets`` ``{"name", "project"}`` creates a bucket if missing (idempotent);
+        ``GET /_emulator/buckets`` lists the bucket names."""
+        return {("POST", "buckets"): self._admin_bucket, ("GET", "buckets"): self._admin_buckets}
 
     # ---------------------------------------------------------------- helpers
+    def _configured_buckets(self, tx: Tx) -> None:
+        for name in self.runtime.settings.buckets:
+            self.ensure_bucket(tx, name.removeprefix("gs://").strip("/"), DEFAULT_PROJECT)
+
+    def _admin_bucket(self, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+        name = str(body.get("name") or "").removeprefix("gs://").strip("/")
+        if not name:
+            raise invalid('Give the bucket "name".')
+        bucket = self.ensure_bucket(tx, name, str(body.get("project") or DEFAULT_PROJECT))
+        return {"bucket": render_bucket(bucket, "")}
+
+    def _admin_buckets(self, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+        return {"buckets": [b.name for b in StorageTables(tx).buckets()]}
+
+    @staticmethod
+    def _identify(caller: Caller, call: Call) -> None:
+        if caller.kind is CredentialKind.ANONYMOUS:
+            raise missing_credentials(call.rpc)
+
     def _bucket(self, tx: Tx, name: str) -> BucketRecord:
         bucket = StorageTables(tx).bucket(name)
         if bucket is None:
@@ -339,7 +451,7 @@ class StorageService:
 
     def _next_generation(self, tx: Tx) -> int:
         last = int(tx.meta("gcs_generation") or "0")
-        generation = max(self.backend.now_ns(tx) // 1000, last + 1)
+        generation = max(self.runtime.now_ns(tx) // 1000, last + 1)
         tx.set_meta("gcs_generation", str(generation))
         return generation
 
@@ -359,14 +471,13 @@ class StorageService:
         number = project_number(project)
         if number is None:
             raise invalid(f"Invalid project: '{project}'")
-        now = self.backend.now_ns(tx)
+        now = self.runtime.now_ns(tx)
         bucket = BucketRecord(name, number, location.upper(), storage_class.upper(), now, now, 1, labels)
         StorageTables(tx).put_bucket(bucket)
         return bucket
 
     def _finalize(
         self,
-        tx: Tx,
         *,
         bucket: str,
         name: str,
@@ -378,43 +489,46 @@ class StorageService:
         expected_md5: str | None,
         expected_crc32c: str | None,
     ) -> ObjectRecord:
-        """Make uploaded data the object's new live generation (preconditions re-checked)."""
-        self._bucket(tx, bucket)
-        tables = StorageTables(tx)
-        current = tables.object(bucket, name)
-        check_preconditions(current, preconditions, read=False)
-        _check_hashes(digests.md5, digests.crc32c, expected_md5, expected_crc32c)
-        now = self.backend.now_ns(tx)
-        obj = ObjectRecord(
-            bucket=bucket,
-            name=name,
-            generation=self._next_generation(tx),
-            metageneration=1,
-            content_type=content_type,
-            size=digests.size,
-            md5=digests.md5,
-            crc32c=digests.crc32c,
-            create_ns=now,
-            update_ns=now,
-            data_id=data_id,
-            metadata=metadata,
-        )
-        tables.put_object(obj)
-        if current is not None:
-            tables.delete_data(current.data_id)
-        return obj
+        """Make uploaded data the object's new live generation (preconditions checked again), in a
+        transaction of its own."""
+        with self.store.transaction() as tx:
+            self._bucket(tx, bucket)
+            tables = StorageTables(tx)
+            current = tables.object(bucket, name)
+            check_preconditions(current, preconditions, read=False)
+            _check_hashes(digests.md5, digests.crc32c, expected_md5, expected_crc32c)
+            now = self.runtime.now_ns(tx)
+            obj = ObjectRecord(
+                bucket=bucket,
+                name=name,
+                generation=self._next_generation(tx),
+                metageneration=1,
+                content_type=content_type,
+                size=digests.size,
+                md5=digests.md5,
+                crc32c=digests.crc32c,
+                create_ns=now,
+                update_ns=now,
+                data_id=data_id,
+                metadata=metadata,
+            )
+            tables.put_object(obj)
+            if current is not None:
+                tables.delete_data(current.data_id)
+            return obj
 
     def _discard(self, data_id: str) -> None:
         with self.store.transaction() as tx:
             StorageTables(tx).delete_data(data_id)
 
     # ---------------------------------------------------------------- buckets
-    def insert_bucket(self, tx: Tx, req: CloudRequest) -> Reply:
+    def insert_bucket(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """storage.buckets.insert: ``?project=`` and a body with ``name``; 409 when it exists."""
-        project = req.query.get("project")
+        self._identify(caller, call)
+        project = call.query.get("project")
         if not project:
             raise StorageError(400, "Required parameter: project", "required")
-        body = json.loads(req.body or b"{}") if req.body.strip() else {}
+        body = call.body
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
             raise StorageError(400, "Required", "required")
         name = body["name"]
@@ -422,66 +536,74 @@ class StorageService:
             raise StorageError(
                 409, "Your previous request to create the named bucket succeeded and you already own it."
             )
-        labels = _string_map(body.get("labels"), "labels") or {}
         bucket = self._create_bucket(
             tx,
             name,
             project,
             location=str(body.get("location") or "US"),
             storage_class=str(body.get("storageClass") or "STANDARD"),
-            labels=labels,
+            labels=_string_map(body.get("labels"), "labels") or {},
         )
-        return Reply(render_bucket(bucket, req.base_url), resource=f"b/{name}")
+        return render_bucket(bucket, call.base_url)
 
-    def get_bucket(self, tx: Tx, req: CloudRequest) -> Reply:
+    def get_bucket(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """storage.buckets.get."""
-        bucket = self._bucket(tx, req.params["bucket"])
-        return Reply(render_bucket(bucket, req.base_url))
+        self._identify(caller, call)
+        return render_bucket(self._bucket(tx, call.params["bucket"]), call.base_url)
 
-    def list_buckets(self, tx: Tx, req: CloudRequest) -> Reply:
+    def list_buckets(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """storage.buckets.list: the buckets of ``?project=``."""
-        project = req.query.get("project")
+        self._identify(caller, call)
+        project = call.query.get("project")
         if not project:
             raise StorageError(400, "Required parameter: project", "required")
         number = project_number(project)
         items = [
-            render_bucket(b, req.base_url) for b in StorageTables(tx).buckets() if b.project_number == number
+            render_bucket(b, call.base_url) for b in StorageTables(tx).buckets() if b.project_number == number
         ]
         out: dict[str, Any] = {"kind": "storage#buckets"}
         if items:
             out["items"] = items
-        return Reply(out)
+        return out
 
-    def delete_bucket(self, tx: Tx, req: CloudRequest) -> Reply:
+    def delete_bucket(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """storage.buckets.delete: only an empty bucket; 204."""
-        bucket = self._bucket(tx, req.params["bucket"])
+        self._identify(caller, call)
+        bucket = self._bucket(tx, call.params["bucket"])
         tables = StorageTables(tx)
         if tables.has_objects(bucket.name):
             raise StorageError(409, "The bucket you tried to delete is not empty.")
         tables.delete_bucket(bucket.name)
-        return Reply(status=204)
+        return Response(status_code=204)
 
     # ---------------------------------------------------------------- objects
-    def _live_object(self, tx: Tx, req: CloudRequest) -> ObjectRecord:
-        bucket, name = req.params["bucket"], req.params["object"]
+    def _live_object(self, tx: Tx, call: Call) -> ObjectRecord:
+        bucket, name = call.params["bucket"], call.params["object"]
         self._bucket(tx, bucket)
         obj = StorageTables(tx).object(bucket, name)
-        wanted = req.query.get("generation")
+        wanted = call.query.get("generation")
         if obj is None or (wanted is not None and wanted != str(obj.generation)):
             raise object_not_found(bucket, name)
         return obj
 
-    def get_object(self, tx: Tx, req: CloudRequest) -> Reply:
-        """storage.objects.get: metadata, or the bytes with ``alt=media`` (and under
-        ``/download/``), with ``Range`` support."""
-        obj = self._live_object(tx, req)
-        check_preconditions(obj, req.query, read=True)
-        media = req.query.get("alt") == "media" or req.path.startswith("/download/")
-        if not media:
-            return Reply(render_object(obj, req.base_url), resource=f"b/{obj.bucket}/o/{obj.name}")
-        return self._media(tx, obj, req.headers.get("range"))
+    def get_object(self, tx: Tx, caller: Caller, call: Call) -> Body:
+        """storage.objects.get: metadata, or the bytes with ``alt=media`` (``Range`` honoured);
+        304 when an ``if*NotMatch`` precondition says the client's copy is current."""
+        self._identify(caller, call)
+        obj = self._live_object(tx, call)
+        try:
+            check_preconditions(obj, call.query, read=True)
+        except NotModified:
+            return Response(status_code=304)
+        if call.query.get("alt") != "media":
+            return render_object(obj, call.base_url)
+        return self._media(tx, obj, call.headers.get("range"))
 
-    def _media(self, tx: Tx, obj: ObjectRecord, range_header: str | None) -> Reply:
+    def download(self, tx: Tx, caller: Caller, call: Call) -> Body:
+        """storage.objects.get under ``/download/`` (an object's ``mediaLink``): the bytes."""
+        return self.get_object(tx, caller, replace(call, query={**call.query, "alt": "media"}))
+
+    def _media(self, tx: Tx, obj: ObjectRecord, range_header: str | None) -> Response:
         start, end, status = 0, obj.size - 1, 200
         headers = {
             "x-goog-generation": str(obj.generation),
@@ -501,22 +623,23 @@ class StorageService:
                     start = max(0, obj.size - int(found["end"]))
                 if start >= obj.size or start > end:
                     raise StorageError(
-                        416,
-                        "Request range not satisfiable",
-                        headers={"Content-Range": f"bytes */{obj.size}"},
+                        416, "Request range not satisfiable", headers={"Content-Range": f"bytes */{obj.size}"}
                     )
                 status = 206
                 headers["Content-Range"] = f"bytes {start}-{end}/{obj.size}"
         length = max(0, end - start + 1)
         headers["Content-Length"] = str(length)
         sizes = StorageTables(tx).chunk_sizes(obj.data_id)
-        return Reply(
-            status=status,
+        return StreamingResponse(
+            self._stream(obj.data_id, sizes, start, length),
+            status_code=status,
             headers=headers,
-            stream=self._stream(obj.data_id, sizes, start, length),
             media_type=obj.content_type,
-            resource=f"b/{obj.bucket}/o/{obj.name}",
         )
+
+    def _chunk(self, data_id: str, seq: int) -> bytes | None:
+        with self.store.transaction() as tx:
+            return StorageTables(tx).chunk(data_id, seq)
 
     async def _stream(
         self, data_id: str, sizes: list[tuple[int, int]], start: int, length: int
@@ -529,21 +652,20 @@ class StorageService:
             if offset + size <= start:
                 offset += size
                 continue
-            with self.store.transaction() as tx:
-                chunk = StorageTables(tx).chunk(data_id, seq)
+            chunk = await off_loop(self._chunk, data_id, seq)
             if chunk is None:
                 raise RuntimeError("object data replaced during download")
-            piece = chunk[max(0, start - offset) :]
-            piece = piece[:remaining]
+            piece = chunk[max(0, start - offset) :][:remaining]
             remaining -= len(piece)
             offset += size
             yield piece
 
-    def list_objects(self, tx: Tx, req: CloudRequest) -> Reply:
+    def list_objects(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """storage.objects.list: ``prefix``, ``delimiter``, ``maxResults`` (1000), ``pageToken``."""
-        bucket = self._bucket(tx, req.params["bucket"])
-        prefix = req.query.get("prefix") or ""
-        delimiter = req.query.get("delimiter") or ""
+        self._identify(caller, call)
+        bucket = self._bucket(tx, call.params["bucket"])
+        prefix = call.query.get("prefix") or ""
+        delimiter = call.query.get("delimiter") or ""
         entries: list[tuple[str, ObjectRecord | None]] = []
         seen: set[str] = set()
         for obj in StorageTables(tx).objects(bucket.name, prefix):
@@ -555,14 +677,14 @@ class StorageService:
                     entries.append((common, None))
                 continue
             entries.append((obj.name, obj))
-        raw_max = req.query.get("maxResults")
+        raw_max = call.query.get("maxResults")
         try:
             size = int(raw_max) if raw_max else LIST_DEFAULT
         except ValueError:
             raise invalid(f"Invalid value for maxResults: {raw_max}") from None
         size = max(1, min(size, LIST_DEFAULT))
         fingerprint = f"gcs:{bucket.name}:{prefix}:{delimiter}"
-        token = req.query.get("pageToken")
+        token = call.query.get("pageToken")
         try:
             offset = decode_page_token(token, fingerprint) if token else 0
         except ApiError:
@@ -572,161 +694,169 @@ class StorageService:
         if offset + size < len(entries):
             out["nextPageToken"] = encode_page_token(offset + size, fingerprint)
         prefixes = [name for name, obj in chunk if obj is None]
-        items = [render_object(obj, req.base_url) for _, obj in chunk if obj is not None]
+        items = [render_object(obj, call.base_url) for _, obj in chunk if obj is not None]
         if prefixes:
             out["prefixes"] = prefixes
         if items:
             out["items"] = items
-        return Reply(out)
+        return out
 
-    def delete_object(self, tx: Tx, req: CloudRequest) -> Reply:
+    def delete_object(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """storage.objects.delete (preconditions honoured); 204."""
-        obj = self._live_object(tx, req)
-        check_preconditions(obj, req.query, read=False)
+        self._identify(caller, call)
+        obj = self._live_object(tx, call)
+        check_preconditions(obj, call.query, read=False)
         tables = StorageTables(tx)
         tables.delete_object(obj.bucket, obj.name)
         tables.delete_data(obj.data_id)
-        return Reply(status=204, resource=f"b/{obj.bucket}/o/{obj.name}")
+        return Response(status_code=204)
 
     # ---------------------------------------------------------------- uploads
-    async def upload(self, req: CloudRequest, request: Request) -> Reply:
+    def upload(self, tx: Tx, caller: Caller, call: Call) -> Body | Upload:
         """storage.objects.insert on ``/upload/storage/v1/b/{bucket}/o``: ``uploadType`` media,
-        multipart or resumable (which only opens a session)."""
-        kind = req.query.get("uploadType")
+        multipart or resumable (which opens a session). The bucket and the preconditions are
+        checked before any byte is received, and again when the object is written."""
+        self._identify(caller, call)
+        bucket = call.params["bucket"]
+        self._bucket(tx, bucket)
+        kind = call.query.get("uploadType")
         if kind == "media":
-            return await self._upload_media(req, request)
+            name = _check_object_name(call.query.get("name"))
+            check_preconditions(StorageTables(tx).object(bucket, name), call.query, read=False)
+            return Upload(lambda chunks: self._receive_media(call, name, chunks))
         if kind == "multipart":
-            return await self._upload_multipart(req, request)
+            return Upload(lambda chunks: self._receive_multipart(call, chunks))
         if kind == "resumable":
-            return await self._start_resumable(req, request)
+            return Upload(lambda chunks: self._start_resumable(call, chunks))
         raise invalid(f"Invalid upload type: {kind!r}. Use media, multipart or resumable.")
 
-    def _check_target(self, bucket: str, name: str, query: Mapping[str, str]) -> None:
-        with self.store.transaction() as tx:
-            self._bucket(tx, bucket)
-            check_preconditions(StorageTables(tx).object(bucket, name), query, read=False)
-
-    async def _upload_media(self, req: CloudRequest, request: Request) -> Reply:
-        bucket = req.params["bucket"]
-        name = _check_object_name(req.query.get("name"))
-        self._check_target(bucket, name, req.query)
-        writer = ChunkWriter(self.store, secrets.token_hex(16))
+    async def _write(self, data_id: str, chunks: AsyncIterator[bytes]) -> Digests:
+        """Store ``chunks`` under ``data_id`` (nothing left behind when it fails)."""
+        writer = ChunkWriter(self.store, data_id)
         try:
-            async for piece in request.stream():
-                writer.write(piece)
-            writer.close()
-            expected = _parse_hash_header(req.headers.get("x-goog-hash"))
-            with self.store.transaction() as tx:
-                obj = self._finalize(
-                    tx,
-                    bucket=bucket,
-                    name=name,
-                    data_id=writer.data_id,
-                    digests=writer.digests,
-                    content_type=req.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
-                    metadata=None,
-                    preconditions=req.query,
-                    expected_md5=expected.get("md5"),
-                    expected_crc32c=expected.get("crc32c"),
-                )
+            async for piece in chunks:
+                await off_loop(writer.write, piece)
+            await off_loop(writer.close)
         except BaseException:
-            self._discard(writer.data_id)
+            await off_loop(self._discard, data_id)
             raise
-        return Reply(render_object(obj, req.base_url), resource=f"b/{bucket}/o/{name}")
+        return writer.digests
 
-    async def _upload_multipart(self, req: CloudRequest, request: Request) -> Reply:
-        bucket = req.params["bucket"]
-        content_type = req.headers.get("content-type") or ""
+    async def _receive_media(self, call: Call, name: str, chunks: AsyncIterator[bytes]) -> Body:
+        data_id = secrets.token_hex(16)
+        digests = await self._write(data_id, chunks)
+        expected = _parse_hash_header(call.headers.get("x-goog-hash"))
+        return await self._commit(
+            call,
+            data_id,
+            bucket=call.params["bucket"],
+            name=name,
+            digests=digests,
+            content_type=call.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+            metadata=None,
+            preconditions=call.query,
+            expected_md5=expected.get("md5"),
+            expected_crc32c=expected.get("crc32c"),
+        )
+
+    async def _commit(self, call: Call, data_id: str, **finalize: Any) -> Body:
+        try:
+            obj = await off_loop(functools.partial(self._finalize, data_id=data_id, **finalize))
+        except ApiError:
+            await off_loop(self._discard, data_id)
+            raise
+        return render_object(obj, call.base_url)
+
+    async def _receive_multipart(self, call: Call, chunks: AsyncIterator[bytes]) -> Body:
+        content_type = call.headers.get("content-type") or ""
         if not content_type.lower().startswith("multipart/"):
             raise invalid("Multipart uploads need a multipart/related Content-Type with a boundary.")
-        metadata, media, media_type = _multipart(content_type, await request.body())
-        name = _check_object_name(req.query.get("name") or metadata.get("name"))
-        self._check_target(bucket, name, req.query)
-        writer = ChunkWriter(self.store, secrets.token_hex(16))
-        try:
-            for offset in range(0, len(media), CHUNK_BYTES):
-                writer.write(media[offset : offset + CHUNK_BYTES])
-            writer.close()
-            with self.store.transaction() as tx:
-                obj = self._finalize(
-                    tx,
-                    bucket=bucket,
-                    name=name,
-                    data_id=writer.data_id,
-                    digests=writer.digests,
-                    content_type=str(metadata.get("contentType") or media_type or DEFAULT_CONTENT_TYPE),
-                    metadata=_string_map(metadata.get("metadata"), "metadata"),
-                    preconditions=req.query,
-                    expected_md5=metadata.get("md5Hash"),
-                    expected_crc32c=metadata.get("crc32c"),
-                )
-        except BaseException:
-            self._discard(writer.data_id)
-            raise
-        return Reply(render_object(obj, req.base_url), resource=f"b/{bucket}/o/{name}")
+        metadata, media, media_type = _multipart(content_type, await _collect(chunks, MULTIPART_LIMIT))
+        name = _check_object_name(call.query.get("name") or metadata.get("name"))
 
-    async def _start_resumable(self, req: CloudRequest, request: Request) -> Reply:
-        bucket = req.params["bucket"]
-        raw = await request.body()
+        async def one() -> AsyncIterator[bytes]:
+            for offset in range(0, len(media), CHUNK_BYTES):
+                yield media[offset : offset + CHUNK_BYTES]
+
+        data_id = secrets.token_hex(16)
+        digests = await self._write(data_id, one())
+        return await self._commit(
+            call,
+            data_id,
+            bucket=call.params["bucket"],
+            name=name,
+            digests=digests,
+            content_type=str(metadata.get("contentType") or media_type or DEFAULT_CONTENT_TYPE),
+            metadata=_string_map(metadata.get("metadata"), "metadata"),
+            preconditions=call.query,
+            expected_md5=metadata.get("md5Hash"),
+            expected_crc32c=metadata.get("crc32c"),
+        )
+
+    async def _start_resumable(self, call: Call, chunks: AsyncIterator[bytes]) -> Body:
+        raw = await _collect(chunks, METADATA_LIMIT)
         try:
             metadata = json.loads(raw) if raw.strip() else {}
         except ValueError:
             raise invalid("Invalid JSON payload received.") from None
         if not isinstance(metadata, dict):
             raise invalid("Invalid JSON payload received: expected an object.")
-        name = _check_object_name(req.query.get("name") or metadata.get("name"))
-        self._check_target(bucket, name, req.query)
-        declared = req.headers.get("x-upload-content-length")
-        total = int(declared) if declared and declared.isdigit() else None
-        content_type = str(
-            metadata.get("contentType") or req.headers.get("x-upload-content-type") or DEFAULT_CONTENT_TYPE
+        bucket = call.params["bucket"]
+        name = _check_object_name(call.query.get("name") or metadata.get("name"))
+        declared = call.headers.get("x-upload-content-length")
+        session = UploadRecord(
+            id=secrets.token_urlsafe(32),
+            bucket=bucket,
+            name=name,
+            content_type=str(
+                metadata.get("contentType")
+                or call.headers.get("x-upload-content-type")
+                or DEFAULT_CONTENT_TYPE
+            ),
+            data_id=secrets.token_hex(16),
+            create_ns=0,
+            total=int(declared) if declared and declared.isdigit() else None,
+            metadata=_string_map(metadata.get("metadata"), "metadata"),
+            preconditions={k: v for k, v in call.query.items() if k in _PRECONDITIONS},
+            expected_md5=metadata.get("md5Hash"),
+            expected_crc32c=metadata.get("crc32c"),
         )
-        upload_id = secrets.token_urlsafe(32)
-        with self.store.transaction() as tx:
-            session = UploadRecord(
-                id=upload_id,
-                bucket=bucket,
-                name=name,
-                content_type=content_type,
-                data_id=secrets.token_hex(16),
-                create_ns=self.backend.now_ns(tx),
-                total=total,
-                metadata=_string_map(metadata.get("metadata"), "metadata"),
-                preconditions={k: v for k, v in req.query.items() if k in _PRECONDITIONS},
-                expected_md5=metadata.get("md5Hash"),
-                expected_crc32c=metadata.get("crc32c"),
-            )
-            StorageTables(tx).put_upload(session)
+        await off_loop(self._open_session, session)
         location = (
-            f"{req.base_url}/upload/storage/v1/b/{bucket}/o?uploadType=resumable"
-            f"&name={quote(name, safe='')}&upload_id={upload_id}"
+            f"{call.base_url}/upload/storage/v1/b/{bucket}/o?uploadType=resumable"
+            f"&name={quote(name, safe='')}&upload_id={session.id}"
         )
-        return Reply(
-            status=200,
-            headers={"Location": location, "X-GUploader-UploadID": upload_id},
-            resource=f"b/{bucket}/o/{name}",
-        )
+        return Response(status_code=200, headers={"Location": location, "X-GUploader-UploadID": session.id})
 
-    def _session(self, tx: Tx, req: CloudRequest) -> UploadRecord:
-        upload_id = req.query.get("uploadId")
+    def _open_session(self, session: UploadRecord) -> None:
+        with self.store.transaction() as tx:
+            self._bucket(tx, session.bucket)
+            check_preconditions(
+                StorageTables(tx).object(session.bucket, session.name), session.preconditions, read=False
+            )
+            StorageTables(tx).put_upload(replace(session, create_ns=self.runtime.now_ns(tx)))
+
+    @staticmethod
+    def _session(tx: Tx, call: Call) -> UploadRecord:
+        upload_id = call.query.get("uploadId")
         if not upload_id:
             raise invalid("Missing upload_id: PUT and DELETE need a resumable session URI.")
         session = StorageTables(tx).upload(upload_id)
-        if session is None or session.bucket != req.params["bucket"]:
+        if session is None or session.bucket != call.params["bucket"]:
             raise StorageError(404, "No such upload session.", "notFound")
         return session
 
-    async def upload_chunk(self, req: CloudRequest, request: Request) -> Reply:
+    def upload_chunk(self, tx: Tx, caller: Caller, call: Call) -> Body | Upload:
         """PUT on a resumable session URI: append ``Content-Range: bytes a-b/total`` (total may be
-        ``*`` until the last chunk), or ask for status with ``bytes */total``. Answers 308 with
-        ``Range: bytes=0-N`` while incomplete, 200 with the object once complete."""
-        with self.store.transaction() as tx:
-            session = self._session(tx, req)
-            if session.done is not None:
-                obj = StorageTables(tx).object(session.bucket, session.name)
-                if obj is not None and obj.generation == session.done:
-                    return Reply(render_object(obj, req.base_url), resource=f"b/{obj.bucket}/o/{obj.name}")
-        content_range = req.headers.get("content-range")
+        ``*`` until the last chunk), or ask for the status with ``bytes */total``. Answers 308 with
+        ``Range: bytes=0-N`` while incomplete, 200 with the object once complete (again on later
+        requests). Bytes the client sends again (it resumes from an earlier offset) are skipped."""
+        session = self._session(tx, call)
+        if session.done is not None:
+            obj = StorageTables(tx).object(session.bucket, session.name)
+            if obj is not None and obj.generation == session.done:
+                return render_object(obj, call.base_url)
+        content_range = call.headers.get("content-range")
         start: int | None = 0
         total: int | None = None
         if content_range is not None:
@@ -737,86 +867,90 @@ class StorageService:
             total = int(found["total"]) if found["total"] != "*" else None
         # What was persisted is what the stored chunks hold: a request cut short keeps the chunks
         # it completed, and the client resumes from the offset a status query reports.
-        received = sum(size for _, size in self._sizes(session.data_id))
-        writer = ChunkWriter(self.store, session.data_id)
-        skip = 0 if start is None else received - start
+        received = sum(size for _, size in StorageTables(tx).chunk_sizes(session.data_id))
         if start is not None and start > received:
             raise invalid(
                 f"Invalid request: the chunk starts at byte {start} but {received} bytes were persisted."
             )
-        async for piece in request.stream():
-            if skip > 0:
-                dropped = min(skip, len(piece))
-                piece = piece[dropped:]
-                skip -= dropped
-            if piece:
-                writer.write(piece)
-        writer.close()
+        skip = 0 if start is None else received - start
+        whole = content_range is None
+        return Upload(lambda chunks: self._receive_chunk(call, session, received, skip, total, whole, chunks))
+
+    async def _receive_chunk(
+        self,
+        call: Call,
+        session: UploadRecord,
+        received: int,
+        skip: int,
+        total: int | None,
+        whole: bool,
+        chunks: AsyncIterator[bytes],
+    ) -> Body:
+        async def fresh() -> AsyncIterator[bytes]:
+            remaining = skip
+            async for piece in chunks:
+                if remaining > 0:
+                    dropped = min(remaining, len(piece))
+                    piece, remaining = piece[dropped:], remaining - dropped
+                if piece:
+                    yield piece
+
+        writer = ChunkWriter(self.store, session.data_id)
+        async for piece in fresh():
+            await off_loop(writer.write, piece)
+        await off_loop(writer.close)
         received += writer.digests.size
-        if content_range is None:
-            total = received
-        total = total if total is not None else session.total
+        total = received if whole else (total if total is not None else session.total)
         if total != session.total:
-            with self.store.transaction() as tx:
-                session = replace(self._session(tx, req), total=total)
-                StorageTables(tx).put_upload(session)
+            session = replace(session, total=total)
+            await off_loop(self._save_session, session)
         if total is not None and received > total:
             raise invalid(f"Invalid request: {received} bytes received, more than the declared {total}.")
         if total is None or received < total:
             headers = {"Range": f"bytes=0-{received - 1}"} if received else {}
-            return Reply(status=308, headers=headers, content=b"", media_type="text/plain")
-        return self._complete(req, session)
+            return Response(status_code=308, headers=headers)
+        return await off_loop(self._complete, call, session)
 
-    def _complete(self, req: CloudRequest, session: UploadRecord) -> Reply:
+    def _save_session(self, session: UploadRecord) -> None:
+        with self.store.transaction() as tx:
+            if StorageTables(tx).upload(session.id) is not None:
+                StorageTables(tx).put_upload(session)
+
+    def _complete(self, call: Call, session: UploadRecord) -> Body:
         digests = Digests()
         for seq, _ in self._sizes(session.data_id):
-            with self.store.transaction() as tx:
-                chunk = StorageTables(tx).chunk(session.data_id, seq)
-            digests.update(chunk or b"")
-        expected = _parse_hash_header(req.headers.get("x-goog-hash"))
+            digests.update(self._chunk(session.data_id, seq) or b"")
+        expected = _parse_hash_header(call.headers.get("x-goog-hash"))
         try:
-            with self.store.transaction() as tx:
-                obj = self._finalize(
-                    tx,
-                    bucket=session.bucket,
-                    name=session.name,
-                    data_id=session.data_id,
-                    digests=digests,
-                    content_type=session.content_type,
-                    metadata=session.metadata,
-                    preconditions=session.preconditions,
-                    expected_md5=expected.get("md5") or session.expected_md5,
-                    expected_crc32c=expected.get("crc32c") or session.expected_crc32c,
-                )
-                StorageTables(tx).put_upload(replace(session, done=obj.generation))
+            obj = self._finalize(
+                bucket=session.bucket,
+                name=session.name,
+                data_id=session.data_id,
+                digests=digests,
+                content_type=session.content_type,
+                metadata=session.metadata,
+                preconditions=session.preconditions,
+                expected_md5=expected.get("md5") or session.expected_md5,
+                expected_crc32c=expected.get("crc32c") or session.expected_crc32c,
+            )
         except ApiError:
             with self.store.transaction() as tx:
                 StorageTables(tx).delete_upload(session.id)
                 StorageTables(tx).delete_data(session.data_id)
             raise
-        return Reply(render_object(obj, req.base_url), resource=f"b/{obj.bucket}/o/{obj.name}")
+        with self.store.transaction() as tx:
+            StorageTables(tx).put_upload(replace(session, done=obj.generation))
+        return render_object(obj, call.base_url)
 
     def _sizes(self, data_id: str) -> list[tuple[int, int]]:
         with self.store.transaction() as tx:
             return StorageTables(tx).chunk_sizes(data_id)
 
-    def cancel_upload(self, tx: Tx, req: CloudRequest) -> Reply:
+    def cancel_upload(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """DELETE on a resumable session URI: the session and its data are forgotten; 499."""
-        session = self._session(tx, req)
+        session = self._session(tx, call)
         tables = StorageTables(tx)
         tables.delete_upload(session.id)
         if session.done is None:
             tables.delete_data(session.data_id)
-        return Reply(status=499, content=b"", media_type="text/plain")
-
-    # ---------------------------------------------------------------- for other services
-    def read_object(self, tx: Tx, bucket: str, name: str) -> tuple[ObjectRecord, Iterator[bytes]] | None:
-        """The live object and its bytes (read inside ``tx``), or None when the bucket or the
-        object does not exist."""
-        tables = StorageTables(tx)
-        if tables.bucket(bucket) is None:
-            return None
-        obj = tables.object(bucket, name)
-        if obj is None:
-            return None
-        return obj, read_data(tx, obj.data_id)
+        return Response(status_code=499)

@@ -4,7 +4,6 @@ endpoints they produce, long-running operations, generation on tuned endpoints. 
 
 from __future__ import annotations
 
-from tuned_models_emulator.vertex.routes import vertex_surface
-from tuned_models_emulator.vertex.service import VertexService
+from tuned_models_emulator.vertex.service import VertexAi
 
-__all__ = ["VertexService", "vertex_surface"]
+__all__ = ["VertexAi"]

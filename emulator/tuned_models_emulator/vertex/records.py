@@ -3,8 +3,10 @@ the tuning job's state machine.
 
 A job is stored once, with the instants that decide its life: created, started (one step later),
 one step per training step, and either the last step (SUCCEEDED), the failure step of a forced
-failure (FAILED), or a cancellation (CANCELLING for one step, then CANCELLED). :func:`progress`
-computes the state at any instant of the emulator's clock: nothing runs in the background.
+failure (FAILED), or a cancellation (CANCELLING for one step, then CANCELLED). The state machine
+is data (:data:`MACHINE`, the shared :class:`~tuned_models_emulator.machine.StateMachine`);
+:func:`progress` replays it to any instant of the emulator's clock: nothing runs in the
+background.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tuned_models_emulator.backend import DEFAULT_FAILURE_MESSAGE
+from tuned_models_emulator.machine import StateMachine, Transition
+from tuned_models_emulator.training import DEFAULT_FAILURE_MESSAGE
+
+CANCELLED_MESSAGE = "Tuning job was cancelled."
+#: google.rpc.Code numbers used in TuningJob.error.
+CODE_CANCELLED = 1
+CODE_INTERNAL = 13
 
 
 class JobState(StrEnum):
@@ -28,21 +36,24 @@ class JobState(StrEnum):
     CANCELLED = "JOB_STATE_CANCELLED"
 
 
-#: The tuning job's state machine.
-TRANSITIONS: dict[JobState, tuple[JobState, ...]] = {
-    JobState.PENDING: (JobState.RUNNING, JobState.CANCELLING),
-    JobState.RUNNING: (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLING),
-    JobState.CANCELLING: (JobState.CANCELLED,),
-    JobState.SUCCEEDED: (),
-    JobState.FAILED: (),
-    JobState.CANCELLED: (),
-}
+#: The tuning job's state machine: each transition fires at an instant the job's record decides
+#: (see :meth:`JobRecord.instant`); a cancellation wins a tie.
+MACHINE: StateMachine[JobState] = StateMachine(
+    JobState.PENDING,
+    {
+        JobState.PENDING: (
+            Transition("cancel", JobState.CANCELLING),
+            Transition("started", JobState.RUNNING),
+        ),
+        JobState.RUNNING: (
+            Transition("cancel", JobState.CANCELLING),
+            Transition("failed", JobState.FAILED, CODE_INTERNAL),
+            Transition("succeeded", JobState.SUCCEEDED),
+        ),
+        JobState.CANCELLING: (Transition("cancelled", JobState.CANCELLED, CODE_CANCELLED),),
+    },
+)
 ENDED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
-
-CANCELLED_MESSAGE = "Tuning job was cancelled."
-#: google.rpc.Code numbers used in TuningJob.error.
-CODE_CANCELLED = 1
-CODE_INTERNAL = 13
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +120,18 @@ class JobRecord:
         """An endpoint the job produces."""
         return f"projects/{self.project}/locations/{self.endpoint_location}/endpoints/{endpoint_id}"
 
+    def instant(self, event: str) -> int | None:
+        """When an event of :data:`MACHINE` happens to the job (None: never)."""
+        run = self.start_ns + (self.fail_at_step or self.total_steps) * self.step_ns
+        instants = {
+            "started": self.start_ns,
+            "cancel": self.cancel_ns,
+            "cancelled": None if self.cancel_ns is None else self.cancel_ns + self.step_ns,
+            "failed": run if self.fail_at_step is not None else None,
+            "succeeded": run if self.fail_at_step is None else None,
+        }
+        return instants[event]
+
     @property
     def settle_ns(self) -> int:
         """The instant the job's outcome is final (what it produces exists from then on)."""
@@ -141,24 +164,20 @@ class Progress:
 
 
 def progress(job: JobRecord, now_ns: int) -> Progress:
-    """Where ``job`` stands at ``now_ns`` (see the module docstring)."""
-    if job.cancel_ns is not None:
-        started = job.start_ns if job.cancel_ns >= job.start_ns else None
-        done_at = job.cancel_ns + job.step_ns
-        if now_ns < done_at:
-            return Progress(JobState.CANCELLING, started, None, job.cancel_ns)
-        return Progress(JobState.CANCELLED, started, done_at, done_at, (CODE_CANCELLED, CANCELLED_MESSAGE))
-    if now_ns < job.start_ns:
-        return Progress(JobState.PENDING, None, None, job.create_ns)
-    done = (now_ns - job.start_ns) // job.step_ns
-    if job.fail_at_step is not None and done >= job.fail_at_step:
-        end = job.start_ns + job.fail_at_step * job.step_ns
-        message = job.fail_message or DEFAULT_FAILURE_MESSAGE
-        return Progress(JobState.FAILED, job.start_ns, end, end, (CODE_INTERNAL, message))
-    if done >= job.total_steps:
-        end = job.start_ns + job.total_steps * job.step_ns
-        return Progress(JobState.SUCCEEDED, job.start_ns, end, end)
-    return Progress(JobState.RUNNING, job.start_ns, None, job.start_ns)
+    """Where ``job`` stands at ``now_ns``: :data:`MACHINE` replayed over the job's instants."""
+    reached = MACHINE.run(job.instant, now_ns)
+    started = job.start_ns <= now_ns and (job.cancel_ns is None or job.cancel_ns > job.start_ns)
+    start = job.start_ns if started else None
+    state = reached.state
+    if state in ENDED:
+        assert reached.since_ns is not None and reached.by is not None
+        error = None
+        if reached.by.outcome == CODE_CANCELLED:
+            error = (CODE_CANCELLED, CANCELLED_MESSAGE)
+        elif reached.by.outcome == CODE_INTERNAL:
+            error = (CODE_INTERNAL, job.fail_message or DEFAULT_FAILURE_MESSAGE)
+        return Progress(state, start, reached.since_ns, reached.since_ns, error)
+    return Progress(state, start, None, reached.since_ns if reached.since_ns is not None else job.create_ns)
 
 
 @dataclass(frozen=True, slots=True)

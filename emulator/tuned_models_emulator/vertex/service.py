@@ -1,9 +1,12 @@
-"""Vertex AI rules: tuning jobs, the Model Registry models and endpoints they produce, long-running
-operations, and generation on tuned endpoints.
+"""The Vertex AI surface: tuning jobs, the Model Registry models and endpoints they produce,
+long-running operations, and generation on tuned endpoints, under ``/v1`` and ``/v1beta1``.
 
-Handlers take the request's store transaction and the parsed request and return a
-:class:`~tuned_models_emulator.cloud.Reply`; they raise :class:`ApiError` otherwise. Every handler
-first *settles*: jobs whose outcome became final on the emulator's clock (see
+:class:`VertexAi` is a :class:`~tuned_models_emulator.routes.Service`. RPC names are prefixed
+``aiplatform.`` (``aiplatform.CreateTuningJob``, ``aiplatform.GetModel``) so that a fault aimed
+at Vertex AI never hits the Gemini API's RPC of the same name. Errors are google.rpc.Status JSON
+without an empty ``details`` (unlike the Gemini API's).
+
+Every handler first *settles*: jobs whose outcome became final on the emulator's clock (see
 :mod:`.records`) get their model version and endpoints created, with the creation time of the
 instant the job ended. So a job behaves the same in a server, in another process reading the same
 file, after a restart, and with the manual clock.
@@ -15,14 +18,26 @@ import math
 import re
 import string
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tuned_models_emulator.backend import Backend, most_similar, page, paged_response
-from tuned_models_emulator.cloud import CloudRequest, Reply, project_number
-from tuned_models_emulator.errors import FailedPrecondition, InvalidArgument, NotFound
-from tuned_models_emulator.storage.service import StorageService
+from tuned_models_emulator.auth import Credentials, authenticate, token_accepted
+from tuned_models_emulator.errors import (
+    ApiError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
+from tuned_models_emulator.faults import forced_failure
+from tuned_models_emulator.generation import most_similar, prompt_of
+from tuned_models_emulator.paging import page, paged_response
+from tuned_models_emulator.projects import project_number
+from tuned_models_emulator.records import Caller
+from tuned_models_emulator.routes import AdminHandler, Body, Call, Endpoint, Service
+from tuned_models_emulator.runtime import Runtime
+from tuned_models_emulator.storage import read_object
 from tuned_models_emulator.store import Tx
 from tuned_models_emulator.vertex.catalog import (
     ADAPTER_NAMES,
@@ -63,7 +78,7 @@ from tuned_models_emulator.vertex.render import (
 )
 from tuned_models_emulator.vertex.schema import schema
 from tuned_models_emulator.vertex.tables import VertexTables
-from tuned_models_emulator.wire import format_timestamp, int32_value, normalize, parse_json_body
+from tuned_models_emulator.wire import format_timestamp, int32_value, normalize
 
 NS = 1_000_000_000
 LIST_DEFAULT = 100
@@ -82,6 +97,34 @@ _FILTER_TERM = re.compile(
     r'\s*(?P<field>[A-Za-z_][A-Za-z0-9_.\-]*)\s*(?P<op>!=|=|:)\s*(?P<value>"[^"]*"|[^\s"()]+)\s*'
 )
 _BASE64URL = string.ascii_letters + string.digits + "-_"
+_P = r"/(?P<v>v1|v1beta1)/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+_ID = r"[^/:]+"
+SERVICE = "aiplatform.googleapis.com"
+
+MISSING_CREDENTIALS = (
+    "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or "
+    "other "
+    "valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+INVALID_CREDENTIALS = (
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
+    "valid "
+    "authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+API_KEYS_UNSUPPORTED = (
+    "API keys are not supported by this API. Expected OAuth2 access token or other authentication "
+    "credentials "
+    "that assert a principal. See https://cloud.google.com/docs/authentication"
+)
+
+
+def _error_info(reason: str) -> dict[str, Any]:
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason,
+        "domain": "googleapis.com",
+        "metadata": {"service": SERVICE},
+    }
 
 
 def _us(ns: int) -> int:
@@ -199,39 +242,129 @@ def checkpoint_epochs(epochs: int, *, last_only: bool) -> list[int]:
 # --------------------------------------------------------------------------- the service
 
 
-class VertexService:
-    """Every rule of the emulated Vertex AI surface, over the emulator's store."""
+class VertexAi(Service):
+    """Every rule of the emulated Vertex AI surface, over the emulator's store.
 
-    def __init__(self, backend: Backend, storage: StorageService) -> None:
-        self.backend = backend
-        self.storage = storage
-        with backend.store.transaction() as tx:
+    Credentials: OAuth bearer tokens only (any, unless tokens are configured); a request without
+    one, or with an API key, is the real 401.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        with runtime.store.transaction() as tx:
             VertexTables.create(tx)
-        backend.reset_hooks.append(self.reset)
+
+    def endpoints(self) -> Sequence[Endpoint]:
+        """Tuning jobs, models, endpoints and their operations, under ``/v1`` and ``/v1beta1``."""
+        job, model, endpoint = {"job": "tuningJob"}, {"model": "model"}, {"endpoint": "endpoint"}
+        jobs, a_job = f"{_P}/tuningJobs", rf"{_P}/tuningJobs/(?P<job>{_ID})"
+        models, a_model = f"{_P}/models", rf"{_P}/models/(?P<model>{_ID})"
+        endpoints, an_endpoint = f"{_P}/endpoints", rf"{_P}/endpoints/(?P<endpoint>{_ID})"
+        collection = r"(?P<collection>tuningJobs|models|endpoints)"
+        operation = rf"{_P}/{collection}/(?P<parent>{_ID})/operations/(?P<op>{_ID})"
+        rpc = "aiplatform.{}".format
+        return (
+            Endpoint("GET", jobs, rpc("ListTuningJobs"), self.list_tuning_jobs),
+            Endpoint("POST", jobs, rpc("CreateTuningJob"), self.create_tuning_job),
+            Endpoint("GET", a_job, rpc("GetTuningJob"), self.get_tuning_job, job),
+            Endpoint("POST", f"{a_job}:cancel", rpc("CancelTuningJob"), self.cancel_tuning_job, job),
+            Endpoint("GET", models, rpc("ListModels"), self.list_models),
+            Endpoint("GET", a_model, rpc("GetModel"), self.get_model, model),
+            Endpoint("PATCH", a_model, rpc("UpdateModel"), self.update_model, model),
+            Endpoint("DELETE", a_model, rpc("DeleteModel"), self.delete_model, model),
+            Endpoint(
+                "DELETE",
+                f"{a_model}:deleteVersion",
+                rpc("DeleteModelVersion"),
+                self.delete_model_version,
+                model,
+            ),
+            Endpoint(
+                "GET", f"{a_model}:listVersions", rpc("ListModelVersions"), self.list_model_versions, model
+            ),
+            Endpoint(
+                "POST", f"{a_model}:generateContent", rpc("GenerateContent"), self.generate_on_model, model
+            ),
+            Endpoint("GET", endpoints, rpc("ListEndpoints"), self.list_endpoints),
+            Endpoint("GET", an_endpoint, rpc("GetEndpoint"), self.get_endpoint, endpoint),
+            Endpoint("DELETE", an_endpoint, rpc("DeleteEndpoint"), self.delete_endpoint, endpoint),
+            Endpoint(
+                "POST", f"{an_endpoint}:undeployModel", rpc("UndeployModel"), self.undeploy_model, endpoint
+            ),
+            Endpoint(
+                "POST",
+                f"{an_endpoint}:generateContent",
+                rpc("GenerateContent"),
+                self.generate_content,
+                endpoint,
+            ),
+            Endpoint("GET", operation, rpc("GetOperation"), self.get_operation, {"op": "operation"}),
+        )
+
+    def authenticate(self, tx: Tx, credentials: Credentials) -> Caller:
+        """The caller behind a bearer token; the real 401 without one, for an API key, and for a
+        token that is not accepted."""
+        if credentials.bearer is None:
+            if credentials.api_key:
+                raise Unauthenticated(API_KEYS_UNSUPPORTED, details=[_error_info("CREDENTIALS_MISSING")])
+            raise Unauthenticated(MISSING_CREDENTIALS, details=[_error_info("CREDENTIALS_MISSING")])
+        if not token_accepted(self.runtime.settings, credentials.bearer):
+            raise Unauthenticated(INVALID_CREDENTIALS, details=[_error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")])
+        return authenticate(
+            self.runtime.settings, tx, Credentials(None, credentials.bearer, credentials.user_project)
+        )
+
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        """``{"error": {"code", "message", "status"[, "details"]}}``."""
+        body: dict[str, Any] = {
+            "code": error.http_code,
+            "message": error.message,
+            "status": error.status_name,
+        }
+        if error.details:
+            body["details"] = list(error.details)
+        return {"error": body}
 
     def reset(self, tx: Tx) -> None:
         """Forget every job, model, endpoint and operation; operations complete at once again."""
         VertexTables.clear(tx)
         VertexTables(tx).set_operation_seconds(None)
 
+    def admin_routes(self) -> Mapping[tuple[str, str], AdminHandler]:
+        """``GET``/``PATCH /_emulator/vertex`` ``{"operationSeconds": 2}``: how long long-running
+        operations take."""
+        return {
+            ("GET", "vertex"): lambda tx, body: self.settings_json(tx),
+            ("PATCH", "vertex"): self._update_settings,
+            ("POST", "vertex"): self._update_settings,
+        }
+
+    def _update_settings(self, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+        if "operationSeconds" in body:
+            value = body["operationSeconds"]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidArgument("operationSeconds must be a number.")
+            self.set_operation_seconds(tx, float(value))
+        return self.settings_json(tx)
+
     # ---------------------------------------------------------------- helpers
     def now(self, tx: Tx) -> int:
         """The emulator's clock, at microsecond precision (what Vertex AI timestamps carry)."""
-        return _us(self.backend.now_ns(tx))
+        return _us(self.runtime.now_ns(tx))
 
     def _new_id(self, tx: Tx) -> str:
-        rng = self.backend.rng(tx)
+        rng = self.runtime.rng(tx)
         return str(rng.randrange(1, 10)) + "".join(str(rng.randrange(10)) for _ in range(18))
 
-    def _parent(self, req: CloudRequest) -> tuple[str, str]:
+    def _parent(self, call: Call) -> tuple[str, str]:
         """(project number, location) of the request path; 400 when either is malformed."""
-        project = req.params["project"]
+        project = call.params["project"]
         number = project_number(project)
         if number is None:
             raise InvalidArgument(
                 f"Invalid resource name: project {project!r} is not a project id or number."
             )
-        location = req.params["location"]
+        location = call.params["location"]
         if not (REGION.fullmatch(location) or location in MULTI_REGIONS or location == "global"):
             raise InvalidArgument(f"Location {location!r} is not supported.")
         return number, location
@@ -315,20 +448,20 @@ class VertexService:
         return op
 
     # ---------------------------------------------------------------- tuning jobs
-    def _job(self, tx: Tx, req: CloudRequest) -> JobRecord:
-        project, location = self._parent(req)
-        job = VertexTables(tx).job(req.params["job"])
+    def _job(self, tx: Tx, call: Call) -> JobRecord:
+        project, location = self._parent(call)
+        job = VertexTables(tx).job(call.params["job"])
         if job is None or job.project != project or job.location != location:
-            name = f"projects/{req.params['project']}/locations/{location}/tuningJobs/{req.params['job']}"
+            name = f"projects/{call.params['project']}/locations/{location}/tuningJobs/{call.params['job']}"
             raise NotFound(f"TuningJob {name} not found.")
         return job
 
-    def create_tuning_job(self, tx: Tx, req: CloudRequest) -> Reply:
+    def create_tuning_job(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """CreateTuningJob: validate as the service does, store PENDING, return the TuningJob."""
         self.settle(tx)
-        project, location = self._parent(req)
-        version = req.params["v"]
-        body = normalize("TuningJob", parse_json_body(req.body), "tuning_job", schema(version))
+        project, location = self._parent(call)
+        version = call.version
+        body = normalize("TuningJob", call.body, "tuning_job", schema(version))
         for unsupported in (
             "distillationSpec",
             "partnerModelTuningSpec",
@@ -405,11 +538,11 @@ class VertexService:
                 )
 
         now = self.now(tx)
-        step_ns = max(1000, _us(round(self.backend.step_seconds(tx) * NS)))
+        step_ns = max(1000, _us(round(self.runtime.step_seconds(tx) * NS)))
         steps_per_epoch = math.ceil(len(training.input_tokens) / BATCH_SIZE)
         total_steps = epochs * steps_per_epoch
         job_id = self._new_id(tx)
-        rng = self.backend.rng(tx)
+        rng = self.runtime.rng(tx)
         if not display_name:
             display_name = (
                 parent_model.display_name
@@ -428,7 +561,9 @@ class VertexService:
                 checkpoint_epochs(epochs, last_only=bool(spec.get("exportLastCheckpointOnly"))), start=1
             )
         )
-        fail_at, fail_message = self._forced_failure(tx, job_id, display_name, labels, total_steps)
+        fail_at, fail_message = forced_failure(
+            tx, job_id, display_name, total_steps, also=[f"{k}={v}" for k, v in labels.items()]
+        )
         job = JobRecord(
             id=job_id,
             project=project,
@@ -461,7 +596,7 @@ class VertexService:
             fail_message=fail_message,
         )
         tables.insert_job(job, training.pairs)
-        return Reply(render_job(job, progress(job, now), enum_int=req.enum_int), resource=job.name)
+        return render_job(job, progress(job, now), enum_int=call.enum_int)
 
     def _source(
         self, tables: VertexTables, body: Mapping[str, Any], project: str, location: str
@@ -522,7 +657,7 @@ class VertexService:
                 f"supervised_tuning_spec.{field_name} must be a Cloud Storage URI "
                 f"(gs://bucket/object.jsonl), got {uri!r}."
             )
-        stored = self.storage.read_object(tx, found["bucket"], found["object"])
+        stored = read_object(tx, found["bucket"], found["object"])
         if stored is None:
             raise InvalidArgument(f"supervised_tuning_spec.{field_name}: {uri} does not exist.")
         obj, chunks = stored
@@ -530,68 +665,53 @@ class VertexService:
             raise InvalidArgument(f"The dataset {uri} is {obj.size} bytes; the limit is 1 GB.")
         return read_dataset(uri, chunks, keep_pairs=keep_pairs)
 
-    @staticmethod
-    def _forced_failure(
-        tx: Tx, job_id: str, display_name: str, labels: Mapping[str, str], total: int
-    ) -> tuple[int | None, str | None]:
-        """The failure step of the first ``/_emulator/failures`` rule matching the job's id, display
-        name or a ``key=value`` label."""
-        subjects = [job_id, display_name, *(f"{k}={v}" for k, v in labels.items())]
-        for rule in tx.failures():
-            try:
-                regex = re.compile(str(rule.get("match") or ""))
-            except re.error:
-                continue
-            if any(subject and regex.search(subject) for subject in subjects):
-                percent = float(rule.get("atPercent") or 0.0)
-                return min(total, max(1, math.ceil(total * percent / 100.0))), rule.get("message") or None
-        return None, None
-
-    def get_tuning_job(self, tx: Tx, req: CloudRequest) -> Reply:
+    def get_tuning_job(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetTuningJob."""
         self.settle(tx)
-        job = self._job(tx, req)
-        return Reply(render_job(job, progress(job, self.now(tx)), enum_int=req.enum_int), resource=job.name)
+        job = self._job(tx, call)
+        return render_job(job, progress(job, self.now(tx)), enum_int=call.enum_int)
 
-    def list_tuning_jobs(self, tx: Tx, req: CloudRequest) -> Reply:
+    def list_tuning_jobs(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """ListTuningJobs: newest first; ``filter`` on ``labels.KEY`` and ``state``; paged."""
         self.settle(tx)
-        project, location = self._parent(req)
-        terms = parse_filter(req.query.get("filter"), ("state",))
+        project, location = self._parent(call)
+        terms = parse_filter(call.query.get("filter"), ("state",))
         now = self.now(tx)
         rendered = []
         for job in VertexTables(tx).jobs(project, location):
             prog = progress(job, now)
             if matches(terms, {"state": str(prog.state)}, job.labels):
-                rendered.append(render_job(job, prog, enum_int=req.enum_int))
-        return self._page("tuningJobs", rendered, req, project, location)
+                rendered.append(render_job(job, prog, enum_int=call.enum_int))
+        return self._page("tuningJobs", rendered, call, project, location)
 
-    def _page(self, key: str, items: list[Any], req: CloudRequest, project: str, location: str) -> Reply:
-        fingerprint = f"{key}:{project}:{location}:{req.query.get('filter') or ''}"
-        chunk, token = page(items, req.query, default=LIST_DEFAULT, maximum=LIST_MAX, fingerprint=fingerprint)
-        return Reply(paged_response(key, chunk, token))
+    def _page(self, key: str, items: list[Any], call: Call, project: str, location: str) -> Body:
+        fingerprint = f"{key}:{project}:{location}:{call.query.get('filter') or ''}"
+        chunk, token = page(
+            items, call.query, default=LIST_DEFAULT, maximum=LIST_MAX, fingerprint=fingerprint
+        )
+        return paged_response(key, chunk, token)
 
-    def cancel_tuning_job(self, tx: Tx, req: CloudRequest) -> Reply:
+    def cancel_tuning_job(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """CancelTuningJob: a pending or running job becomes CANCELLING, then CANCELLED (error code 1);
         a cancelling one is left alone; an ended one is 400 FAILED_PRECONDITION."""
         self.settle(tx)
-        normalize("CancelTuningJobRequest", parse_json_body(req.body), "", schema(req.params["v"]))
-        job = self._job(tx, req)
+        normalize("CancelTuningJobRequest", call.body, "", schema(call.version))
+        job = self._job(tx, call)
         now = self.now(tx)
         state = progress(job, now).state
         if state in (JobState.PENDING, JobState.RUNNING):
             VertexTables(tx).update_job(replace(job, cancel_ns=now))
         elif state is not JobState.CANCELLING:
             raise FailedPrecondition(f"Tuning job {job.name} is in state {state} and cannot be cancelled.")
-        return Reply({}, resource=job.name)
+        return {}
 
     # ---------------------------------------------------------------- models
-    def _model(self, tx: Tx, req: CloudRequest) -> tuple[ModelRecord, str | None, str]:
+    def _model(self, tx: Tx, call: Call) -> tuple[ModelRecord, str | None, str]:
         """(model, version reference after ``@`` or None, the name as requested)."""
-        project, location = self._parent(req)
-        raw = req.params["model"]
+        project, location = self._parent(call)
+        raw = call.params["model"]
         model_id, _, ref = raw.partition("@")
-        name = f"projects/{req.params['project']}/locations/{location}/models/{raw}"
+        name = f"projects/{call.params['project']}/locations/{location}/models/{raw}"
         model = VertexTables(tx).model(model_id)
         if model is None or model.project != project or model.location != location:
             raise NotFound(f"Model {name} not found.")
@@ -627,46 +747,46 @@ class VertexService:
         ]
         return render_model(model, version, deployed, enum_int=enum_int)
 
-    def get_model(self, tx: Tx, req: CloudRequest) -> Reply:
+    def get_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetModel: the default version, or ``@version`` / ``@alias``."""
         self.settle(tx)
-        model, ref, name = self._model(tx, req)
+        model, ref, name = self._model(tx, call)
         version = self._version(VertexTables(tx), model, ref, name)
-        return Reply(self._render_model(tx, model, version, enum_int=req.enum_int), resource=model.name)
+        return self._render_model(tx, model, version, enum_int=call.enum_int)
 
-    def list_models(self, tx: Tx, req: CloudRequest) -> Reply:
+    def list_models(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """ListModels: each model's default version, newest first; ``filter`` on ``labels.KEY``
         and ``display_name``; paged."""
         self.settle(tx)
-        project, location = self._parent(req)
-        terms = parse_filter(req.query.get("filter"), ("display_name",))
+        project, location = self._parent(call)
+        terms = parse_filter(call.query.get("filter"), ("display_name",))
         tables = VertexTables(tx)
         rendered = []
         for model in tables.models(project, location):
             if not matches(terms, {"display_name": model.display_name}, model.labels):
                 continue
             version = self._version(tables, model, None, model.name)
-            rendered.append(self._render_model(tx, model, version, enum_int=req.enum_int))
-        return self._page("models", rendered, req, project, location)
+            rendered.append(self._render_model(tx, model, version, enum_int=call.enum_int))
+        return self._page("models", rendered, call, project, location)
 
-    def list_model_versions(self, tx: Tx, req: CloudRequest) -> Reply:
+    def list_model_versions(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """ListModelVersions: every version of a model, oldest first; paged."""
         self.settle(tx)
-        model, _, _ = self._model(tx, req)
+        model, _, _ = self._model(tx, call)
         versions = VertexTables(tx).versions(model.id)
-        rendered = [self._render_model(tx, model, v, enum_int=req.enum_int) for v in versions]
-        return self._page("models", rendered, req, model.project, f"{model.location}/{model.id}")
+        rendered = [self._render_model(tx, model, v, enum_int=call.enum_int) for v in versions]
+        return self._page("models", rendered, call, model.project, f"{model.location}/{model.id}")
 
-    def update_model(self, tx: Tx, req: CloudRequest) -> Reply:
+    def update_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """UpdateModel (PATCH with ``updateMask``): on the model, ``displayName``, ``description``
         and ``labels``; on a version (``@N``), ``versionDescription`` and ``labels``. Returns the
         Model."""
         self.settle(tx)
-        model, ref, name = self._model(tx, req)
+        model, ref, name = self._model(tx, call)
         tables = VertexTables(tx)
         version = self._version(tables, model, ref, name)
-        body = normalize("Model", parse_json_body(req.body), "model", schema(req.params["v"]))
-        mask = [p.strip() for p in (req.query.get("updateMask") or "").split(",") if p.strip()]
+        body = normalize("Model", call.body, "model", schema(call.version))
+        mask = [p.strip() for p in (call.query.get("updateMask") or "").split(",") if p.strip()]
         if not mask:
             raise InvalidArgument("update_mask is required.")
         version_level = ref is not None and ref != "-"
@@ -713,12 +833,12 @@ class VertexService:
         if version_changes:
             version = replace(version, **version_changes, update_ns=now)
             tables.put_version(version)
-        return Reply(self._render_model(tx, model, version, enum_int=req.enum_int), resource=model.name)
+        return self._render_model(tx, model, version, enum_int=call.enum_int)
 
-    def delete_model(self, tx: Tx, req: CloudRequest) -> Reply:
+    def delete_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """DeleteModel (long-running): every version goes; refused while any is deployed."""
         self.settle(tx)
-        model, _, name = self._model(tx, req)
+        model, _, name = self._model(tx, call)
         deployments = self._deployments(tx, model)
         if deployments:
             where = ", ".join(sorted({e.name for e, _ in deployments}))
@@ -728,13 +848,13 @@ class VertexService:
             )
         VertexTables(tx).delete_model(model.id)
         op = self._operation(tx, model.name, OperationKind.DELETE)
-        return Reply(render_operation(op, req.params["v"], self.now(tx)), resource=model.name)
+        return render_operation(op, call.version, self.now(tx))
 
-    def delete_model_version(self, tx: Tx, req: CloudRequest) -> Reply:
+    def delete_model_version(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """DeleteModelVersion (long-running): ``models/{m}@{version}``; not the only version, not
         the one holding the ``default`` alias, not a deployed one."""
         self.settle(tx)
-        model, ref, name = self._model(tx, req)
+        model, ref, name = self._model(tx, call)
         if ref is None or not ref.isdigit():
             raise InvalidArgument(f"The name {name} must specify a version id: models/{{model}}@{{version}}.")
         tables = VertexTables(tx)
@@ -757,13 +877,11 @@ class VertexService:
             )
         tables.delete_version(model.id, version.version)
         op = self._operation(tx, model.name, OperationKind.DELETE)
-        return Reply(
-            render_operation(op, req.params["v"], self.now(tx)), resource=f"{model.name}@{version.version}"
-        )
+        return render_operation(op, call.version, self.now(tx))
 
-    def generate_on_model(self, tx: Tx, req: CloudRequest) -> Reply:
+    def generate_on_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """generateContent on a Model Registry name: the service's 400 (use the endpoint)."""
-        params = req.params
+        params = call.params
         name = f"projects/{params['project']}/locations/{params['location']}/models/{params['model']}"
         raise InvalidArgument(
             f"The Model name {name} is malformed and it should be in form of "
@@ -771,38 +889,40 @@ class VertexService:
         )
 
     # ---------------------------------------------------------------- endpoints
-    def _endpoint(self, tx: Tx, req: CloudRequest) -> EndpointRecord:
-        project, location = self._parent(req)
-        endpoint = VertexTables(tx).endpoint(req.params["endpoint"])
+    def _endpoint(self, tx: Tx, call: Call) -> EndpointRecord:
+        project, location = self._parent(call)
+        endpoint = VertexTables(tx).endpoint(call.params["endpoint"])
         if endpoint is None or endpoint.project != project or endpoint.location != location:
-            name = f"projects/{req.params['project']}/locations/{location}/endpoints/{req.params['endpoint']}"
+            name = (
+                f"projects/{call.params['project']}/locations/{location}/endpoints/{call.params['endpoint']}"
+            )
             raise NotFound(f"Endpoint {name} not found.")
         return endpoint
 
-    def get_endpoint(self, tx: Tx, req: CloudRequest) -> Reply:
+    def get_endpoint(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetEndpoint."""
         self.settle(tx)
-        endpoint = self._endpoint(tx, req)
-        return Reply(render_endpoint(endpoint), resource=endpoint.name)
+        endpoint = self._endpoint(tx, call)
+        return render_endpoint(endpoint)
 
-    def list_endpoints(self, tx: Tx, req: CloudRequest) -> Reply:
+    def list_endpoints(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """ListEndpoints: newest first; ``filter`` on ``labels.KEY`` and ``display_name``; paged."""
         self.settle(tx)
-        project, location = self._parent(req)
-        terms = parse_filter(req.query.get("filter"), ("display_name",))
+        project, location = self._parent(call)
+        terms = parse_filter(call.query.get("filter"), ("display_name",))
         rendered = [
             render_endpoint(e)
             for e in VertexTables(tx).endpoints(project, location)
             if matches(terms, {"display_name": e.display_name}, e.labels)
         ]
-        return self._page("endpoints", rendered, req, project, location)
+        return self._page("endpoints", rendered, call, project, location)
 
-    def undeploy_model(self, tx: Tx, req: CloudRequest) -> Reply:
+    def undeploy_model(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """UndeployModel (long-running): a deployed model leaves the endpoint if it carries no
         traffic, the request's ``trafficSplit`` takes its traffic away, or it is the last one."""
         self.settle(tx)
-        endpoint = self._endpoint(tx, req)
-        body = normalize("UndeployModelRequest", parse_json_body(req.body), "", schema(req.params["v"]))
+        endpoint = self._endpoint(tx, call)
+        body = normalize("UndeployModelRequest", call.body, "", schema(call.version))
         deployed_id = str(body.get("deployedModelId") or "")
         if not deployed_id:
             raise InvalidArgument("deployed_model_id is required.")
@@ -835,12 +955,12 @@ class VertexService:
         now = self.now(tx)
         VertexTables(tx).put_endpoint(replace(endpoint, deployed=remaining, traffic=traffic, update_ns=now))
         op = self._operation(tx, endpoint.name, OperationKind.UNDEPLOY)
-        return Reply(render_operation(op, req.params["v"], now), resource=endpoint.name)
+        return render_operation(op, call.version, now)
 
-    def delete_endpoint(self, tx: Tx, req: CloudRequest) -> Reply:
+    def delete_endpoint(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """DeleteEndpoint (long-running): refused while models are deployed to it."""
         self.settle(tx)
-        endpoint = self._endpoint(tx, req)
+        endpoint = self._endpoint(tx, call)
         if endpoint.deployed:
             ids = ", ".join(d.id for d in endpoint.deployed)
             raise FailedPrecondition(
@@ -849,14 +969,14 @@ class VertexService:
             )
         VertexTables(tx).delete_endpoint(endpoint.id)
         op = self._operation(tx, endpoint.name, OperationKind.DELETE)
-        return Reply(render_operation(op, req.params["v"], self.now(tx)), resource=endpoint.name)
+        return render_operation(op, call.version, self.now(tx))
 
-    def generate_content(self, tx: Tx, req: CloudRequest) -> Reply:
+    def generate_content(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GenerateContent on a tuned endpoint: the output of the training example whose input is most
         similar to the prompt (the last non-model turn), as the Gemini API emulator answers."""
         self.settle(tx)
-        body = normalize("GenerateContentRequest", parse_json_body(req.body), "", schema(req.params["v"]))
-        endpoint = self._endpoint(tx, req)
+        body = normalize("GenerateContentRequest", call.body, "", schema(call.version))
+        endpoint = self._endpoint(tx, call)
         contents = body.get("contents") or []
         if not contents:
             raise InvalidArgument(EMPTY_CONTENTS)
@@ -869,7 +989,7 @@ class VertexService:
         if model is not None:
             version = next((v for v in tables.versions(model.id) if v.version == serving.version), None)
         examples = tables.examples(version.job_id) if version is not None else []
-        prompt = _prompt(contents)
+        prompt = prompt_of(contents)
         config = body.get("generationConfig") or {}
         count = 1
         if isinstance(config, dict):
@@ -881,43 +1001,40 @@ class VertexService:
             _text(system.get("parts") if isinstance(system, dict) else None)
         )
         output_tokens = sum(tokens(o) for o in outputs)
-        rng = self.backend.rng(tx)
+        rng = self.runtime.rng(tx)
         candidates = []
         for index, text in enumerate(outputs):
             candidate: dict[str, Any] = {
                 "content": {"role": "model", "parts": [{"text": text}]},
-                "finishReason": enum(FINISH_STOP, req.enum_int),
+                "finishReason": enum(FINISH_STOP, call.enum_int),
             }
             if index:
                 candidate["index"] = index
             candidates.append(candidate)
-        return Reply(
-            {
-                "candidates": candidates,
-                "usageMetadata": {
-                    "promptTokenCount": prompt_tokens,
-                    "candidatesTokenCount": output_tokens,
-                    "totalTokenCount": prompt_tokens + output_tokens,
-                },
-                "createTime": format_timestamp(self.now(tx)),
-                "responseId": "".join(rng.choice(_BASE64URL) for _ in range(23)),
+        return {
+            "candidates": candidates,
+            "usageMetadata": {
+                "promptTokenCount": prompt_tokens,
+                "candidatesTokenCount": output_tokens,
+                "totalTokenCount": prompt_tokens + output_tokens,
             },
-            resource=endpoint.name,
-        )
+            "createTime": format_timestamp(self.now(tx)),
+            "responseId": "".join(rng.choice(_BASE64URL) for _ in range(23)),
+        }
 
     # ---------------------------------------------------------------- operations
-    def get_operation(self, tx: Tx, req: CloudRequest) -> Reply:
+    def get_operation(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetOperation of a model or endpoint operation (kept after the resource is gone)."""
         self.settle(tx)
-        project, location = self._parent(req)
+        project, location = self._parent(call)
         name = (
-            f"projects/{project}/locations/{location}/{req.params['collection']}/{req.params['parent']}"
-            f"/operations/{req.params['op']}"
+            f"projects/{project}/locations/{location}/{call.params['collection']}/{call.params['parent']}"
+            f"/operations/{call.params['op']}"
         )
         op = VertexTables(tx).operation(name)
         if op is None:
-            raise NotFound(f"Operation {req.path.split('/', 2)[-1]} not found.")
-        return Reply(render_operation(op, req.params["v"], self.now(tx)), resource=op.name)
+            raise NotFound(f"Operation {name} not found.")
+        return render_operation(op, call.version, self.now(tx))
 
     # ---------------------------------------------------------------- admin
     def set_operation_seconds(self, tx: Tx, seconds: float) -> None:
@@ -937,17 +1054,9 @@ def _text(parts: Any) -> str:
     return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
 
 
-def _prompt(contents: list[Any]) -> str:
-    """The text parts of the last turn that is not the model's."""
-    for content in reversed(contents):
-        if isinstance(content, dict) and content.get("role", "user") != "model":
-            return _text(content.get("parts"))
-    return ""
-
-
 __all__ = [
     "FilterTerm",
-    "VertexService",
+    "VertexAi",
     "check_labels",
     "checkpoint_epochs",
     "matches",

@@ -360,7 +360,8 @@ def test_journal_faults_and_reset_cover_storage(cloud: Cloud) -> None:
         ("storage.objects.get", 404),
         ("storage.objects.insert", 200),
     ]
-    assert entries[-1]["resource"] == f"b/{BUCKET}/o/x.jsonl"
+    assert (entries[0]["bucket"], entries[0]["object"]) == (BUCKET, "x.jsonl")
+    assert (entries[-1]["bucket"], entries[-1]["query"]["name"]) == (BUCKET, "x.jsonl")
     assert entries[-1]["caller"].endswith("@emulator.local")
     cloud.emu.reset()
     assert_storage_error(cloud.call("GET", f"/storage/v1/b/{BUCKET}"), 404, "notFound")
