@@ -19,40 +19,44 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.chaos import Run, calm, chaos
-from tests.support.engine import Emulator, config_for, inputs
+from tests.support.engine import Emulator, config_for, inputs, running_emulator
 from tests.support.harness import MiniEngine, ProviderProcess
-from tuned_models_emulator.server import serve_in_thread
 
 HYPER = {"epochCount": 3, "batchSize": 4, "learningRate": 0.001}
 
 
-def main(rounds: int = 3, models: int = 4) -> int:
-    server = serve_in_thread(step_seconds=0.01)
-    emu = Emulator(server.base_url)
+def play(emu: Emulator, rounds: int, models: int) -> list[Run]:
+    """Play the rounds (see the module docstring) through a new provider process."""
     proc = ProviderProcess()
     runs: list[Run] = []
-    started = time.monotonic()
     try:
         for round_ in range(rounds):
             eng = MiniEngine(proc, stack=f"chaos-{round_}")
-            eng.start(config_for(server.base_url))
+            eng.start(config_for(emu.base_url))
             names = [f"model-{i}" for i in range(models)]
             specs = {n: inputs(eng.stack, n) for n in names}
             changed = {n: inputs(eng.stack, n, description=f"changed {round_}") for n in names[::2]}
             changed[names[-1]] = inputs(eng.stack, names[-1], hyperparameters=HYPER)
             run = Run(eng)
             chaos(emu, seed=round_)
-            run.up(specs)
-            run.up({**specs, **changed})
-            run.up({**specs, **changed})
-            run.destroy(names)
-            calm(emu)
+            try:
+                run.up(specs)
+                run.up({**specs, **changed})
+                run.up({**specs, **changed})
+                run.destroy(names)
+            finally:
+                calm(emu)
             runs.append(run)
             print(f"round {round_ + 1}: {sum(run.ups)}/{len(run.ups)} ups converged in one run", flush=True)
     finally:
-        calm(emu)
         proc.close()
-        server.stop()
+    return runs
+
+
+def main(rounds: int = 3, models: int = 4) -> int:
+    started = time.monotonic()
+    with running_emulator(step_seconds=0.01) as emu:
+        runs = play(emu, rounds, models)
     elapsed = time.monotonic() - started
     ups = [ok for run in runs for ok in run.ups]
     steps = sum(run.steps for run in runs)
