@@ -149,7 +149,7 @@ class TunedModelPermissionProvider(_GrantsProvider):
         if existing is not None and existing.name is not None:
             if existing.role is not args.role:
                 existing = grants.set_role(existing.name, args.role)
-            pulumi.log.info(f"{args.model}: adopted the existing permission {existing.name}")
+            PulumiLog().info(f"{args.model}: adopted the existing permission {existing.name}")
             return existing
         return grants.create(args.model, wanted)
 
@@ -210,7 +210,7 @@ class TunedModelOwnerProvider(_GrantsProvider):
         ):
             return
         grants.transfer(args.model, args.emailAddress)
-        pulumi.log.warn(
+        PulumiLog().warn(
             f"{args.model}: ownership transferred to {args.emailAddress}; this stack's "
             "credentials are now a WRITER and cannot delete the model"
         )
@@ -238,7 +238,7 @@ class TunedModelOwnerProvider(_GrantsProvider):
         return ReadResult(id_, {"model": props["model"], "emailAddress": owner})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        pulumi.log.info(
+        PulumiLog().info(
             f"{props.get('model')}: ownership is no longer managed; the service keeps "
             f"{props.get('emailAddress')} as the owner"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,23 @@ from tuned_models.backends.base import Backend
 from tuned_models.config import CONNECTION_KEYS, Connection, read_connection
 from tuned_models.project import find_project_root
 
+#: One line at a time: a dynamic provider has no engine connection, so ``pulumi.log`` prints to
+#: its unbuffered stderr (which the CLI shows) in two writes, and lines from concurrent calls
+#: would run into each other.
+_one_line_at_a_time = threading.Lock()
+
 
 class PulumiLog:
-    """:class:`tuned_models.backends.base.Log` onto ``pulumi up``'s output."""
+    """:class:`tuned_models.backends.base.Log` onto ``pulumi up``'s output; safe to use from many
+    threads at once (each message stays on its own line)."""
 
     def info(self, message: str) -> None:
-        pulumi.log.info(message)
+        with _one_line_at_a_time:
+            pulumi.log.info(message)
 
     def warn(self, message: str) -> None:
-        pulumi.log.warn(message)
+        with _one_line_at_a_time:
+            pulumi.log.warn(message)
 
 
 class _OntoPulumiLog(logging.Handler):
@@ -40,9 +49,9 @@ class _OntoPulumiLog(logging.Handler):
         try:
             message = self.format(record)
             if record.levelno >= logging.WARNING:
-                pulumi.log.warn(message)
+                PulumiLog().warn(message)
             else:
-                pulumi.log.info(message)
+                PulumiLog().info(message)
         except Exception:
             self.handleError(record)
 

@@ -58,7 +58,7 @@ class TunedModelProvider(ProviderBase):
     def configure(self, req: ConfigureRequest) -> None:
         super().configure(req)
         if not raise_worker_limit():
-            pulumi.log.warn(
+            PulumiLog().warn(
                 "tuned-models: could not lift the provider server's 4-call limit; "
                 "models will tune at most 4 at a time"
             )

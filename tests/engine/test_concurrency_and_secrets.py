@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -87,3 +89,23 @@ def test_the_api_key_appears_nowhere_in_state_outputs_logs_or_errors(emu: Emulat
         assert "does not exist" in errors[0]
     finally:
         proc.close()
+
+
+def test_lines_logged_by_concurrent_calls_never_run_into_each_other() -> None:
+    # As the provider process runs: unbuffered stderr (`python -u`), no engine connection, so
+    # each line is printed to stderr, which the CLI shows.
+    script = (
+        "import threading\n"
+        "from tuned_models.provider_base import PulumiLog\n"
+        "def lines(i):\n"
+        "    for j in range(300):\n"
+        "        PulumiLog().info(f'model-{i}: training {j}% ' + 'x' * 50)\n"
+        "threads = [threading.Thread(target=lines, args=(i,)) for i in range(16)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-u", "-c", script], capture_output=True, text=True, timeout=60, check=True
+    ).stderr.splitlines()
+    assert len(out) == 16 * 300
+    assert [line for line in out if line.count("info: ") != 1] == []
