@@ -150,7 +150,7 @@ class ModelLifecycle:
         )
         if submission.earlier is not None:
             self._log.info(
-                f"{inputs.label}: found {submission.name} from an earlier run "
+                f"{inputs.label}: found {submission.name} submitted earlier "
                 f"({submission.earlier.state.value}); adopting it"
             )
         model = self._get(backend, submission.name, patience)

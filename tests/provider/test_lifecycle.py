@@ -189,6 +189,41 @@ def test_adopting_an_unchanged_earlier_submission_patches_nothing(service: Servi
     assert service.journal("UpdateTunedModel") == []
 
 
+class LoseAnswers(httpx.BaseTransport):
+    """The emulator's transport, except that the first ``times`` answers to ``method path`` are
+    lost after the service acted on the request (the connection drops on the way back)."""
+
+    def __init__(self, inner: httpx.BaseTransport, method: str, path: str, times: int = 1) -> None:
+        self._inner, self._method, self._path, self._left = inner, method, path, times
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if self._left and (request.method, request.url.path) == (self._method, self._path):
+            self._left -= 1
+            response.read()
+            raise httpx.RemoteProtocolError("peer closed connection without a response", request=request)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_a_create_whose_answer_is_lost_is_adopted_not_trained_twice() -> None:
+    transport = LoseAnswers(embedded_transport(None, step_seconds=1.0), "POST", "/v1beta/tunedModels")
+    try:
+        service = Service(transport)
+        model_id, outs = service.lifecycle.create(inputs())
+        assert outs["state"] == "ACTIVE"
+        assert [e["status"] for e in service.journal("CreateTunedModel")] == [200, 409]
+        assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
+        assert any(
+            line.endswith("submitted earlier (CREATING); adopting it") for line in service.log.info_lines
+        )
+        assert service.journal("UpdateTunedModel") == []  # its values are the declared ones
+    finally:
+        transport.close()
+
+
 def test_a_failed_training_raises_and_the_next_create_refuses_the_failed_attempt(service: Service) -> None:
     service.admin.post("/_emulator/failures", json={"match": "numbers", "atPercent": 50, "message": "boom"})
     with pytest.raises(TuningFailed, match=r"numbers: tuning tunedModels/numbers-\w+ ended FAILED: boom"):
