@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
@@ -32,6 +32,7 @@ CHAOS_FAULTS: tuple[dict[str, Any], ...] = (
 )
 READER = {"user": "reader@example.com", "role": "READER"}
 _GRANTS = serialize_provider(TunedModelPermissionProvider())
+T = TypeVar("T")
 
 
 def chaos(emu: Emulator, seed: int = 13) -> None:
@@ -72,20 +73,30 @@ class Run:
         return self.steps - len({line.split(" (run ")[0] for line in self.failed})
 
     def up(self, specs: Mapping[str, Mapping[str, Any]]) -> None:
-        """One `up`: refresh what exists, then each model and its grant, the models in parallel."""
+        """One `up`: refresh what exists (all at once, as `refresh: always` does), then each model
+        and its grant, the models in parallel."""
         eng = self.engine
+        known = [
+            (urn_name, typ)
+            for name in specs
+            for urn_name, typ in ((name, TUNED_MODEL), (f"{name}:reader", PERMISSION))
+            if eng.urn(urn_name, typ) in eng.state
+        ]
+
+        def refresh(resource: tuple[str, str]) -> None:
+            self._step(f"refresh {resource[0]}", partial(eng.refresh, *resource))
 
         def chain(name: str) -> None:
-            for urn_name, typ in ((name, TUNED_MODEL), (f"{name}:reader", PERMISSION)):
-                if eng.urn(urn_name, typ) in eng.state:
-                    self._step(f"refresh {urn_name}", partial(eng.refresh, urn_name, typ))
             if self._step(f"up {name}", lambda: eng.up(name, TUNED_MODEL, specs[name])):
                 model = eng.outputs(name, TUNED_MODEL)["name"]
                 self._step(
                     f"up {name}:reader", lambda: eng.up(f"{name}:reader", PERMISSION, reader_grant(model))
                 )
 
-        self._in_parallel(chain, specs)
+        failed_before = len(self.failed)
+        self._parallel(refresh, known)
+        self._parallel(chain, specs)
+        self.ups.append(len(self.failed) == failed_before)
 
     def destroy(self, names: Iterable[str]) -> None:
         """`pulumi destroy`: each grant, then its model, the models in parallel."""
@@ -99,18 +110,20 @@ class Run:
                 ):
                     del eng.state[urn]
 
-        self._in_parallel(chain, list(names))
+        failed_before = len(self.failed)
+        self._parallel(chain, names)
+        self.ups.append(len(self.failed) == failed_before)
 
     def report(self) -> str:
         """The failed tries, first and last line of each."""
         return "\n".join(f"{f.splitlines()[0]} ... {f.splitlines()[-1]}" for f in self.failed)
 
-    def _in_parallel(self, chain: Callable[[str], None], names: Iterable[str]) -> None:
-        failed_before = len(self.failed)
-        names = list(names)
-        with ThreadPoolExecutor(len(names)) as pool:
-            list(pool.map(chain, names))
-        self.ups.append(len(self.failed) == failed_before)
+    @staticmethod
+    def _parallel(work: Callable[[T], None], items: Iterable[T]) -> None:
+        todo = list(items)
+        if todo:
+            with ThreadPoolExecutor(len(todo)) as pool:
+                list(pool.map(work, todo))
 
     def _step(self, what: str, action: Callable[[], object]) -> bool:
         """Run one step; a step that fails is recorded and run again, as a second `up` would."""
