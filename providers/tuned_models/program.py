@@ -62,7 +62,12 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             depends_on=[models[d] for d in spec.dependsOn],
         )
         model = TunedModel(
-            name, spec, opts, dataset=loaded.datasets.get(name), backend=loaded.connection.backend
+            name,
+            spec,
+            opts,
+            dataset=loaded.datasets.get(name),
+            backend=loaded.connection.backend,
+            evaluation=loaded.evaluations.get(name),
         )
         models[name] = model
         outputs = pulumi.Output.all(

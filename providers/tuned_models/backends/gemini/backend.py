@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tuned_models.backends.base import Log, Submission
+from tuned_models.backends.base import EVALUATION_SEED, Log, Submission
 from tuned_models.backends.gemini.fields import FIELDS
 from tuned_models.config import Connection
 from tuned_models.gemini import (
@@ -190,29 +190,37 @@ class GeminiBackend:
     def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
         model_id = inputs.model_id
         name = f"{TUNED_MODELS_PREFIX}{model_id}"
-        try:
-            op = self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
-        except NotFound as e:
-            source = inputs.baseModel or (
-                inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
-            )
-            raise RuntimeError(
-                f"{inputs.label}: the service cannot tune from {source}: {e.message} (since May 2025 "
-                "the public Gemini API offers no base model for tuning; take over an existing tuned "
-                "model with `adopt`, or point tuned-models:endpoint at an emulator)"
-            ) from None
-        except AlreadyExists:
-            earlier = live_from_api(self.client.get_tuned_model(name))
-            if earlier.state is ModelState.FAILED:
+        # Our own earlier submission (an interrupted `up`, or a model its quality gate kept from
+        # serving) is adopted without sending the dataset again; a create answered 409 is one
+        # that another run submitted in between.
+        earlier = self.find(name)
+        if earlier is None:
+            try:
+                op = self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
+            except NotFound as e:
+                source = inputs.baseModel or (
+                    inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
+                )
                 raise RuntimeError(
-                    f"{inputs.label}: an earlier attempt, {name}, failed on the service. Fix the "
-                    f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
-                    "`pulumi up` again."
+                    f"{inputs.label}: the service cannot tune from {source}: {e.message} (since May "
+                    "2025 the public Gemini API offers no base model for tuning; take over an existing "
+                    "tuned model with `adopt`, or point tuned-models:endpoint at an emulator)"
                 ) from None
-            return Submission(name, earlier=earlier)
-        total_steps = op.metadata.totalSteps if op.metadata else None
-        log.info(f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)")
-        return Submission(name, op.name, total_steps)
+            except AlreadyExists:
+                earlier = live_from_api(self.client.get_tuned_model(name))
+            else:
+                total_steps = op.metadata.totalSteps if op.metadata else None
+                log.info(
+                    f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)"
+                )
+                return Submission(name, op.name, total_steps)
+        if earlier.state is ModelState.FAILED:
+            raise RuntimeError(
+                f"{inputs.label}: an earlier attempt, {name}, failed on the service. Fix the "
+                f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
+                "`pulumi up` again."
+            )
+        return Submission(name, earlier=earlier)
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> GeminiTracker:
         return GeminiTracker(self.client, name, operation, epochs)
@@ -237,6 +245,14 @@ class GeminiBackend:
 
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:
         return live_from_api(self.client.update_tuned_model(name, dict(fields), list(fields)))
+
+    def generate(self, name: str, prompt: str) -> str:
+        # No temperature, topP or topK: the model's own apply. The seed makes sampling repeatable
+        # where the service honours it (generationConfig.seed).
+        config = {"candidateCount": 1, "seed": EVALUATION_SEED}
+        return self.client.generate_content(
+            name, prompt, generation_config=config, retry_server_errors=True
+        ).text
 
     def delete(self, model: LiveModel, operation: str | None, log: Log) -> None:
         if model.state is ModelState.CREATING:
