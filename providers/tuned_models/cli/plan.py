@@ -32,6 +32,7 @@ ACTION_LABELS = {
     Action.ADOPT: "adopt",
     Action.REPLACE: "retrain",
     Action.UPDATE: "update in place",
+    Action.EVALUATE: "re-evaluate",
     Action.NONE: "no change",
     Action.DELETE: "delete candidate",
 }

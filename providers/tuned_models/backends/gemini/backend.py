@@ -42,7 +42,7 @@ from tuned_models.model.desired import ModelInputs
 from tuned_models.model.grants import Grant, GranteeType, Role
 from tuned_models.model.ids import parse_id
 from tuned_models.model.spec import Example
-from tuned_models.model.state import LiveModel, ModelState, Progress, iso_z
+from tuned_models.model.state import LiveModel, LossPoint, ModelState, Progress, iso_z
 
 __all__ = ["GeminiBackend", "GeminiGrants", "connect", "live_from_api", "model_to_api"]
 
@@ -148,6 +148,7 @@ def live_from_api(model: TunedModel) -> LiveModel:
         ),
         create_time=model.createTime,
         source=model.baseModel or (source.tunedModel if source else None),
+        loss_curve=tuple(LossPoint(s.step, s.epoch, s.meanLoss) for s in snapshots if s.meanLoss is not None),
     )
 
 
