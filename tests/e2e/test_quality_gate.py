@@ -75,6 +75,11 @@ def test_a_failing_retrain_keeps_the_serving_model_and_a_fixed_gate_promotes_wit
     assert rows[trained]["serving"] is False and rows[trained]["evaluation"] is None
     table = tuned_models(project, "status").stdout
     assert "not serving" in table and "exactMatch 0.75>=0.7" in table
+    plan = tuned_models(project, "plan", "--format", "json")
+    assert plan.returncode == 0, plan.stderr
+    [row] = json.loads(plan.stdout)["models"]
+    assert row["action"] == "retrain" and row["current"] == serving and row["tuned_model"] == trained
+    assert row["note"].startswith(f"{trained} is trained but not recorded (its quality gate failed")
 
     # 3. The gate fixed, the spec unchanged: the trained model is promoted, not trained again.
     project.write_stack(stack_config(emu, gated(0.0)))

@@ -8,7 +8,7 @@ from typing import Any
 
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.evaluation import Gate
-from tuned_models.model.planner import Action, decide, decide_inputs, observed_from_live
+from tuned_models.model.planner import Action, decide, decide_inputs, decide_unrecorded, observed_from_live
 from tuned_models.model.scoring import Metric
 from tuned_models.model.state import LiveModel, ModelState
 
@@ -127,3 +127,16 @@ def test_a_trained_model_pulumi_has_not_recorded_is_created_by_adopting_it() -> 
     decision = decide(observed_from_live(_live(), in_state=False), desired)
     assert decision.action is Action.CREATE and decision.evaluate
     assert "adopts it without training" in decision.note and "failed its quality gate" in decision.note
+
+
+def test_a_trained_model_not_recorded_beside_a_serving_one_replaces_it_without_training() -> None:
+    retrain = {**INPUTS, "hyperparameters": {"epochCount": 6}}
+    desired = ModelInputs.model_validate(retrain).desired()
+    trained = LiveModel(f"tunedModels/{desired.model_id}", desired.model_id, ModelState.ACTIVE)
+    decision = decide_unrecorded(trained, recorded(INPUTS, GATE), desired)
+    assert decision.action is Action.REPLACE and decision.evaluate
+    assert decision.replace_fields == ("hyperparameters.epochCount",)
+    assert decision.note.startswith(f"{trained.name} is trained but not recorded (its quality gate failed")
+    assert "must pass before it replaces the serving model" in decision.note
+    alone = decide_unrecorded(trained, None, desired)
+    assert alone.action is Action.CREATE and "adopts it without training" in alone.note

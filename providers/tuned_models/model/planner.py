@@ -38,6 +38,7 @@ when it differs, case-insensitively.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ __all__ = [
     "decide_grant",
     "decide_inputs",
     "decide_owner",
+    "decide_unrecorded",
     "observed_from_live",
     "observed_from_outputs",
     "plan_grants",
@@ -329,6 +331,21 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
     if observed.state is ModelState.CREATING:
         return Decision(Action.UPDATE, note="training in progress; the outcome is recorded")
     return Decision(Action.NONE)
+
+
+def decide_unrecorded(trained: LiveModel, serving: Mapping[str, Any] | None, desired: Desired) -> Decision:
+    """The decision for a model on the service under the desired id that Pulumi has not recorded
+    (its quality gate failed, or its ``up`` was interrupted): ``pulumi up`` adopts it without
+    training, as a create, or as the replacement of the model Pulumi serves for the resource
+    (``serving``: that one's recorded outputs)."""
+    if serving is None:
+        return decide(observed_from_live(trained, in_state=False), desired)
+    decision = decide(observed_from_outputs(serving, desired.fields), desired)
+    note = (
+        f"{trained.name} is trained but not recorded (its quality gate failed, or its `up` was "
+        "interrupted): `pulumi up` adopts it without training"
+    )
+    return dataclasses.replace(decision, note="; ".join(filter(None, [note, decision.note])))
 
 
 def decide_inputs(
