@@ -52,6 +52,13 @@ def test_a_failing_retrain_keeps_the_serving_model_and_a_fixed_gate_promotes_wit
     }
     serving = first["name"]
     project.pulumi("preview", "--expect-no-changes")
+    # A changed gate is planned as what `up` does with it: evaluate the same model again.
+    project.write_stack(stack_config(emu, gated(0.8)))
+    plan = tuned_models(project, "plan", "--format", "json")
+    assert [(m["action"], m["changes"]) for m in json.loads(plan.stdout)["models"]] == [
+        ("re-evaluate", [{"field": "evaluation.minScore", "old": 0.7, "new": 0.8}])
+    ]
+    project.write_stack(stack_config(emu, gated(0.7)))
 
     # 2. A retrain that came out worse: `up` fails with the score and the worst examples ...
     shift_outputs(project.root / "stacks/datasets/number-generator.jsonl")

@@ -117,9 +117,12 @@ def _live(**changes: Any) -> LiveModel:
     )
 
 
-def test_the_service_keeps_no_gate_so_a_live_model_shows_no_gate_change() -> None:
+def test_the_service_keeps_no_gate_so_a_live_model_shows_no_gate_change_without_pulumis_record() -> None:
     desired = ModelInputs.model_validate(with_gate(minScore=0.5)).desired()
     assert decide(observed_from_live(_live()), desired).action is Action.NONE
+    record = recorded(INPUTS, GATE)["evaluation"]
+    known = decide(observed_from_live(_live(), in_state=True, evaluation=record), desired)
+    assert known.action is Action.EVALUATE and [c.field for c in known.changes] == ["evaluation.minScore"]
 
 
 def test_a_trained_model_pulumi_has_not_recorded_is_created_by_adopting_it() -> None:

@@ -10,7 +10,8 @@ Models of this stack on the service that the file no longer declares are listed 
 candidates. When Pulumi's state can be read (:mod:`tuned_models.recorded`), a model trained under
 the desired id that Pulumi has not recorded (its quality gate failed, or its ``up`` was
 interrupted) is planned as what ``up`` does with it: adopt it without training, then the gate
-(:func:`~tuned_models.model.planner.decide_unrecorded`). Output: Markdown for a pull-request
+(:func:`~tuned_models.model.planner.decide_unrecorded`); and a recorded gate that differs from
+the declared one is a "re-evaluate". Output: Markdown for a pull-request
 comment, or JSON. Exit 0 on success, 1 when the stack does not validate or the service fails.
 """
 
@@ -93,7 +94,12 @@ def build_plan(
         exact = next((m for m in candidates if m.model_id == desired.model_id), None)
         fallback = candidates[-1] if candidates else None
         current = live.adopted.get(name) if spec.adopt else (exact or fallback)
-        decision: Decision = decide(observed_from_live(current) if current else None, desired)
+        observed = None
+        if current is not None:
+            in_state = recorded.in_state(name, current.name) if recorded else None
+            record = (recorded.models.get(name) or {}).get("evaluation") if recorded and in_state else None
+            observed = observed_from_live(current, in_state=in_state, evaluation=record)
+        decision: Decision = decide(observed, desired)
         if exact is not None and recorded is not None and recorded.in_state(name, exact.name) is False:
             serving = recorded.models.get(name)
             decision = decide_unrecorded(exact, serving, desired)

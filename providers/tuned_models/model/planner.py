@@ -17,7 +17,8 @@ Models (:func:`decide`; field behaviour comes from the backend's field table, se
   ``minScore`` or examples' digest) -> ``EVALUATE``: the same model is evaluated again, nothing
   retrains (with updatable fields that differ too: ``UPDATE`` of both). A removed gate is an
   ``UPDATE`` that drops the recorded score. Only Pulumi's outputs record a gate: the service
-  keeps none, so a live-only observation never shows a gate change;
+  keeps none, so an observation of the service alone (``in_state`` not known) shows no gate
+  change;
 - a model on the service under the desired id that Pulumi has not recorded (``in_state``
   False: an interrupted ``up``, or a model that failed its gate) -> ``CREATE``, which adopts
   it without training;
@@ -201,9 +202,12 @@ def observed_from_outputs(olds: Mapping[str, Any], fields: FieldTable) -> Observ
     )
 
 
-def observed_from_live(model: LiveModel, *, in_state: bool | None = None) -> Observed:
+def observed_from_live(
+    model: LiveModel, *, in_state: bool | None = None, evaluation: Mapping[str, Any] | None = None
+) -> Observed:
     """What the service shows of a model, in the planner's terms (no recorded training spec;
-    ``in_state``: whether Pulumi records it, when the caller knows)."""
+    ``in_state``: whether Pulumi records it, when the caller knows; ``evaluation``: then the
+    gate Pulumi recorded for it)."""
     return Observed(
         name=model.name,
         model_id=model.model_id,
@@ -211,14 +215,15 @@ def observed_from_live(model: LiveModel, *, in_state: bool | None = None) -> Obs
         mutable=model.mutable,
         training=None,
         live_training=model.training,
+        evaluation=evaluation,
         in_state=in_state,
     )
 
 
 def _gate_changes(observed: Observed, desired: Desired) -> tuple[FieldChange, ...]:
-    """How the declared gate differs from the recorded one (nothing when only the live model
-    is known: the service keeps no gate)."""
-    if observed.training is None:
+    """How the declared gate differs from the recorded one (nothing unless Pulumi records the
+    model: the service keeps no gate)."""
+    if not observed.in_state:
         return ()
     old, new = Gate.from_record(observed.evaluation), desired.gate
     if old is None or new is None:
