@@ -22,13 +22,14 @@ TUNED_MODELS_PULUMI_BIN="$(scripts/install-pulumi.sh)"
 export TUNED_MODELS_PULUMI_BIN TUNED_MODELS_REQUIRE_E2E=1
 "$TUNED_MODELS_PULUMI_BIN/pulumi" version
 echo "== Chromium"
-if chromium_bin="$(scripts/install-chromium.sh)"; then
+# The browser tests are part of the suite: without Chromium the run fails, unless you opt out on
+# a machine that cannot have it (TUNED_MODELS_SKIP_BROWSER=1 skips them, and says so).
+if [ -n "${TUNED_MODELS_SKIP_BROWSER:-}" ]; then
+  echo "TUNED_MODELS_SKIP_BROWSER is set: the report's browser tests will be skipped"
+else
+  chromium_bin="$(scripts/install-chromium.sh)"
   export TUNED_MODELS_REQUIRE_BROWSER=1
   "$chromium_bin" --version 2>/dev/null
-elif [ -n "${CI:-}" ]; then
-  exit 1
-else
-  echo "no chromium: the report's browser tests will be skipped"
 fi
 echo "== pytest"
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
