@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from tuned_models.model.evaluation import GateResult
 from tuned_models.model.spec import ModelSpec
 from tuned_models.project import find_project_root
 from tuned_models.runtime import stack_config
@@ -29,7 +30,26 @@ def summary(outputs: Mapping[str, Any]) -> str:
         parts.append(f"final mean loss {float(outputs['finalMeanLoss']):.4g}")
     if outputs.get("exampleCount"):
         parts.append(f"{int(outputs['exampleCount'])} examples")
+    gate = GateResult.from_output(outputs.get("evaluation"))
+    if gate is not None:
+        parts.append(f"quality gate {'passed' if gate.passed else 'failed'}: {gate.summary()}")
     return ", ".join(parts)
+
+
+def exported(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's stack output: ``{name, state, summary}``, and ``evaluation``
+    (``{metric, score, minScore, passed, examples}``) when its quality gate was evaluated."""
+    out = {"name": outputs["name"], "state": outputs["state"], "summary": summary(outputs)}
+    gate = GateResult.from_output(outputs.get("evaluation"))
+    if gate is not None:
+        out["evaluation"] = {
+            "metric": gate.gate.metric.value,
+            "score": gate.score,
+            "minScore": gate.gate.min_score,
+            "passed": gate.passed,
+            "examples": gate.examples,
+        }
+    return out
 
 
 def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
@@ -51,7 +71,8 @@ def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
 def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     """Declare one TunedModel per model (with its permissions and owner) and export each.
 
-    Exports, per model: ``{"name", "state", "summary"}`` under the model's resource name.
+    Exports, per model, under its resource name: :func:`exported` (name, state, summary, and
+    the quality gate's score when it has one).
     """
     models: dict[str, TunedModel] = {}
     for name in _in_dependency_order(loaded.models):
@@ -62,15 +83,17 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             depends_on=[models[d] for d in spec.dependsOn],
         )
         model = TunedModel(
-            name, spec, opts, dataset=loaded.datasets.get(name), backend=loaded.connection.backend
+            name,
+            spec,
+            opts,
+            dataset=loaded.datasets.get(name),
+            backend=loaded.connection.backend,
+            evaluation=loaded.evaluations.get(name),
         )
         models[name] = model
-        outputs = pulumi.Output.all(
-            **{k: getattr(model, k) for k in ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")}
-        )
-        pulumi.export(
-            name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"], "summary": summary(o)})
-        )
+        keys = ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount", "evaluation")
+        outputs = pulumi.Output.all(**{k: getattr(model, k) for k in keys})
+        pulumi.export(name, outputs.apply(exported))
     return models
 
 

@@ -37,7 +37,7 @@ from pulumi.dynamic import (
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.lifecycle import ModelLifecycle
-from tuned_models.model.datasets import DatasetInfo, dataset_info
+from tuned_models.model.datasets import DatasetInfo, dataset_info, evaluation_info
 from tuned_models.model.desired import ModelInputs, model_inputs
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
@@ -105,7 +105,8 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
     - :class:`~tuned_models.model.spec.TunedModelArgs` (the library API): the model's inputs are
       built with :func:`~tuned_models.model.desired.model_inputs` for this Pulumi project and
       stack (``dataset``: the examples' info when the caller has it, else read from the
-      ``dataset`` file under the project root; ``backend``: else ``tuned-models:backend``), and
+      ``dataset`` file under the project root; ``evaluation``: likewise for the examples of its
+      quality gate; ``backend``: else ``tuned-models:backend``), and
       each of its ``permissions`` and its ``owner`` become child resources
       (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
       :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
@@ -130,16 +131,19 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
         *,
         dataset: DatasetInfo | None = None,
         backend: str | None = None,
+        evaluation: DatasetInfo | None = None,
     ) -> None:
         spec = args if isinstance(args, TunedModelArgs) else None
         if spec is not None:
+            root = find_project_root()
             args = model_inputs(
                 pulumi.get_project(),
                 pulumi.get_stack(),
                 resource_name,
                 spec,
-                dataset if dataset is not None else dataset_info(spec, find_project_root()),
+                dataset if dataset is not None else dataset_info(spec, root),
                 backend=backend or stack_connection().backend,
+                evaluation=evaluation if evaluation is not None else evaluation_info(spec, root),
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)
         outputs = fields_for(str(inputs.get("backend") or DEFAULT_BACKEND)).outputs

@@ -210,7 +210,7 @@ def test_interrupted_create_is_adopted_by_the_next_up_without_training_twice(emu
         outs = eng2.outputs("numbers", TUNED_MODEL)
         assert outs["state"] == "ACTIVE" and outs["description"] == "Edited while it trained"
         creates = emu.journal("CreateTunedModel")
-        assert [e["status"] for e in creates] == [200, 409]
+        assert [e["status"] for e in creates] == [200]  # found by its name, not submitted again
         [model] = emu.models()
         assert (model["description"], model["temperature"]) == ("Edited while it trained", pytest.approx(0.3))
         assert "adopting it" in second.output()

@@ -18,6 +18,7 @@ from pydantic import field_validator, model_validator
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.evaluation import Gate
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.ids import tuned_model_id
 from tuned_models.model.spec import Integer, ModelFields, ResourceName
@@ -29,7 +30,8 @@ class Desired:
 
     ``model_id`` is the deterministic id (:func:`tuned_models.model.ids.tuned_model_id`);
     ``name`` the model's service name when it is known before it exists (the adopted name, or
-    the name the backend gives an id it lets the client choose), else None.
+    the name the backend gives an id it lets the client choose), else None. ``gate``: the
+    quality gate the model must pass before it serves, if it declares one.
     """
 
     model_id: str
@@ -38,6 +40,7 @@ class Desired:
     fields: FieldTable
     adopt: str | None = None
     name: str | None = None
+    gate: Gate | None = None
 
 
 class ModelInputs(ModelFields):
@@ -49,6 +52,7 @@ class ModelInputs(ModelFields):
     backend: str = DEFAULT_BACKEND
     datasetDigest: str | None = None
     exampleCount: Integer | None = None
+    evaluationDigest: str | None = None
 
     @field_validator("backend")
     @classmethod
@@ -63,6 +67,8 @@ class ModelInputs(ModelFields):
             raise ValueError(problem)
         if self.adopt is None and self.datasetDigest is None:
             raise ValueError("datasetDigest is required to train a model")
+        if self.evaluation is not None and self.evaluationDigest is None:
+            raise ValueError("evaluationDigest is required for a model with an evaluation")
         return self
 
     @property
@@ -84,10 +90,19 @@ class ModelInputs(ModelFields):
         """The deterministic id (DESIGN.md decision 1)."""
         return tuned_model_id(self.project, self.stack, self.resourceName, self.training_spec())
 
+    @property
+    def gate(self) -> Gate | None:
+        """The declared quality gate, or None."""
+        if self.evaluation is None or self.evaluationDigest is None:
+            return None
+        return Gate(self.evaluation.metric, self.evaluation.minScore, self.evaluationDigest)
+
     def desired(self) -> Desired:
         model_id = self.model_id
         name = self.adopt or self.fields.model_name(model_id)
-        return Desired(model_id, self.training_spec(), self.mutable(), self.fields, self.adopt, name)
+        return Desired(
+            model_id, self.training_spec(), self.mutable(), self.fields, self.adopt, name, self.gate
+        )
 
     @property
     def label(self) -> str:
@@ -110,12 +125,15 @@ def model_inputs(
     dataset: DatasetInfo | None,
     *,
     backend: str = DEFAULT_BACKEND,
+    evaluation: DatasetInfo | None = None,
 ) -> ModelInputs:
     """The ``TunedModel`` inputs for one spec: the one desired-state builder.
 
     Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file is
-    passed by path and digest only, never its examples. Raises ValueError (a pydantic
-    ValidationError) when the spec cannot train: no dataset info for a model that is not adopted.
+    passed by path and digest only, never its examples; so are the examples of the quality gate
+    (``evaluation``: their info). Raises ValueError (a pydantic ValidationError) when the spec
+    cannot train: no dataset info for a model that is not adopted, no evaluation info for a
+    model with a gate.
     """
     values: dict[str, Any] = {
         "project": project,
@@ -125,5 +143,6 @@ def model_inputs(
         **{f: getattr(spec, f) for f in ModelFields.model_fields},
         "datasetDigest": dataset.digest if dataset else None,
         "exampleCount": dataset.count if dataset else None,
+        "evaluationDigest": evaluation.digest if evaluation else None,
     }
     return ModelInputs.model_validate({k: v for k, v in values.items() if v is not None})

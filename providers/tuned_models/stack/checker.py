@@ -25,7 +25,14 @@ from tuned_models.config import (
 )
 from tuned_models.model.datasets import DatasetError, DatasetInfo, dataset_problems, read_examples
 from tuned_models.model.problems import Problem, Severity, describe, suggest
-from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, Example, ModelSpec, text_problem
+from tuned_models.model.spec import (
+    MAX_RESOURCE_NAME,
+    RESOURCE_NAME_PATTERN,
+    EvaluationDefaults,
+    Example,
+    ModelSpec,
+    text_problem,
+)
 from tuned_models.stack.explain import explain
 from tuned_models.stack.loaded import LoadedStack
 
@@ -94,6 +101,7 @@ class Checker:
 
         models: dict[str, ModelSpec] = {}
         datasets: dict[str, DatasetInfo] = {}
+        evaluations: dict[str, DatasetInfo] = {}
         for model_name, raw in raw_models.items():
             spec, merged = self._model(model_name, raw, defaults)
             examples = self._examples(model_name, merged, spec)
@@ -103,6 +111,9 @@ class Checker:
                     datasets[model_name] = DatasetInfo.of(
                         examples, spec.dataset if spec.examples is None else None
                     )
+                gate = self._evaluation(model_name, spec)
+                if gate is not None:
+                    evaluations[model_name] = gate
         self._depends_on(raw_models, models)
         return LoadedStack(
             name=name,
@@ -112,6 +123,7 @@ class Checker:
             problems=self.problems,
             datasets=datasets,
             model_names=tuple(raw_models),
+            evaluations=evaluations,
         )
 
     def _defaults(self, value: Any) -> dict[str, Any]:
@@ -213,13 +225,31 @@ class Checker:
             self._report_examples(name, "dataset", f"{dataset}: ", examples)
         return examples
 
-    def _read(self, name: str, dataset: str) -> list[Example] | None:
+    def _evaluation(self, name: str, spec: ModelSpec) -> DatasetInfo | None:
+        """Read and check the examples of the model's quality gate, like a dataset's; None when
+        it declares no gate or they cannot be read."""
+        if spec.evaluation is None:
+            return None
+        key = "evaluation.examples"
+        source = spec.evaluation.examples
+        if isinstance(source, str):
+            examples = self._read(name, source, key)
+            if examples is None:
+                return None
+            problems = dataset_problems(examples, training=False)
+            self.problems.extend(p.at(self.source, name, key, f"{source}: ") for p in problems)
+            return DatasetInfo.of(examples, source)
+        problems = dataset_problems(source, training=False)
+        self.problems.extend(p.at(self.source, name, key, "") for p in problems)
+        return DatasetInfo.of(source, None)
+
+    def _read(self, name: str, dataset: str, key: str = "dataset") -> list[Example] | None:
         cached = self._read_cache.get(dataset)
         if cached is None:
             cached = self._read_uncached(dataset)
             self._read_cache[dataset] = cached
         if isinstance(cached, str):
-            self.error(name, "dataset", cached)
+            self.error(name, key, cached)
             return None
         return cached
 
@@ -283,6 +313,9 @@ class Checker:
 
 class _DefaultsSpec(ModelSpec):
     """``tuned-models:defaults``: a ModelSpec whose cross-field rules are checked per model."""
+
+    # A default gate may leave out what each model adds (its examples, say).
+    evaluation: EvaluationDefaults | None = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _sources(self) -> _DefaultsSpec:
