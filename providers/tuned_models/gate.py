@@ -27,6 +27,7 @@ from tuned_models.model.evaluation import Answer, GateResult, judge
 from tuned_models.model.scoring import score
 from tuned_models.model.spec import Example
 from tuned_models.model.state import iso_z
+from tuned_models.waiter import Patience
 
 #: How many evaluation requests are in flight at once, per model.
 CONCURRENCY = 4
@@ -74,8 +75,10 @@ def evaluate(
     log: Log,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    patience: Patience | None = None,
 ) -> GateResult:
-    """Evaluate the model ``name`` against the gate ``inputs`` declare.
+    """Evaluate the model ``name`` against the gate ``inputs`` declare; with ``patience``, an
+    outage of the service is ridden out until its deadline (asking again changes nothing).
 
     Raises RuntimeError (naming the model and the example) when the service does not answer.
     """
@@ -87,8 +90,12 @@ def evaluate(
 
     def ask(item: tuple[int, Example]) -> Answer:
         index, example = item
+
+        def ask_once() -> str:
+            return backend.generate(name, example.textInput)
+
         try:
-            answer = backend.generate(name, example.textInput)
+            answer = patience.call(f"asking example {index}", ask_once) if patience else ask_once()
         except Exception as e:
             raise RuntimeError(
                 f"{inputs.label}: evaluating {name}: example {index} got no answer: {e}"

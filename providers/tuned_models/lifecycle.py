@@ -169,7 +169,8 @@ class ModelLifecycle:
             model = self._adopt(backend, inputs, patience)
             outputs = outputs_from_live(model, inputs, operation=None, total_steps=None)
             change = last_change(LastAction.ADOPTED, f"took over {model.name}")
-            return model.model_id, self._gated(backend, model, inputs, {**outputs, "lastChange": change})
+            outputs = {**outputs, "lastChange": change}
+            return model.model_id, self._gated(backend, model, inputs, outputs, patience)
         examples = load_training_examples(inputs, self._root)
         submission = patience.call(
             "submitting the training", lambda: backend.submit(inputs, examples, self._log)
@@ -196,7 +197,9 @@ class ModelLifecycle:
             change = last_change(
                 LastAction.TRAINED, f"trained {model.name} on {inputs.exampleCount} examples"
             )
-        return inputs.model_id, self._gated(backend, model, inputs, {**outputs, "lastChange": change})
+        return inputs.model_id, self._gated(
+            backend, model, inputs, {**outputs, "lastChange": change}, patience
+        )
 
     def _gated(
         self,
@@ -204,6 +207,7 @@ class ModelLifecycle:
         model: LiveModel,
         inputs: ModelInputs,
         outputs: dict[str, Any],
+        patience: Patience,
         *,
         serving: bool = False,
     ) -> dict[str, Any]:
@@ -211,7 +215,7 @@ class ModelLifecycle:
         the model is ACTIVE. Raises :class:`tuned_models.gate.GateFailed` below ``minScore``."""
         if inputs.gate is None or model.state is not ModelState.ACTIVE:
             return outputs
-        result = evaluate(backend, model.name, inputs, self._root, self._log)
+        result = evaluate(backend, model.name, inputs, self._root, self._log, patience=patience)
         enforce(result, inputs.label, self._log, serving=serving)
         return {**outputs, GATE_FIELD: result.to_output()}
 
@@ -278,7 +282,7 @@ class ModelLifecycle:
         outputs = outputs_from_live(
             model, inputs, operation=operation, total_steps=_int(olds.get("totalSteps"))
         )
-        return self._after_update(backend, model, inputs, olds, decision, outputs)
+        return self._after_update(backend, model, inputs, olds, decision, outputs, patience)
 
     def _after_update(
         self,
@@ -288,13 +292,14 @@ class ModelLifecycle:
         olds: Mapping[str, Any],
         decision: Decision,
         outputs: dict[str, Any],
+        patience: Patience,
     ) -> dict[str, Any]:
         """``outputs`` of an update with the gate's outcome (evaluated again when the decision
         says so, else the recorded one while the gate stays) and ``lastChange``."""
         done = [f"updated {', '.join(decision.update_fields)}"] if decision.update_fields else []
         action = LastAction.UPDATED if decision.update_fields else LastAction.RECORDED
         if decision.evaluate and inputs.gate is not None:
-            outputs = self._gated(backend, model, inputs, outputs, serving=True)
+            outputs = self._gated(backend, model, inputs, outputs, patience, serving=True)
             done.append(f"evaluated against {inputs.gate.describe()}")
             action = action if decision.update_fields else LastAction.EVALUATED
         elif inputs.gate is not None and isinstance(olds.get(GATE_FIELD), Mapping):

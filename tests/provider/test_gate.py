@@ -164,3 +164,13 @@ def test_an_evaluation_file_changed_since_the_preview_is_refused_before_any_ques
     with pytest.raises(RuntimeError, match=r"eval.jsonl changed since the preview"):
         service.lifecycle.create(props)
     assert service.journal("GenerateContent") == []
+
+
+def test_an_outage_while_evaluating_is_ridden_out_and_the_gate_judges_every_example(service: Service) -> None:
+    service.outage(start=0, seconds=300, method="GenerateContent")  # training goes on meanwhile
+    _, outs = service.lifecycle.create(gated(CLOSE, 0.8))
+    assert outs["evaluation"]["score"] == 1.0 and outs["evaluation"]["examples"] == len(CLOSE)
+    assert service.now[0] >= 300
+    asked = [line for line in service.log.info_lines if " failed (" in line]
+    assert asked and all(line.startswith("numbers: asking example ") for line in asked)
+    assert {e["status"] for e in service.journal("GenerateContent")} == {200, 503}
