@@ -48,7 +48,7 @@ def _reset(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _seed(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
-    seed = number(body, "seed", integer=True)
+    seed = number(body, "seed", integer=True, minimum=-(2**63), maximum=2**64 - 1)
     admin.runtime.set_seed(tx, seed)
     return {"seed": seed}
 
@@ -62,7 +62,7 @@ def _update_settings(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, An
     if step is not None:
         admin.runtime.set_step_seconds(tx, step)
     if "seed" in body:
-        admin.runtime.set_seed(tx, number(body, "seed", integer=True))
+        admin.runtime.set_seed(tx, number(body, "seed", integer=True, minimum=-(2**63), maximum=2**64 - 1))
     return admin.runtime.settings_json(tx)
 
 

@@ -30,6 +30,7 @@ from tuned_models_emulator.records import (
     load_permissions,
 )
 from tuned_models_emulator.store import Tx
+from tuned_models_emulator.wire import decimal
 
 UNREGISTERED = (
     "Method doesn't allow unregistered callers (callers without established identity). "
@@ -122,12 +123,8 @@ def role_of(
         )
         if matches and (best is None or perm.role.rank > best.rank):
             best = perm.role
-    if (
-        best is None
-        and caller.project
-        and caller.project.isdigit()
-        and int(caller.project) in model.reader_project_numbers
-    ):
+    project = decimal(caller.project or "", digits=19)
+    if best is None and project is not None and project in model.reader_project_numbers:
         best = Role.READER
     return best
 

@@ -19,6 +19,11 @@ from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Tx
 from tuned_models_emulator.wire import number
 
+#: A fault's largest count, latency (10 minutes) and Retry-After (a day).
+MAX_COUNT = 1_000_000_000
+MAX_LATENCY_MS = 600_000
+MAX_RETRY_AFTER = 86_400
+
 
 @dataclass(frozen=True, slots=True)
 class FaultDecision:
@@ -89,14 +94,10 @@ def validate_fault(body: dict[str, Any], rpc_names: Collection[str]) -> dict[str
     rate = 1.0 if rate is None else rate
     if not 0.0 <= rate <= 1.0:
         raise InvalidArgument("rate must be between 0 and 1.")
-    count = number(body, "count", integer=True)
-    if count is not None and count < 1:
-        raise InvalidArgument("count must be at least 1.")
-    latency = number(body, "latencyMs", integer=True) or 0
-    if latency < 0:
-        raise InvalidArgument("latencyMs must not be negative.")
+    count = number(body, "count", integer=True, minimum=1, maximum=MAX_COUNT)
+    latency = number(body, "latencyMs", integer=True, minimum=0, maximum=MAX_LATENCY_MS) or 0
     drop = bool(body.get("drop", False))
-    retry_after = number(body, "retryAfter")
+    retry_after = number(body, "retryAfter", minimum=0, maximum=MAX_RETRY_AFTER)
     if status is None and not drop and latency == 0:
         status = 503
     fault: dict[str, Any] = {

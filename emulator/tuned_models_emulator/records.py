@@ -274,6 +274,10 @@ def credential_hash(credential: str) -> str:
     return hashlib.sha256(credential.encode("utf-8")).hexdigest()
 
 
+#: The longest training step (seconds): a day.
+MAX_STEP_SECONDS = 86_400.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Per-process settings: defaults for the stored ones, and the accepted API keys (hashed)."""
@@ -291,11 +295,18 @@ class Settings:
         api_keys: tuple[str, ...] | list[str] = (),
         seed: int | None = None,
     ) -> Settings:
-        """Settings from ``KEY`` / ``KEY=EMAIL`` entries; raw keys are hashed at once."""
+        """Settings from ``KEY`` / ``KEY=EMAIL`` entries; raw keys are hashed at once.
+
+        Raises ValueError for a step time outside (0, :data:`MAX_STEP_SECONDS`] or an empty key.
+        """
+        if not 0 < step_seconds <= MAX_STEP_SECONDS:
+            raise ValueError(f"the step time must be positive and at most {MAX_STEP_SECONDS:g} seconds")
         hashes: set[str] = set()
         emails: dict[str, str] = {}
         for entry in api_keys:
             key, _, email = entry.partition("=")
+            if not key:
+                raise ValueError(f"an API key must not be empty (KEY or KEY=EMAIL), got {entry!r}")
             digest = credential_hash(key)
             hashes.add(digest)
             if email:

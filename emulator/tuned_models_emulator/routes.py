@@ -171,7 +171,7 @@ class Router:
 async def read_body(request: Request, limit: int) -> bytes:
     """The request's body; raises :class:`PayloadTooLarge` as soon as it exceeds ``limit`` bytes."""
     declared = request.headers.get("content-length") or ""
-    if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise PayloadTooLarge(limit)
     chunks: list[bytes] = []
     size = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -21,10 +22,11 @@ import uvicorn
 from tuned_models_emulator.app import create_app
 from tuned_models_emulator.embedded import STATE_FILE
 from tuned_models_emulator.errors import DroppedConnection
-from tuned_models_emulator.records import Settings
+from tuned_models_emulator.records import MAX_STEP_SECONDS, Settings
 from tuned_models_emulator.store import Store
 
 DEFAULT_STATE = Path(".tuned-models") / STATE_FILE
+PROG = "tuned-models emulator"
 
 
 class _QuietDrops(logging.Filter):
@@ -144,7 +146,7 @@ def serve_in_thread(
 def build_parser() -> argparse.ArgumentParser:
     """The ``tuned-models emulator`` command line."""
     parser = argparse.ArgumentParser(
-        prog="tuned-models emulator",
+        prog=PROG,
         description="Serve a local emulator of the Gemini API's model-tuning service.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
@@ -168,25 +170,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(message: str, code: int = 2) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run ``tuned-models emulator``: print the base URL on stdout, serve until interrupted."""
+    """Run ``tuned-models emulator``: print the base URL on stdout, serve until interrupted.
+
+    Returns 2 after one line on stderr for a bad argument or an unusable ``--state``, 1 when the
+    address cannot be bound, 0 after Ctrl-C.
+    """
     args = build_parser().parse_args(argv)
-    if args.step_seconds <= 0:
-        print("--step-seconds must be positive", file=sys.stderr)
-        return 2
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port must be between 0 and 65535, got {args.port}")
+    if not 0 < args.step_seconds <= MAX_STEP_SECONDS:
+        return _fail(
+            f"--step-seconds must be positive and at most {MAX_STEP_SECONDS:g}, got {args.step_seconds}"
+        )
+    if any(not entry.partition("=")[0] for entry in args.api_key):
+        return _fail("--api-key needs a non-empty key: --api-key KEY or --api-key KEY=EMAIL")
+    settings = Settings.build(step_seconds=args.step_seconds, api_keys=tuple(args.api_key), seed=args.seed)
     state = resolve_state(args.state)
+    try:
+        store = Store.open(state)
+    except (OSError, sqlite3.Error) as exc:
+        return _fail(f"--state {args.state} is not a usable SQLite database: {exc}")
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    store = Store.open(state)
-    settings = Settings.build(step_seconds=args.step_seconds, api_keys=tuple(args.api_key), seed=args.seed)
+        store.close()
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc}", 1)
     server = _server(store, settings)
     print(_url(args.host, sock), flush=True)
     print(
-        f"tuned-models emulator: state {state or 'in memory'}, "
-        f"{args.step_seconds:g}s per training step; Ctrl-C to stop",
+        f"{PROG}: state {state or 'in memory'}, {args.step_seconds:g}s per training step; Ctrl-C to stop",
         file=sys.stderr,
         flush=True,
     )

@@ -298,7 +298,11 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path | None) -> Store:
-        """Open (creating if needed) the store at ``path``; ``None`` keeps it in memory."""
+        """Open (creating if needed) the store at ``path``; ``None`` keeps it in memory.
+
+        Raises OSError when the file's folder cannot be made, ``sqlite3.Error`` (such as
+        ``DatabaseError: file is not a database``) when the file is not a usable SQLite database.
+        """
         if path is None or str(path) == ":memory:":
             conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             resolved: Path | None = None
@@ -306,11 +310,16 @@ class Store:
             resolved = Path(path)
             resolved.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(resolved), check_same_thread=False, isolation_level=None, timeout=30.0)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        # executescript commits implicitly, so the schema is created outside a transaction.
-        conn.executescript(SCHEMA)
+        try:
+            if resolved is not None:
+                conn.execute("PRAGMA busy_timeout = 30000")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            # executescript commits implicitly, so the schema is created outside a transaction.
+            conn.executescript(SCHEMA)
+        except sqlite3.Error:
+            conn.close()
+            raise
         return cls(conn, resolved)
 
     @contextmanager

@@ -5,7 +5,7 @@ decoded by :mod:`tuned_models_emulator.codec`):
 
 - field names may be lowerCamelCase or the proto's snake_case; both normalize to camelCase;
 - enums may be given by name or by number; int32/int64 accept numbers, integral floats and numeric
-  strings; ``null`` means unset;
+  strings within their range, floats what a float32 holds; ``null`` means unset;
 - an unknown field is a 400 with Google's message (``Unknown name "x" at 'tuned_model': ...``).
 
 Rendering: camelCase keys, unset fields omitted, int64 as strings, Timestamps as RFC 3339 with
@@ -18,6 +18,7 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -150,60 +151,98 @@ def int32_value(path: str, value: Any) -> int:
     return result
 
 
-def _scalar(path: str, field: Field, value: Any) -> Any:
-    kind = field.kind
-    if kind == "any":
-        return value
-    if kind == "string":
-        if not isinstance(value, str):
+def decimal(text: str, *, digits: int) -> int | None:
+    """``text`` as a non-negative integer of at most ``digits`` ASCII digits, else None
+    (``str.isdigit`` alone accepts characters such as ``"²"`` that ``int`` refuses)."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+#: Integer kinds: the exclusive bound of their magnitude (two's complement).
+_INT_BOUNDS = {"int32": 2**31, "int64": 2**63}
+#: The largest finite float32: a larger ``float`` field is out of range.
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _any(path: str, field: Field, value: Any) -> Any:
+    return value
+
+
+def _string(path: str, field: Field, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _invalid_value(path, field, value)
+    return value
+
+
+def _bool(path: str, field: Field, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid_value(path, field, value)
+    return value
+
+
+def _integer(path: str, field: Field, value: Any) -> int:
+    """A number, an integral float or a numeric string, within the kind's range."""
+    number: int | float
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid_value(path, field, value)
+    if isinstance(value, str):
+        try:
+            number = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            raise _invalid_value(path, field, value) from None
+    else:
+        number = value
+    if isinstance(number, float):
+        if not number.is_integer():
             raise _invalid_value(path, field, value)
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise _invalid_value(path, field, value)
-        return value
-    if kind in ("int32", "int64"):
-        if isinstance(value, bool):
-            raise _invalid_value(path, field, value)
-        if isinstance(value, int):
+        number = int(number)
+    bound = _INT_BOUNDS[field.kind]
+    if not -bound <= number < bound:
+        raise _invalid_value(path, field, value)
+    return number
+
+
+def _float(path: str, field: Field, value: Any) -> float:
+    """A number or numeric string (``"NaN"``, ``"Infinity"`` too, as proto3 JSON allows) that a
+    float32 can hold."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid_value(path, field, value)
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise _invalid_value(path, field, value) from None
+    if math.isfinite(number) and abs(number) > _FLOAT32_MAX:
+        raise _invalid_value(path, field, value)
+    return number
+
+
+def _enum(path: str, field: Field, value: Any) -> str:
+    names = ENUMS[field.ref]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+        return names[value]
+    if isinstance(value, str):
+        if value in names:
             return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                number = float(value) if any(c in value for c in ".eE") else int(value)
-            except ValueError:
-                raise _invalid_value(path, field, value) from None
-            if isinstance(number, float):
-                if not number.is_integer():
-                    raise _invalid_value(path, field, value)
-                return int(number)
-            return number
-        raise _invalid_value(path, field, value)
-    if kind == "float":
-        if isinstance(value, bool):
-            raise _invalid_value(path, field, value)
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise _invalid_value(path, field, value) from None
-        raise _invalid_value(path, field, value)
-    if kind == "enum":
-        names = ENUMS[field.ref]
-        if isinstance(value, bool):
-            raise _invalid_value(path, field, value)
-        if isinstance(value, int) and 0 <= value < len(names):
-            return names[value]
-        if isinstance(value, str):
-            if value in names:
-                return value
-            if value.isdigit() and int(value) < len(names):
-                return names[int(value)]
-        raise _invalid_value(path, field, value)
-    raise AssertionError(kind)
+        number = decimal(value, digits=3)
+        if number is not None and number < len(names):
+            return names[number]
+    raise _invalid_value(path, field, value)
+
+
+_SCALARS: dict[str, Callable[[str, Field, Any], Any]] = {
+    "any": _any,
+    "string": _string,
+    "bool": _bool,
+    "int32": _integer,
+    "int64": _integer,
+    "float": _float,
+    "enum": _enum,
+}
+
+
+def _scalar(path: str, field: Field, value: Any) -> Any:
+    return _SCALARS[field.kind](path, field, value)
 
 
 def normalize(message: str, data: Any, path: str) -> dict[str, Any]:
@@ -255,8 +294,19 @@ def normalize_free(data: Any) -> Any:
     return data
 
 
-def number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
-    """A number in a free-form (admin) body: JSON numbers or numeric strings; None when absent.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
+
+
+def number(
+    body: dict[str, Any],
+    key: str,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """A number in a free-form (admin) body: a JSON number or numeric string, finite, within
+    ``[minimum, maximum]``; None when absent.
 
     Raises :class:`InvalidArgument` naming ``key`` for anything else (booleans included).
     """
@@ -265,14 +315,25 @@ def number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidArgument(f"{key} must be a number.")
+    parsed: int | float
     try:
-        parsed = float(value)
-    except ValueError:
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+            parsed = int(value)
+        else:
+            parsed = value if isinstance(value, int) else float(value)
+    except (ValueError, OverflowError):
         raise InvalidArgument(f"{key} must be a number.") from None
-    if integer:
-        if not parsed.is_integer():
-            raise InvalidArgument(f"{key} must be an integer.")
-        return int(parsed)
+    if isinstance(parsed, float):
+        if not math.isfinite(parsed):
+            raise InvalidArgument(f"{key} must be a finite number.")
+        if integer:
+            if not parsed.is_integer():
+                raise InvalidArgument(f"{key} must be an integer.")
+            parsed = int(parsed)
+    if (minimum is not None and parsed < minimum) or (maximum is not None and parsed > maximum):
+        low = "" if minimum is None else f" at least {minimum:g}"
+        high = "" if maximum is None else f" at most {maximum:g}"
+        raise InvalidArgument(f"{key} must be{low}{' and' if low and high else ''}{high}.")
     return parsed
 
 
