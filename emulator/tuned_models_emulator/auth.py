@@ -1,8 +1,10 @@
 """Who is calling, and what they may do: authentication and per-model roles.
 
 A caller is identified by the SHA-256 of its API key (``?key=`` / ``x-goog-api-key``) or bearer
-token; its email comes from the process settings (``--api-key KEY=EMAIL``), from the admin route
-``POST /_emulator/callers``, or is derived from the hash. Roles are concentric (OWNER > WRITER >
+token. Without configured credentials any key or token is a caller; with some (``--api-key``,
+``--token``), only those and the ones registered through ``POST /_emulator/callers``. The
+email comes from the settings (``--api-key KEY=EMAIL``), from the registration, or is derived
+from the hash. Roles are concentric (OWNER > WRITER >
 READER) and granted per tuned model by permissions.
 """
 
@@ -37,6 +39,8 @@ UNREGISTERED = (
     "Please use API Key or other form of API consumer identity to call this API."
 )
 INVALID_KEY = "API key not valid. Please pass a valid API key."
+#: Longer keys and tokens are invalid (Google's access tokens are at most 2,048 bytes).
+MAX_CREDENTIAL_CHARS = 8192
 INVALID_TOKEN = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
     "or other valid authentication credential. See "
@@ -62,19 +66,29 @@ def derived_email(digest: str) -> str:
 def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller:
     """The caller behind a request's credentials.
 
-    Raises 403 for a request without credentials, 400 API_KEY_INVALID for a key that is not
-    configured (only when keys are configured) or empty, 401 for an empty bearer token.
+    Raises 403 for a request without credentials; 400 API_KEY_INVALID for an empty key, or, when
+    credentials are configured (:attr:`Settings.credentials_configured`), for a key that is
+    neither configured nor registered; 401 for an empty bearer token and, when credentials are
+    configured, for one that is neither configured nor registered. Keys and tokens longer than
+    :data:`MAX_CREDENTIAL_CHARS` are invalid.
     """
     api_key, bearer = credentials.api_key, credentials.bearer
     if api_key:
-        digest = credential_hash(api_key)
-        if settings.key_hashes and digest not in settings.key_hashes:
+        digest = credential_hash(api_key) if len(api_key) <= MAX_CREDENTIAL_CHARS else ""
+        if not digest or not _accepted(settings, tx, digest, settings.key_hashes):
             raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
         kind = CredentialKind.KEY
     elif bearer is not None:
-        if not bearer.strip():
-            raise Unauthenticated(INVALID_TOKEN, details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")])
-        digest = credential_hash(bearer.strip())
+        token = bearer.strip() if len(bearer) <= MAX_CREDENTIAL_CHARS else ""
+        digest = credential_hash(token) if token else ""
+        if not digest or not _accepted(settings, tx, digest, settings.token_hashes):
+            raise Unauthenticated(
+                INVALID_TOKEN,
+                details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")],
+                headers={
+                    "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
+                },
+            )
         kind = CredentialKind.TOKEN
     elif api_key == "":
         raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
@@ -85,9 +99,14 @@ def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller
         email = str(registered.get("email") or derived_email(digest))
         groups = tuple(registered.get("groups") or ())
     else:
-        email = settings.key_emails.get(digest) or derived_email(digest)
+        email = settings.emails.get(digest) or derived_email(digest)
         groups = ()
     return Caller(digest, kind, email, groups, credentials.user_project)
+
+
+def _accepted(settings: Settings, tx: Tx, digest: str, configured: frozenset[str]) -> bool:
+    """Any credential when none is configured; else a configured or registered one."""
+    return not settings.credentials_configured or digest in configured or tx.caller(digest) is not None
 
 
 def register_caller(
@@ -98,7 +117,7 @@ def register_caller(
     if not credential:
         raise InvalidArgument('Give "key" or "token".')
     digest = credential_hash(credential)
-    email = email or settings.key_emails.get(digest) or derived_email(digest)
+    email = email or settings.emails.get(digest) or derived_email(digest)
     tx.put_caller(digest, {"email": email, "groups": list(groups)})
     return {"email": email, "groups": list(groups)}
 

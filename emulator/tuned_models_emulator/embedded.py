@@ -115,15 +115,17 @@ def embedded_transport(
     *,
     step_seconds: float = 1.0,
     api_keys: Iterable[str] = (),
+    tokens: Iterable[str] = (),
     seed: int | None = None,
 ) -> EmbeddedTransport:
     """A transport running the emulator in process.
 
     ``state_dir=None`` keeps state in memory; otherwise the SQLite file is
-    ``<state_dir>/emulator.sqlite`` (created if needed). ``api_keys``: ``KEY`` or ``KEY=EMAIL``
-    entries; empty means any key is accepted. Call ``.close()`` when done.
+    ``<state_dir>/emulator.sqlite`` (created if needed). ``api_keys`` (``KEY`` or ``KEY=EMAIL``)
+    and ``tokens`` (``TOKEN`` or ``TOKEN=EMAIL``): the accepted credentials; with neither, any key
+    or token is accepted. The admin routes need no token: only code in this process reaches them.
+    Call ``.close()`` when done. Raises ValueError for a bad step time or an empty credential.
     """
+    settings = Settings.build(step_seconds=step_seconds, api_keys=api_keys, tokens=tokens, seed=seed)
     path = None if state_dir is None else Path(state_dir) / STATE_FILE
-    store = Store.open(path)
-    settings = Settings.build(step_seconds=step_seconds, api_keys=tuple(api_keys), seed=seed)
-    return EmbeddedTransport(store, settings)
+    return EmbeddedTransport(Store.open(path), settings)

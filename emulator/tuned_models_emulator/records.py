@@ -10,7 +10,7 @@ rules: the rules are in :mod:`tuned_models_emulator.backend`, training in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -278,37 +278,80 @@ def credential_hash(credential: str) -> str:
 MAX_STEP_SECONDS = 86_400.0
 
 
+def split_credential(entry: str) -> tuple[str, str | None]:
+    """``KEY`` or ``KEY=EMAIL`` (also ``TOKEN=EMAIL``): the credential and its email. The email is
+    what follows the last ``=`` when it holds an ``@`` (a token may end in ``=`` padding).
+
+    Raises ValueError for an empty credential.
+    """
+    head, sep, tail = entry.rpartition("=")
+    credential, email = (head, tail) if sep and "@" in tail else (entry, None)
+    if not credential:
+        raise ValueError(f"a key or token must not be empty (KEY or KEY=EMAIL), got {entry!r}")
+    return credential, email
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Per-process settings: defaults for the stored ones, and the accepted API keys (hashed)."""
+    """Per-process settings: defaults for the stored ones, the accepted API keys and bearer tokens,
+    and the admin token; every credential is kept only as its hash.
+
+    ``admin_hosts``: when there is no admin token, the Host names admin requests may carry (None =
+    any, for the in-process transport).
+    """
 
     step_seconds: float = 1.0
     seed: int | None = None
     key_hashes: frozenset[str] = frozenset()
-    key_emails: Mapping[str, str] = field(default_factory=dict)
+    token_hashes: frozenset[str] = frozenset()
+    emails: Mapping[str, str] = field(default_factory=dict)
+    admin_token_hash: str | None = None
+    admin_hosts: frozenset[str] | None = None
+
+    @property
+    def credentials_configured(self) -> bool:
+        """Whether only known credentials are accepted (some key or token was configured)."""
+        return bool(self.key_hashes or self.token_hashes)
 
     @classmethod
     def build(
         cls,
         *,
         step_seconds: float = 1.0,
-        api_keys: tuple[str, ...] | list[str] = (),
+        api_keys: Iterable[str] = (),
+        tokens: Iterable[str] = (),
         seed: int | None = None,
+        admin_token: str | None = None,
+        admin_hosts: Iterable[str] | None = None,
     ) -> Settings:
-        """Settings from ``KEY`` / ``KEY=EMAIL`` entries; raw keys are hashed at once.
+        """Settings from ``KEY`` / ``KEY=EMAIL`` and ``TOKEN`` / ``TOKEN=EMAIL`` entries; raw
+        credentials and the admin token are hashed at once.
 
-        Raises ValueError for a step time outside (0, :data:`MAX_STEP_SECONDS`] or an empty key.
+        Raises ValueError for a step time outside (0, :data:`MAX_STEP_SECONDS`], an empty key or
+        token, or an empty admin token.
         """
         if not 0 < step_seconds <= MAX_STEP_SECONDS:
             raise ValueError(f"the step time must be positive and at most {MAX_STEP_SECONDS:g} seconds")
-        hashes: set[str] = set()
+        if admin_token is not None and not admin_token:
+            raise ValueError("the admin token must not be empty")
         emails: dict[str, str] = {}
-        for entry in api_keys:
-            key, _, email = entry.partition("=")
-            if not key:
-                raise ValueError(f"an API key must not be empty (KEY or KEY=EMAIL), got {entry!r}")
-            digest = credential_hash(key)
-            hashes.add(digest)
-            if email:
-                emails[digest] = email
-        return cls(step_seconds, seed, frozenset(hashes), emails)
+
+        def hashed(entries: Iterable[str]) -> frozenset[str]:
+            digests: set[str] = set()
+            for entry in entries:
+                credential, email = split_credential(entry)
+                digest = credential_hash(credential)
+                digests.add(digest)
+                if email:
+                    emails[digest] = email
+            return frozenset(digests)
+
+        return cls(
+            step_seconds,
+            seed,
+            hashed(api_keys),
+            hashed(tokens),
+            emails,
+            None if admin_token is None else credential_hash(admin_token),
+            None if admin_hosts is None else frozenset(h.lower() for h in admin_hosts),
+        )

@@ -69,6 +69,7 @@ class Runtime:
             "seed": self.seed(tx),
             "clock": self.clock_json(tx),
             "apiKeysConfigured": bool(self.settings.key_hashes),
+            "tokensConfigured": bool(self.settings.token_hashes),
         }
 
     def set_step_seconds(self, tx: Tx, seconds: float) -> None:

@@ -7,7 +7,9 @@ the server starts so the printed / returned base URL carries the real port (``--
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
+import secrets
 import socket
 import sqlite3
 import sys
@@ -41,6 +43,18 @@ def _install_log_filter() -> None:
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _QuietDrops) for f in logger.filters):
         logger.addFilter(_QuietDrops())
+
+
+#: Host names that always mean this machine.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address to bind) is reachable from this machine only."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 def resolve_state(path: str | Path | None) -> Path | None:
@@ -93,6 +107,7 @@ class RunningServer:
     thread: threading.Thread
     store: Store
     sock: socket.socket
+    admin_token: str | None = None
     _stopped: bool = field(default=False)
 
     def stop(self) -> None:
@@ -119,14 +134,30 @@ def serve_in_thread(
     port: int = 0,
     step_seconds: float = 1.0,
     api_keys: Iterable[str] = (),
+    tokens: Iterable[str] = (),
     seed: int | None = None,
+    admin_token: str | None = None,
 ) -> RunningServer:
-    """Serve the emulator in a background thread; returns once it accepts connections.
+    """Serve the emulator in a background thread (for tests and benchmarks); returns once it
+    accepts connections.
 
     ``state_path=None`` keeps state in memory. The returned ``.base_url`` has the bound port.
+    ``api_keys``/``tokens`` as for :func:`embedded_transport`. With ``admin_token`` the admin
+    routes need ``Authorization: Bearer <admin_token>``; without one they answer only requests
+    addressed to a loopback host name, and ``host`` must be a loopback address (ValueError
+    otherwise).
     """
+    if admin_token is None and not is_loopback(host):
+        raise ValueError(f"serving on {host}, which is not a loopback address, needs an admin_token")
+    settings = Settings.build(
+        step_seconds=step_seconds,
+        api_keys=api_keys,
+        tokens=tokens,
+        seed=seed,
+        admin_token=admin_token,
+        admin_hosts=None if admin_token is not None else {*LOOPBACK_NAMES, host},
+    )
     store = Store.open(resolve_state(state_path))
-    settings = Settings.build(step_seconds=step_seconds, api_keys=tuple(api_keys), seed=seed)
     sock = _bind(host, port)
     server = _server(store, settings)
     thread = threading.Thread(
@@ -140,7 +171,7 @@ def serve_in_thread(
             store.close()
             raise RuntimeError("The emulator server did not start.")
         time.sleep(0.01)
-    return RunningServer(_url(host, sock), server, thread, store, sock)
+    return RunningServer(_url(host, sock), server, thread, store, sock, admin_token)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY[=EMAIL]",
         help="accept only these API keys (repeatable); without it any key is accepted",
+    )
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="TOKEN[=EMAIL]",
+        help="accept these bearer tokens (repeatable); with --api-key or --token, other keys and "
+        "tokens are refused (400/401), without either any is accepted",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=None,
+        metavar="TOKEN",
+        help="the token the /_emulator admin routes need (default: a random one, printed at start)",
     )
     parser.add_argument(
         "--step-seconds", type=float, default=1.0, help="simulated time per training step (1.0)"
@@ -188,9 +233,26 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(
             f"--step-seconds must be positive and at most {MAX_STEP_SECONDS:g}, got {args.step_seconds}"
         )
-    if any(not entry.partition("=")[0] for entry in args.api_key):
-        return _fail("--api-key needs a non-empty key: --api-key KEY or --api-key KEY=EMAIL")
-    settings = Settings.build(step_seconds=args.step_seconds, api_keys=tuple(args.api_key), seed=args.seed)
+    for flag, entries, name in (("--api-key", args.api_key, "KEY"), ("--token", args.token, "TOKEN")):
+        if any(not entry.strip() or entry.strip().startswith("=") for entry in entries):
+            return _fail(f"{flag} needs a non-empty {name.lower()}: {flag} {name} or {flag} {name}=EMAIL")
+    if args.admin_token is not None and not args.admin_token.strip():
+        return _fail("--admin-token must not be empty")
+    admin_token = args.admin_token or secrets.token_urlsafe(24)
+    settings = Settings.build(
+        step_seconds=args.step_seconds,
+        api_keys=args.api_key,
+        tokens=args.token,
+        seed=args.seed,
+        admin_token=admin_token,
+    )
+    if not is_loopback(args.host):
+        print(
+            f"{PROG}: warning: --host {args.host} is not a loopback address: anyone who can reach it "
+            "can call the API over plain HTTP (the admin routes still need the admin token)",
+            file=sys.stderr,
+            flush=True,
+        )
     state = resolve_state(args.state)
     try:
         store = Store.open(state)
@@ -208,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if args.admin_token is None:
+        print(
+            f"{PROG}: admin token {admin_token} (send 'Authorization: Bearer <token>' to /_emulator/...)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -19,6 +19,12 @@ from tuned_models_emulator.server import main
             ["--api-key", "=dev@example.com"],
             "--api-key needs a non-empty key: --api-key KEY or --api-key KEY=EMAIL",
         ),
+        (["--token", ""], "--token needs a non-empty token: --token TOKEN or --token TOKEN=EMAIL"),
+        (
+            ["--token", "=dana@example.com"],
+            "--token needs a non-empty token: --token TOKEN or --token TOKEN=EMAIL",
+        ),
+        (["--admin-token", " "], "--admin-token must not be empty"),
         (["--step-seconds", "nan"], "--step-seconds must be positive and at most 86400, got nan"),
         (["--step-seconds", "1e300"], "--step-seconds must be positive and at most 86400, got 1e+300"),
     ],

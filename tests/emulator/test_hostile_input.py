@@ -64,7 +64,7 @@ def test_deeply_nested_json_is_the_real_400_not_a_500(emu: Emu) -> None:
     nested: dict[str, Any] = {"a": {"b": 1}}
     for _ in range(120):
         nested = {"x": nested}
-    response = emu.http.post("/_emulator/failures", json=nested)
+    response = emu.admin_request("POST", "failures", nested)
     assert_error(response, 400, "INVALID_ARGUMENT")
     assert emu.admin("GET", "failures").json() == {"failures": []}
 
@@ -105,7 +105,7 @@ def test_other_rpcs_take_at_most_1_mib_and_admin_routes_64_kib(emu: Emu) -> None
     response = emu.call("PATCH", f"/v1beta/{name}", content=big, params={"updateMask": "description"})
     assert_error(response, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit: 1048576 bytes.")
     assert "description" not in emu.get_model(name)
-    admin = emu.http.post("/_emulator/failures", json={"match": "x", "message": "m" * 70_000})
+    admin = emu.admin_request("POST", "failures", {"match": "x", "message": "m" * 70_000})
     assert_error(admin, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit: 65536 bytes.")
 
 

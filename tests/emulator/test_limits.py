@@ -141,7 +141,7 @@ def test_an_admin_number_out_of_range_is_a_400_and_changes_nothing(
 ) -> None:
     before = emu.admin("GET", "settings").json()
     method = "PATCH" if path == "settings" else "POST"
-    error = assert_error(emu.http.request(method, f"/_emulator/{path}", json=body), 400, "INVALID_ARGUMENT")
+    error = assert_error(emu.admin_request(method, path, body), 400, "INVALID_ARGUMENT")
     key = next(iter(body.keys() - {"method", "match", "status"}))
     assert key in error["message"] or "clock" in error["message"], error
     assert emu.admin("GET", "settings").json() == before
@@ -153,6 +153,6 @@ def test_an_admin_number_out_of_range_is_a_400_and_changes_nothing(
 
 def test_the_clock_moves_up_to_year_9999_and_no_further(emu: Emu) -> None:
     now = emu.admin("GET", "clock").json()["now"]
-    error = assert_error(emu.http.post("/_emulator/advance", json={"seconds": 1e12}), 400, "INVALID_ARGUMENT")
+    error = assert_error(emu.admin_request("POST", "advance", {"seconds": 1e12}), 400, "INVALID_ARGUMENT")
     assert error["message"].startswith("The clock cannot move past 9999-01-01T00:00:00Z")
     assert emu.admin("GET", "clock").json()["now"] == now
