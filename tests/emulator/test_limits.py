@@ -156,3 +156,27 @@ def test_the_clock_moves_up_to_year_9999_and_no_further(emu: Emu) -> None:
     error = assert_error(emu.admin_request("POST", "advance", {"seconds": 1e12}), 400, "INVALID_ARGUMENT")
     assert error["message"].startswith("The clock cannot move past 9999-01-01T00:00:00Z")
     assert emu.admin("GET", "clock").json()["now"] == now
+
+
+# --- forced-failure patterns ----------------------------------------------------------------------
+
+
+def test_a_backtracking_failure_pattern_is_matched_in_linear_time(emu: Emu) -> None:
+    emu.admin("POST", "failures", {"match": "^(a+)+$", "atPercent": 0, "message": "never"})
+    # Both test clients time out after 10 s; Python's re would backtrack for hours on this name.
+    created = emu.call("POST", "/v1beta/tunedModels", json=model_body("a" * 39 + "!"))
+    assert created.status_code == 200, created.text
+    emu.advance(steps=1)
+    assert "done" not in emu.get_operation(created.json()["name"])
+    matched = emu.create(model_body("a" * 40))
+    emu.advance(steps=1)
+    assert emu.get_operation(matched["name"])["error"]["message"] == "never"
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?<=x)y", "a" * 257])
+def test_a_failure_pattern_re2_cannot_run_or_too_long_is_a_400(emu: Emu, pattern: str) -> None:
+    error = assert_error(emu.admin_request("POST", "failures", {"match": pattern}), 400, "INVALID_ARGUMENT")
+    assert error["message"].startswith(
+        ("match is not a valid RE2 regular expression: ", "match must be at most 256")
+    )
+    assert emu.admin("GET", "failures").json() == {"failures": []}
