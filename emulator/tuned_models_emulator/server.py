@@ -29,6 +29,7 @@ from tuned_models_emulator.store import Store
 
 DEFAULT_STATE = Path(".tuned-models") / STATE_FILE
 PROG = "tuned-models emulator"
+SWITCH_INTERVAL = 0.001
 
 
 class _QuietDrops(logging.Filter):
@@ -227,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     address cannot be bound, 0 after Ctrl-C.
     """
     args = build_parser().parse_args(argv)
+    # A request waiting for the interpreter behind a costly one waits up to this long per turn
+    # (Python's default is 5 ms; a request needs several turns). This process is the server's own.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if not 0 <= args.port <= 65535:
         return _fail(f"--port must be between 0 and 65535, got {args.port}")
     if not 0 < args.step_seconds <= MAX_STEP_SECONDS:

@@ -109,13 +109,20 @@ def test_other_rpcs_take_at_most_1_mib_and_admin_routes_64_kib(emu: Emu) -> None
     assert_error(admin, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit: 65536 bytes.")
 
 
-def test_lenient_json_is_read_only_in_bodies_up_to_64_kib(emu: Emu) -> None:
-    examples = [{"textInput": str(i), "output": "z" * 100} for i in range(1_000)]
-    strict = json.dumps(model_body("lenient", examples=examples))
-    lenient = strict[:-1] + ",}"
-    assert len(lenient) > codec.JSON5_LIMIT
+@pytest.mark.parametrize(
+    "examples",
+    [
+        [{"textInput": str(i), "output": "z" * 100} for i in range(200)],
+        [{"textInput": str(i), "output": "z"} for i in range(1_500)],
+    ],
+    ids=["over-16-kib", "over-4000-values"],
+)
+def test_lenient_json_is_read_only_in_small_bodies(emu: Emu, examples: list[dict[str, str]]) -> None:
+    lenient = json.dumps(model_body("lenient", examples=examples))[:-1] + ",}"
+    assert len(lenient) > codec.JSON5_LIMIT or lenient.count(",") > codec.JSON5_VALUES
     error = assert_error(_create_raw(emu, lenient.encode()), 400, "INVALID_ARGUMENT")
     assert error["message"] == "Invalid JSON payload received. Unexpected token."
+    assert _create_raw(emu, lenient[:-2].encode() + b"}").status_code == 200
     small = json.dumps(model_body("lenient small"))[:-1] + ",}"
     assert _create_raw(emu, small.encode()).status_code == 200
 
@@ -136,3 +143,15 @@ def test_a_body_with_many_values_reads_the_same_through_the_slower_parser(
     ]
     assert answers[0] == answers[1]
     assert answers[0]["candidates"][0]["content"]["parts"][0]["text"] == "eight"
+
+
+def test_a_body_of_a_million_values_is_refused_before_it_is_decoded(emu: Emu) -> None:
+    values = b"{}," * (codec.MAX_VALUES // 2)
+    content = b'{"tuningTask": {"trainingData": {"examples": {"examples": [' + values + b"{}]}}}}"
+    assert len(content) < 4 * 1024 * 1024
+    error = assert_error(_create_raw(emu, content), 400, "INVALID_ARGUMENT")
+    assert error["message"] == (
+        "Invalid JSON payload received. Too many values: "
+        "more than 1000000 commas, colons and opening brackets."
+    )
+    assert _names(emu) == []
