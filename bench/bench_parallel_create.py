@@ -19,11 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.engine.conftest import config_for, inputs
-from tests.engine.harness import MiniEngine, ProviderProcess
+from tests.support.engine import TUNED_MODEL, config_for, inputs
+from tests.support.harness import MiniEngine, ProviderProcess
 from tuned_models_emulator.server import serve_in_thread
 
-TUNED_MODEL = "pulumi-python:dynamic/gemini:TunedModel"
 TRAINING_SECONDS = 6.0
 STEPS = math.ceil(15 * 5 / 4)  # the engine tests' model: 15 examples, batch 4, 5 epochs
 

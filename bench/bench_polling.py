@@ -22,6 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tuned_models.backends.gemini.backend import GeminiBackend
 from tuned_models.gemini import ApiKeyAuth, GeminiClient
 from tuned_models.waiter import wait_for_training
 from tuned_models_emulator.embedded import embedded_transport
@@ -61,9 +62,7 @@ def run(training_seconds: float) -> dict[str, float]:
     created = model.createTime
     offset = (started - created).total_seconds() if started and created else 0.0
     wait_for_training(
-        client,
-        "tunedModels/bench-model",
-        operation_name=op.name,
+        GeminiBackend(client).track("tunedModels/bench-model", op.name, EPOCHS),
         timeout=training_seconds * 10,
         label="bench",
         log=lambda _line: None,

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The main job: `pulumi up` on the `local` stack, against the embedded emulator (no credentials,
-# no server to start). Sets up .venv, validates the stack, installs the Pulumi CLI with Pulumi's
-# official installer when it is missing, logs in to a local file backend under .tuned-models/,
-# and runs `pulumi up --stack local --yes`, then shows `tuned-models status --stack local`.
+# The main job: `pulumi up` of the `local` stack on the embedded emulator (no credentials, no server
+# to start), then `tuned-models status --stack local`.
 #
-# Environment: PULUMI_CONFIG_PASSPHRASE (default: empty; the local stack holds no secrets).
+# Sets up .venv with the project, validates the stack offline, provides the Pulumi CLI
+# (scripts/install-pulumi.sh: the one on PATH, else Pulumi's installer, else a build from Pulumi's
+# Go modules cached outside the repository), and runs it offline against a local file backend
+# under .tuned-models/ (scripts/pulumi-env.sh). Exits non-zero if any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-python3}"
@@ -12,26 +13,17 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
-export PATH="$PWD/.venv/bin:$HOME/.pulumi/bin:$PATH"
 
 echo "== tuned-models validate --stack local"
-tuned-models validate --stack local
+.venv/bin/tuned-models validate --stack local
 
-if ! command -v pulumi >/dev/null 2>&1; then
-  echo "== installing the Pulumi CLI (https://get.pulumi.com)"
-  if ! curl -fsSL https://get.pulumi.com | sh; then
-    echo "up-local: the Pulumi CLI is missing and its installer failed (no network to get.pulumi.com?)." >&2
-    echo "up-local: without it, this is what \`pulumi up\` would do (tuned-models plan --stack local):" >&2
-    tuned-models plan --stack local || true
-    exit 1
-  fi
-fi
+echo "== Pulumi CLI"
+. scripts/pulumi-env.sh
+pulumi version
 
-mkdir -p .tuned-models/pulumi-state
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
-export PULUMI_SKIP_UPDATE_CHECK=1
-pulumi login "file://$PWD/.tuned-models/pulumi-state"
-pulumi stack select local --create --non-interactive
+echo "== pulumi up --stack local"
+pulumi stack select local --create --non-interactive >/dev/null
 pulumi up --stack local --yes --non-interactive
+
 echo "== tuned-models status --stack local"
 tuned-models status --stack local

@@ -2,10 +2,11 @@
 
 A caller is identified by the SHA-256 of its API key (``?key=`` / ``x-goog-api-key``) or bearer
 token. Without configured credentials any key or token is a caller; with some (``--api-key``,
-``--token``), only those and the ones registered through ``POST /_emulator/callers``. The
-email comes from the settings (``--api-key KEY=EMAIL``), from the registration, or is derived
-from the hash. Roles are concentric (OWNER > WRITER >
-READER) and granted per tuned model by permissions.
+``--token``), only those and the ones registered through ``POST /_emulator/callers``: one rule
+for every surface (:func:`token_digest`), each answering a refused token with its own 401. The
+email comes from the settings (``--api-key KEY=EMAIL``, ``--token TOKEN=EMAIL``), from the
+registration, or is derived from the hash. Roles are concentric (OWNER > WRITER > READER) and
+granted per tuned model by permissions.
 """
 
 from __future__ import annotations
@@ -63,14 +64,49 @@ def derived_email(digest: str) -> str:
     return f"caller-{digest[:10]}@emulator.local"
 
 
+#: Sent with every 401 for a bearer token, as Google's front end does.
+INVALID_TOKEN_CHALLENGE = {
+    "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
+}
+
+
+def token_digest(settings: Settings, tx: Tx, bearer: str) -> str | None:
+    """The hash of an accepted bearer token: any non-empty one when no credential is configured
+    (:attr:`Settings.credentials_configured`), else a configured or registered one. None for a
+    token that is not accepted (empty, longer than :data:`MAX_CREDENTIAL_CHARS`, or unknown).
+
+    The one rule for tokens on every surface (the Gemini API, Vertex AI, Cloud Storage); each
+    answers None with its own 401.
+    """
+    token = bearer.strip() if len(bearer) <= MAX_CREDENTIAL_CHARS else ""
+    digest = credential_hash(token) if token else ""
+    if not digest or not _accepted(settings, tx, digest, settings.token_hashes):
+        return None
+    return digest
+
+
+def caller_of(
+    settings: Settings, tx: Tx, digest: str, kind: CredentialKind, user_project: str | None
+) -> Caller:
+    """The caller an accepted credential stands for: its registered email and groups, else the
+    email configured with it, else one derived from its hash."""
+    registered = tx.caller(digest)
+    if registered is not None:
+        email = str(registered.get("email") or derived_email(digest))
+        groups = tuple(registered.get("groups") or ())
+    else:
+        email = settings.emails.get(digest) or derived_email(digest)
+        groups = ()
+    return Caller(digest, kind, email, groups, user_project)
+
+
 def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller:
-    """The caller behind a request's credentials.
+    """The caller behind a request's credentials (the Gemini API's rules).
 
     Raises 403 for a request without credentials; 400 API_KEY_INVALID for an empty key, or, when
     credentials are configured (:attr:`Settings.credentials_configured`), for a key that is
-    neither configured nor registered; 401 for an empty bearer token and, when credentials are
-    configured, for one that is neither configured nor registered. Keys and tokens longer than
-    :data:`MAX_CREDENTIAL_CHARS` are invalid.
+    neither configured nor registered; 401 for a bearer token :func:`token_digest` refuses. Keys
+    longer than :data:`MAX_CREDENTIAL_CHARS` are invalid.
     """
     api_key, bearer = credentials.api_key, credentials.bearer
     if api_key:
@@ -79,29 +115,19 @@ def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller
             raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
         kind = CredentialKind.KEY
     elif bearer is not None:
-        token = bearer.strip() if len(bearer) <= MAX_CREDENTIAL_CHARS else ""
-        digest = credential_hash(token) if token else ""
-        if not digest or not _accepted(settings, tx, digest, settings.token_hashes):
+        token = token_digest(settings, tx, bearer)
+        if token is None:
             raise Unauthenticated(
                 INVALID_TOKEN,
                 details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")],
-                headers={
-                    "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
-                },
+                headers=INVALID_TOKEN_CHALLENGE,
             )
-        kind = CredentialKind.TOKEN
+        digest, kind = token, CredentialKind.TOKEN
     elif api_key == "":
         raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
     else:
         raise PermissionDenied(UNREGISTERED)
-    registered = tx.caller(digest)
-    if registered is not None:
-        email = str(registered.get("email") or derived_email(digest))
-        groups = tuple(registered.get("groups") or ())
-    else:
-        email = settings.emails.get(digest) or derived_email(digest)
-        groups = ()
-    return Caller(digest, kind, email, groups, credentials.user_project)
+    return caller_of(settings, tx, digest, kind, credentials.user_project)
 
 
 def _accepted(settings: Settings, tx: Tx, digest: str, configured: frozenset[str]) -> bool:

@@ -117,15 +117,20 @@ def embedded_transport(
     api_keys: Iterable[str] = (),
     tokens: Iterable[str] = (),
     seed: int | None = None,
+    buckets: Iterable[str] = (),
 ) -> EmbeddedTransport:
     """A transport running the emulator in process.
 
     ``state_dir=None`` keeps state in memory; otherwise the SQLite file is
     ``<state_dir>/emulator.sqlite`` (created if needed). ``api_keys`` (``KEY`` or ``KEY=EMAIL``)
-    and ``tokens`` (``TOKEN`` or ``TOKEN=EMAIL``): the accepted credentials; with neither, any key
-    or token is accepted. The admin routes need no token: only code in this process reaches them.
-    Call ``.close()`` when done. Raises ValueError for a bad step time or an empty credential.
+    and ``tokens`` (``TOKEN`` or ``TOKEN=EMAIL``): the accepted credentials on every surface; with
+    neither, any key or token is accepted. ``buckets``: Cloud Storage buckets that exist from the
+    start and again after a reset. The admin routes need no token: only code in this process
+    reaches them. Call ``.close()`` when done. Raises ValueError for a bad step time or an empty
+    credential.
     """
-    settings = Settings.build(step_seconds=step_seconds, api_keys=api_keys, tokens=tokens, seed=seed)
+    settings = Settings.build(
+        step_seconds=step_seconds, api_keys=api_keys, tokens=tokens, seed=seed, buckets=buckets
+    )
     path = None if state_dir is None else Path(state_dir) / STATE_FILE
     return EmbeddedTransport(Store.open(path), settings)

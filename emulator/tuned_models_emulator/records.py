@@ -64,6 +64,8 @@ class CredentialKind(StrEnum):
 
     KEY = "key"
     TOKEN = "token"
+    #: No credentials: Cloud Storage lets such a caller in and refuses it per method (``allUsers``).
+    ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +296,8 @@ def split_credential(entry: str) -> tuple[str, str | None]:
 @dataclass(frozen=True)
 class Settings:
     """Per-process settings: defaults for the stored ones, the accepted API keys and bearer tokens,
-    and the admin token; every credential is kept only as its hash.
+    the admin token (every credential kept only as its hash), and the Cloud Storage buckets that
+    always exist.
 
     ``admin_hosts``: when there is no admin token, the Host names admin requests may carry (None =
     any, for the in-process transport).
@@ -307,6 +310,7 @@ class Settings:
     emails: Mapping[str, str] = field(default_factory=dict)
     admin_token_hash: str | None = None
     admin_hosts: frozenset[str] | None = None
+    buckets: tuple[str, ...] = ()
 
     @property
     def credentials_configured(self) -> bool:
@@ -323,6 +327,7 @@ class Settings:
         seed: int | None = None,
         admin_token: str | None = None,
         admin_hosts: Iterable[str] | None = None,
+        buckets: Iterable[str] = (),
     ) -> Settings:
         """Settings from ``KEY`` / ``KEY=EMAIL`` and ``TOKEN`` / ``TOKEN=EMAIL`` entries; raw
         credentials and the admin token are hashed at once.
@@ -354,4 +359,5 @@ class Settings:
             emails,
             None if admin_token is None else credential_hash(admin_token),
             None if admin_hosts is None else frozenset(h.lower() for h in admin_hosts),
+            tuple(buckets),
         )

@@ -138,6 +138,7 @@ def serve_in_thread(
     tokens: Iterable[str] = (),
     seed: int | None = None,
     admin_token: str | None = None,
+    buckets: Iterable[str] = (),
 ) -> RunningServer:
     """Serve the emulator in a background thread (for tests and benchmarks); returns once it
     accepts connections.
@@ -146,7 +147,7 @@ def serve_in_thread(
     ``api_keys``/``tokens`` as for :func:`embedded_transport`. With ``admin_token`` the admin
     routes need ``Authorization: Bearer <admin_token>``; without one they answer only requests
     addressed to a loopback host name, and ``host`` must be a loopback address (ValueError
-    otherwise).
+    otherwise). ``buckets`` as for :func:`tuned_models_emulator.embedded.embedded_transport`.
     """
     if admin_token is None and not is_loopback(host):
         raise ValueError(f"serving on {host}, which is not a loopback address, needs an admin_token")
@@ -157,6 +158,7 @@ def serve_in_thread(
         seed=seed,
         admin_token=admin_token,
         admin_hosts=None if admin_token is not None else {*LOOPBACK_NAMES, host},
+        buckets=buckets,
     )
     store = Store.open(resolve_state(state_path))
     sock = _bind(host, port)
@@ -179,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``tuned-models emulator`` command line."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Serve a local emulator of the Gemini API's model-tuning service.",
+        description="Serve a local emulator of the Gemini API's model-tuning service, Vertex AI tuning "
+        "(jobs, Model Registry, endpoints) and the Cloud Storage JSON API, on one port.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8471, help="port (8471; 0 = any free port)")
@@ -201,13 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TOKEN[=EMAIL]",
         help="accept these bearer tokens (repeatable); with --api-key or --token, other keys and "
-        "tokens are refused (400/401), without either any is accepted",
+        "tokens are refused (400/401) on every surface, without either any is accepted",
     )
     parser.add_argument(
         "--admin-token",
         default=None,
         metavar="TOKEN",
         help="the token the /_emulator admin routes need (default: a random one, printed at start)",
+    )
+    parser.add_argument(
+        "--bucket",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Cloud Storage bucket that exists from the start and after every reset (repeatable)",
     )
     parser.add_argument(
         "--step-seconds", type=float, default=1.0, help="simulated time per training step (1.0)"
@@ -249,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens=args.token,
         seed=args.seed,
         admin_token=admin_token,
+        buckets=args.bucket,
     )
     if not is_loopback(args.host):
         print(

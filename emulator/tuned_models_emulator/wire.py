@@ -124,6 +124,19 @@ MESSAGES: dict[str, dict[str, Field]] = {
     "CancelOperationRequest": {"name": Field("string")},
 }
 
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """The messages and enums one API's bodies are read against, and the proto package its
+    enum types are named in (error messages)."""
+
+    messages: dict[str, dict[str, Field]]
+    enums: dict[str, tuple[str, ...]]
+    package: str
+
+
+GEMINI = Schema(MESSAGES, ENUMS, "google.ai.generativelanguage.v1beta")
+
 _PROTO_TYPE = {
     "string": "TYPE_STRING",
     "int32": "TYPE_INT32",
@@ -133,9 +146,9 @@ _PROTO_TYPE = {
 }
 
 
-def _invalid_value(path: str, field: Field, value: Any) -> InvalidArgument:
+def _invalid_value(path: str, field: Field, value: Any, schema: Schema = GEMINI) -> InvalidArgument:
     kind = (
-        f"type.googleapis.com/google.ai.generativelanguage.v1beta.{field.ref}"
+        f"type.googleapis.com/{schema.package}.{field.ref}"
         if field.kind == "enum"
         else _PROTO_TYPE.get(field.kind, "TYPE_MESSAGE")
     )
@@ -165,60 +178,60 @@ _INT_BOUNDS = {"int32": 2**31, "int64": 2**63}
 _FLOAT32_MAX = 3.4028234663852886e38
 
 
-def _any(path: str, field: Field, value: Any) -> Any:
+def _any(path: str, field: Field, value: Any, schema: Schema) -> Any:
     return value
 
 
-def _string(path: str, field: Field, value: Any) -> str:
+def _string(path: str, field: Field, value: Any, schema: Schema) -> str:
     if not isinstance(value, str):
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     return value
 
 
-def _bool(path: str, field: Field, value: Any) -> bool:
+def _bool(path: str, field: Field, value: Any, schema: Schema) -> bool:
     if not isinstance(value, bool):
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     return value
 
 
-def _integer(path: str, field: Field, value: Any) -> int:
+def _integer(path: str, field: Field, value: Any, schema: Schema) -> int:
     """A number, an integral float or a numeric string, within the kind's range."""
     number: int | float
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     if isinstance(value, str):
         try:
             number = float(value) if any(c in value for c in ".eE") else int(value)
         except ValueError:
-            raise _invalid_value(path, field, value) from None
+            raise _invalid_value(path, field, value, schema) from None
     else:
         number = value
     if isinstance(number, float):
         if not number.is_integer():
-            raise _invalid_value(path, field, value)
+            raise _invalid_value(path, field, value, schema)
         number = int(number)
     bound = _INT_BOUNDS[field.kind]
     if not -bound <= number < bound:
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     return number
 
 
-def _float(path: str, field: Field, value: Any) -> float:
+def _float(path: str, field: Field, value: Any, schema: Schema) -> float:
     """A number or numeric string (``"NaN"``, ``"Infinity"`` too, as proto3 JSON allows) that a
     float32 can hold."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise _invalid_value(path, field, value) from None
+        raise _invalid_value(path, field, value, schema) from None
     if math.isfinite(number) and abs(number) > _FLOAT32_MAX:
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     return number
 
 
-def _enum(path: str, field: Field, value: Any) -> str:
-    names = ENUMS[field.ref]
+def _enum(path: str, field: Field, value: Any, schema: Schema) -> str:
+    names = schema.enums[field.ref]
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
         return names[value]
     if isinstance(value, str):
@@ -227,10 +240,10 @@ def _enum(path: str, field: Field, value: Any) -> str:
         number = decimal(value, digits=3)
         if number is not None and number < len(names):
             return names[number]
-    raise _invalid_value(path, field, value)
+    raise _invalid_value(path, field, value, schema)
 
 
-_SCALARS: dict[str, Callable[[str, Field, Any], Any]] = {
+_SCALARS: dict[str, Callable[[str, Field, Any, Schema], Any]] = {
     "any": _any,
     "string": _string,
     "bool": _bool,
@@ -241,21 +254,22 @@ _SCALARS: dict[str, Callable[[str, Field, Any], Any]] = {
 }
 
 
-def _scalar(path: str, field: Field, value: Any) -> Any:
-    return _SCALARS[field.kind](path, field, value)
+def _scalar(path: str, field: Field, value: Any, schema: Schema = GEMINI) -> Any:
+    return _SCALARS[field.kind](path, field, value, schema)
 
 
-def normalize(message: str, data: Any, path: str) -> dict[str, Any]:
+def normalize(message: str, data: Any, path: str, schema: Schema = GEMINI) -> dict[str, Any]:
     """Validate ``data`` against ``message`` and return it with camelCase keys and canonical values.
 
     ``path`` is the proto path used in error messages (``tuned_model``; empty for a request's
-    top level). Raises :class:`InvalidArgument` for unknown fields and values of the wrong type.
+    top level); ``schema`` the API the message belongs to (the Gemini API's by default). Raises
+    :class:`InvalidArgument` for unknown fields and values of the wrong type.
     """
     if not isinstance(data, dict):
         where = f" at '{path}'" if path else ""
         text = f"Invalid JSON payload received. Expected an object{where}."
         raise InvalidArgument(text, details=[bad_request(path, text)])
-    fields = MESSAGES[message]
+    fields = schema.messages[message]
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = camel(key) if isinstance(key, str) else str(key)
@@ -271,18 +285,18 @@ def normalize(message: str, data: Any, path: str) -> dict[str, Any]:
             if not isinstance(value, list):
                 value = [value] if field.kind != "any" else value
             if isinstance(value, list):
-                out[name] = [_one(f"{child}[{i}]", field, item) for i, item in enumerate(value)]
+                out[name] = [_one(f"{child}[{i}]", field, item, schema) for i, item in enumerate(value)]
             else:
                 out[name] = value
         else:
-            out[name] = _one(child, field, value)
+            out[name] = _one(child, field, value, schema)
     return out
 
 
-def _one(path: str, field: Field, value: Any) -> Any:
+def _one(path: str, field: Field, value: Any, schema: Schema) -> Any:
     if field.kind == "message":
-        return normalize(field.ref, value, path)
-    return _scalar(path, field, value)
+        return normalize(field.ref, value, path, schema)
+    return _scalar(path, field, value, schema)
 
 
 def normalize_free(data: Any) -> Any:

@@ -3,18 +3,21 @@
 ``TunedModelPermission`` (type ``pulumi-python:dynamic/gemini:TunedModelPermission``) grants one
 grantee (a USER, a GROUP or EVERYONE) a role (READER or WRITER) on one tuned model.
 
-    create  ``permissions.create``; if the grantee already has a permission on the model (an
-            interrupted earlier ``up``), it is adopted and its role set.
-    diff    another model or grantee -> replace; another role -> update in place.
-    update  ``permissions.patch`` with ``updateMask=role``.
+    create  grant; if the grantee already has a permission on the model (an interrupted
+            earlier ``up``), it is adopted and its role set.
+    diff    :func:`tuned_models.model.planner.decide_grant`: another model or grantee ->
+            replace; another role -> update in place.
+    update  set the role.
     read    gone (or its model gone) -> removed from state; a changed role shows as drift.
-    delete  ``permissions.delete``; 404 is success.
+    delete  revoke; gone is success.
 
-``TunedModelOwner`` (type ``pulumi-python:dynamic/gemini:TunedModelOwner``) calls
-``transferOwnership``. The service makes the previous owner, i.e. the credentials this stack
-uses, a WRITER: it can still patch and share the model but no longer delete it or transfer it
-again, and Pulumi cannot undo the transfer. Deleting this resource changes nothing on the
-service; it only stops managing ownership.
+``TunedModelOwner`` (type ``pulumi-python:dynamic/gemini:TunedModelOwner``) transfers ownership
+(:func:`tuned_models.model.planner.decide_owner` decides). The service makes the previous
+owner, i.e. the credentials this stack uses, a WRITER: it can still patch and share the model
+but no longer delete it or transfer it again, and Pulumi cannot undo the transfer. Deleting this
+resource changes nothing on the service; it only stops managing ownership.
+
+Both work through the backend's :class:`~tuned_models.backends.base.Grants`.
 """
 
 from __future__ import annotations
@@ -23,35 +26,30 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import (
-    CheckResult,
-    ConfigureRequest,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    Resource,
-    ResourceProvider,
-    UpdateResult,
-)
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from tuned_models.gemini import GeminiClient, NotFound
-from tuned_models.gemini.types import Permission
-from tuned_models.inputs import check_failures, plain
-from tuned_models.settings import Settings, client_for
-from tuned_models.spec import EMAIL_PATTERN, TUNED_MODEL_NAME_PATTERN, GranteeType, PermissionSpec
+from tuned_models.backends.base import Grants
+from tuned_models.gemini import NotFound
+from tuned_models.model.grants import GRANTABLE_ROLES, Grant, GranteeType, Role
+from tuned_models.model.planner import Action, Decision, decide_grant, decide_owner, grant_inputs
+from tuned_models.model.spec import Email, PermissionSpec, TunedModelName, valid_email
+from tuned_models.provider_base import ProviderBase
+from tuned_models.pulumi_inputs import check_failures, plain, split_unknown
+from tuned_models.tokens import TUNED_MODEL_OWNER_TYPE, TUNED_MODEL_PERMISSION_TYPE
+
+__all__ = [
+    "TUNED_MODEL_OWNER_TYPE",
+    "TUNED_MODEL_PERMISSION_TYPE",
+    "TunedModelOwner",
+    "TunedModelOwnerProvider",
+    "TunedModelPermission",
+    "TunedModelPermissionProvider",
+    "permission_args",
+]
 
 PERMISSION_OUTPUTS: tuple[str, ...] = ("name", "model", "granteeType", "emailAddress", "role")
 OWNER_OUTPUTS: tuple[str, ...] = ("model", "emailAddress")
-
-
-def _unknown(v: Any) -> bool:
-    return isinstance(v, pulumi.output.Unknown)
-
-
-def _key(v: Any) -> str | None:
-    """A grantee field as the service compares it (emails are case-insensitive)."""
-    return str(v).lower() if v else None
 
 
 class PermissionArgs(BaseModel):
@@ -59,22 +57,15 @@ class PermissionArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str
+    model: TunedModelName
     granteeType: GranteeType
     emailAddress: str | None = None
-    role: str
+    role: Role
 
-    @field_validator("model")
+    @field_validator("role", mode="before")
     @classmethod
-    def _model(cls, v: str) -> str:
-        if not TUNED_MODEL_NAME_PATTERN.match(v):
-            raise ValueError(f"expected tunedModels/<id>, got {v!r}")
-        return v
-
-    @field_validator("role")
-    @classmethod
-    def _role(cls, v: str) -> str:
-        if v not in ("READER", "WRITER"):
+    def _role(cls, v: Any) -> Any:
+        if v not in GRANTABLE_ROLES:
             raise ValueError(
                 f"role must be READER or WRITER, got {v!r}; make someone the OWNER with the model's owner key"
             )
@@ -87,129 +78,117 @@ class PermissionArgs(BaseModel):
                 raise ValueError("a permission for EVERYONE takes no emailAddress")
         elif not self.emailAddress:
             raise ValueError(f"a {self.granteeType.value} permission needs an emailAddress")
-        elif not EMAIL_PATTERN.match(self.emailAddress):
-            raise ValueError(f"{self.emailAddress!r} is not an email address")
+        else:
+            valid_email(self.emailAddress)
         return self
 
-    def same_grantee(self, p: Permission) -> bool:
-        kind = p.granteeType.value if p.granteeType else None
-        return (
-            kind == self.granteeType.value
-            and (p.emailAddress or "").lower() == (self.emailAddress or "").lower()
-        )
+    def grant(self) -> Grant:
+        return Grant(self.granteeType, self.emailAddress, self.role)
 
 
-def permission_outputs(p: Permission, model: str) -> dict[str, Any]:
+def permission_outputs(grant: Grant, model: str) -> dict[str, Any]:
+    """The outputs of a grant as the service returned it."""
     outs = {
-        "name": p.name,
+        "name": grant.name,
         "model": model,
-        "granteeType": p.granteeType.value if p.granteeType else None,
-        "emailAddress": p.emailAddress,
-        "role": p.role.value if p.role else None,
+        "granteeType": grant.grantee_type.value if grant.grantee_type else None,
+        "emailAddress": grant.email,
+        "role": grant.role.value if grant.role else None,
     }
     return {k: v for k, v in outs.items() if v is not None}
 
 
-class _Base(ResourceProvider):
-    serialize_as_secret_always = False
+def diff_result(decision: Decision) -> DiffResult:
+    """The engine's form of a grant decision."""
+    if decision.action is Action.REPLACE:
+        return DiffResult(
+            changes=True,
+            replaces=list(decision.replace_fields),
+            delete_before_replace=decision.delete_before_replace,
+        )
+    return DiffResult(changes=decision.action is not Action.NONE, replaces=[])
 
-    def configure(self, req: ConfigureRequest) -> None:
-        self._settings = Settings.from_config(req.config.get)
 
-    def _client(self) -> GeminiClient:
-        return client_for(getattr(self, "_settings", None) or Settings())
+class _GrantsProvider(ProviderBase):
+    def grants(self) -> Grants:
+        backend = self.backend()
+        if backend.grants is None:
+            raise RuntimeError(f"the {backend.fields.backend} backend has no per-model sharing")
+        return backend.grants
 
 
-class TunedModelPermissionProvider(_Base):
+class TunedModelPermissionProvider(_GrantsProvider):
     """Provider of :class:`TunedModelPermission`; holds no data (see tuned_model.py)."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return CheckResult(news, check_failures(news, PermissionArgs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [
-            k
-            for k in ("model", "granteeType", "emailAddress")
-            if _unknown(news.get(k)) or _key(olds.get(k)) != _key(news.get(k))
-        ]
-        if replaces:
-            # A new grantee on the same model: revoke first, so that create can never adopt
-            # the very permission the replacement is about to delete.
-            return DiffResult(changes=True, replaces=replaces, delete_before_replace="model" not in replaces)
-        if _unknown(news.get("role")) or olds.get("role") != news.get("role"):
-            return DiffResult(changes=True, replaces=[])
-        return DiffResult(changes=False)
+        known, unknown = split_unknown(news)
+        return diff_result(decide_grant(plain(olds), known, unknown))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         args = PermissionArgs.model_validate(plain(props))
-        client = self._client()
-        existing = next((p for p in client.list_permissions(args.model) if args.same_grantee(p)), None)
-        if existing is not None:
-            if existing.role is None or existing.role.value != args.role:
-                existing = client.update_permission(existing.name, args.role)
+        grants = self.grants()
+        wanted = args.grant()
+        existing = next((g for g in grants.list(args.model) if g.key == wanted.key), None)
+        if existing is not None and existing.name is not None:
+            if existing.role is not args.role:
+                existing = grants.set_role(existing.name, args.role)
             pulumi.log.info(f"{args.model}: adopted the existing permission {existing.name}")
-            perm = existing
+            grant = existing
         else:
-            perm = client.create_permission(
-                args.model,
-                grantee_type=args.granteeType.value,
-                email_address=args.emailAddress,
-                role=args.role,
-            )
-        return CreateResult(perm.name, permission_outputs(perm, args.model))
+            grant = grants.create(args.model, wanted)
+        return CreateResult(str(grant.name), permission_outputs(grant, args.model))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         args = PermissionArgs.model_validate(plain(news))
-        perm = self._client().update_permission(str(olds["name"]), args.role)
-        return UpdateResult(permission_outputs(perm, args.model))
+        grant = self.grants().set_role(str(olds["name"]), args.role)
+        return UpdateResult(permission_outputs(grant, args.model))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        try:
-            perm = self._client().get_permission(str(props.get("name") or id_))
-        except NotFound:
+        grant = self.grants().get(str(props.get("name") or id_))
+        if grant is None:
             return ReadResult("", {})
-        return ReadResult(id_, permission_outputs(perm, str(props.get("model"))))
+        return ReadResult(id_, permission_outputs(grant, str(props.get("model"))))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        try:
-            self._client().delete_permission(str(props.get("name") or id_))
-        except NotFound:
-            return
+        self.grants().delete(str(props.get("name") or id_))
 
 
 class OwnerArgs(BaseModel):
+    """Inputs of a ``TunedModelOwner``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str
-    emailAddress: str
-
-    @field_validator("emailAddress")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        if not EMAIL_PATTERN.match(v):
-            raise ValueError(f"{v!r} is not an email address")
-        return v
+    emailAddress: Email
 
 
-class TunedModelOwnerProvider(_Base):
+def owner_of(grants: list[Grant]) -> str | None:
+    """The owner's email among a model's grants."""
+    return next((g.email for g in grants if g.role is Role.OWNER and g.email), None)
+
+
+class TunedModelOwnerProvider(_GrantsProvider):
     """Provider of :class:`TunedModelOwner`; holds no data."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return CheckResult(news, check_failures(news, OwnerArgs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if _unknown(news.get("model")) or olds.get("model") != news.get("model"):
-            return DiffResult(changes=True, replaces=["model"], delete_before_replace=True)
-        if olds.get("emailAddress", "").lower() != str(news.get("emailAddress", "")).lower():
-            return DiffResult(changes=True, replaces=[])
-        return DiffResult(changes=False)
+        known, unknown = split_unknown(news)
+        return diff_result(decide_owner(plain(olds), known, unknown))
 
     def _transfer(self, args: OwnerArgs) -> None:
-        client = self._client()
-        owner = _owner(client.list_permissions(args.model))
-        if owner is not None and owner.lower() == args.emailAddress.lower():
+        grants = self.grants()
+        owner = owner_of(grants.list(args.model))
+        if (
+            decide_owner({"model": args.model, "emailAddress": owner}, args.model_dump()).action
+            is Action.NONE
+        ):
             return
-        client.transfer_ownership(args.model, args.emailAddress)
+        grants.transfer(args.model, args.emailAddress)
         pulumi.log.warn(
             f"{args.model}: ownership transferred to {args.emailAddress}; this stack's "
             "credentials are now a WRITER and cannot delete the model"
@@ -227,7 +206,7 @@ class TunedModelOwnerProvider(_Base):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
-            owner = _owner(self._client().list_permissions(str(props["model"])))
+            owner = owner_of(self.grants().list(str(props["model"])))
         except NotFound:
             return ReadResult("", {})
         if owner is None:
@@ -239,13 +218,6 @@ class TunedModelOwnerProvider(_Base):
             f"{props.get('model')}: ownership is no longer managed; the service keeps "
             f"{props.get('emailAddress')} as the owner"
         )
-
-
-def _owner(perms: list[Permission]) -> str | None:
-    return next(
-        (p.emailAddress for p in perms if p.role is not None and p.role.value == "OWNER" and p.emailAddress),
-        None,
-    )
 
 
 class TunedModelPermission(Resource, module="gemini", name="TunedModelPermission"):
@@ -270,9 +242,4 @@ class TunedModelOwner(Resource, module="gemini", name="TunedModelOwner"):
 
 def permission_args(model: Any, spec: PermissionSpec) -> dict[str, Any]:
     """The inputs of a TunedModelPermission for one entry of a model's ``permissions`` list."""
-    return {
-        "model": model,
-        "granteeType": spec.grantee_type.value,
-        "emailAddress": spec.email,
-        "role": spec.role,
-    }
+    return grant_inputs(model, spec.grant())

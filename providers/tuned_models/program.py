@@ -1,7 +1,9 @@
 """The Pulumi program's body: stack config -> validated specs -> resources -> exports.
 
-``__main__.py`` only calls :func:`run`. :func:`model_args` is also what tests and ``plan`` use
-to turn a spec into the provider's inputs, so every path derives the same ``tunedModelId``.
+``__main__.py`` only calls :func:`run`. Each model is a :class:`tuned_models.TunedModel`
+declared from its spec, as a user's own program declares it (the library API); its inputs come
+from :func:`tuned_models.model.desired.model_inputs`, the one desired-state builder ``plan``
+uses too, so every path derives the same deterministic id.
 """
 
 from __future__ import annotations
@@ -10,50 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
 
-from tuned_models.gemini import find_project_root
-from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
-from tuned_models.spec import ModelSpec
-from tuned_models.stack import KEY_API_KEY, NAMESPACE, LoadedStack, parse_config
-from tuned_models.tuned_model import TunedModel, TunedModelArgs
-
-
-def model_args(
-    project: str,
-    stack: str,
-    name: str,
-    spec: ModelSpec,
-    *,
-    dataset_digest: str | None,
-    example_count: int | None,
-) -> dict[str, Any]:
-    """The ``TunedModel`` inputs for one spec (camelCase; unset fields absent).
-
-    Inline ``examples`` are passed as inputs (they are part of the stack file already);
-    a ``dataset`` file is passed by path and digest only, never its examples.
-    """
-    args: dict[str, Any] = {
-        "project": project,
-        "stack": stack,
-        "resourceName": name,
-        "displayName": spec.displayName,
-        "description": spec.description,
-        "baseModel": spec.baseModel,
-        "tunedModelSource": spec.tunedModelSource.model_dump() if spec.tunedModelSource else None,
-        "hyperparameters": spec.hyperparameters.declared(),
-        "dataset": spec.dataset,
-        "datasetDigest": dataset_digest,
-        "exampleCount": example_count,
-        "examples": [e.model_dump() for e in spec.examples] if spec.examples is not None else None,
-        "temperature": spec.temperature,
-        "topP": spec.topP,
-        "topK": spec.topK,
-        "timeout": spec.timeout,
-        "wait": spec.wait,
-        "adopt": spec.adopt,
-    }
-    return {k: v for k, v in args.items() if v is not None}
+from tuned_models.model.spec import ModelSpec
+from tuned_models.project import find_project_root
+from tuned_models.runtime import stack_config
+from tuned_models.stack import LoadedStack, parse_config
+from tuned_models.tuned_model import TunedModel
 
 
 def summary(outputs: Mapping[str, Any]) -> str:
@@ -66,18 +30,6 @@ def summary(outputs: Mapping[str, Any]) -> str:
     if outputs.get("exampleCount"):
         parts.append(f"{int(outputs['exampleCount'])} examples")
     return ", ".join(parts)
-
-
-def stack_config() -> dict[str, Any]:
-    """This stack's ``tuned-models:*`` config as the Pulumi runtime hands it to the program.
-
-    The API key's value is never read here: the provider process gets it from the engine.
-    """
-    merged = {**(get_config_env() or {}), **CONFIG.get()}
-    config = {k: v for k, v in merged.items() if k.startswith(NAMESPACE + ":")}
-    if KEY_API_KEY in config:
-        config[KEY_API_KEY] = {"secure": "(set)"}
-    return config
 
 
 def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
@@ -104,37 +56,15 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     models: dict[str, TunedModel] = {}
     for name in _in_dependency_order(loaded.models):
         spec = loaded.models[name]
-        dataset = loaded.datasets.get(name)
-        args = model_args(
-            pulumi.get_project(),
-            loaded.name,
-            name,
-            spec,
-            dataset_digest=dataset.digest if dataset else None,
-            example_count=dataset.count if dataset else None,
-        )
         opts = pulumi.ResourceOptions(
             protect=spec.protect,
             retain_on_delete=spec.retainOnDelete,
             depends_on=[models[d] for d in spec.dependsOn],
         )
-        model = TunedModel(name, args, opts)
+        model = TunedModel(
+            name, spec, opts, dataset=loaded.datasets.get(name), backend=loaded.connection.backend
+        )
         models[name] = model
-        # The model's name is known before it exists (deterministic id, or the adopted name):
-        # passing it as a plain value keeps a preview of an in-place update from showing every
-        # grant as replaced, as an unknown ``model.name`` would.
-        known_name = TunedModelArgs.model_validate(args).desired().name
-        child = pulumi.ResourceOptions(parent=model, depends_on=[model])
-        grants = [
-            TunedModelPermission(f"{name}:{p.key}", permission_args(known_name, p), child)
-            for p in spec.permissions
-        ]
-        if spec.owner:
-            TunedModelOwner(
-                f"{name}:owner",
-                {"model": known_name, "emailAddress": spec.owner},
-                pulumi.ResourceOptions(parent=model, depends_on=[model, *grants]),
-            )
         outputs = pulumi.Output.all(
             **{k: getattr(model, k) for k in ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")}
         )

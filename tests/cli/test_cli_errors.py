@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tuned_models import settings as settings_module
+from tuned_models.backends import close_backends
 from tuned_models.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ def test_no_credentials_for_a_remote_stack_is_one_clear_line_on_stderr(
         raise google.auth.exceptions.DefaultCredentialsError("none")  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(google.auth, "default", no_adc)
-    settings_module._clients.clear()
+    close_backends()
     assert main([command, "--stack", "dev", "--project-root", str(ROOT)]) == 1
     out, err = capsys.readouterr()
     assert out == ""

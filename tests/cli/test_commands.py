@@ -50,30 +50,16 @@ def _fake_module(
 
 def test_plan_hands_its_arguments_to_run_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[argparse.Namespace] = []
-    _fake_module(monkeypatch, "tuned_models.plan_cmd", "run_plan", calls)
+    _fake_module(monkeypatch, "tuned_models.cli.plan", "run_plan", calls)
     assert main(["plan", "--stack", "dev", "--format", "json"]) == 0
     assert (calls[0].stack, calls[0].format) == ("dev", "json")
 
 
 def test_status_hands_its_arguments_to_run_status(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[argparse.Namespace] = []
-    _fake_module(monkeypatch, "tuned_models.status_cmd", "run_status", calls)
+    _fake_module(monkeypatch, "tuned_models.cli.status", "run_status", calls)
     assert main(["status", "--stack", "local"]) == 0
     assert (calls[0].stack, calls[0].format) == ("local", "table")
-
-
-@pytest.mark.parametrize(
-    ("command", "module"), [("plan", "tuned_models.plan_cmd"), ("status", "tuned_models.status_cmd")]
-)
-def test_a_command_whose_module_is_missing_says_so_and_exits_2(
-    command: str,
-    module: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setitem(sys.modules, module, None)  # import raises ModuleNotFoundError
-    assert main([command, "--stack", "dev"]) == 2
-    assert capsys.readouterr().err == f"tuned-models {command}: not available yet\n"
 
 
 @dataclass

@@ -13,11 +13,11 @@ import pytest
 import yaml
 from pulumi.dynamic import Config, ConfigureRequest
 
-from tuned_models import settings as settings_module
+from tuned_models.backends import close_backends
 from tuned_models.cli import main
-from tuned_models.live import client_for_stack
+from tuned_models.gemini import connect
+from tuned_models.model.desired import model_inputs
 from tuned_models.permission import TunedModelPermissionProvider, permission_args
-from tuned_models.program import model_args
 from tuned_models.stack import load_stack
 from tuned_models.tuned_model import TunedModelProvider
 
@@ -34,7 +34,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for var in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     yield tmp_path
-    settings_module._clients.clear()
+    close_backends()
 
 
 def edit_stack(root: Path, change: Any) -> None:
@@ -50,15 +50,14 @@ def up(root: Path) -> None:
     assert loaded.ok, [p.line() for p in loaded.problems]
     raw = {
         "tuned-models:endpoint": "embedded",
-        "tuned-models:emulatorStepSeconds": str(loaded.emulator_step_seconds),
+        "tuned-models:emulatorStepSeconds": str(loaded.connection.emulator_step_seconds),
     }
     provider, grants = TunedModelProvider(), TunedModelPermissionProvider()
     for p in (provider, grants):
         p.configure(ConfigureRequest(Config(raw, "tuned-models")))
     for name, spec in loaded.models.items():
-        ds = loaded.datasets[name]
         created = provider.create(
-            model_args("tuned-models", "local", name, spec, dataset_digest=ds.digest, example_count=ds.count)
+            model_inputs("tuned-models", "local", name, spec, loaded.datasets[name]).to_inputs()
         )
         assert created.outs is not None and created.outs["state"] == "ACTIVE"
         for grant in spec.permissions:
@@ -170,8 +169,7 @@ def test_plan_lists_permission_changes_beside_model_changes(
 
 def test_plan_shows_a_grant_made_outside_the_stack(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     up(project)
-    loaded = load_stack(project, "local")
-    client = client_for_stack(loaded, project)
+    client = connect("embedded", project_root=project)
     name = next(m.name for m in client.iter_tuned_models() if m.name.startswith("tunedModels/summarizer-"))
     client.create_permission(name, grantee_type="USER", email_address="intruder@example.com", role="WRITER")
     plan = plan_json(project, capsys)

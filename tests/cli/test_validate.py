@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tuned_models.cli import main
-from tuned_models.spec import MAX_DATASET_BYTES, MAX_INPUT_CHARS, MAX_OUTPUT_CHARS
+from tuned_models.model.spec import MAX_DATASET_BYTES, MAX_INPUT_CHARS, MAX_OUTPUT_CHARS
 from tuned_models.stack import list_stacks
 
 ROOT = Path(__file__).resolve().parents[2]

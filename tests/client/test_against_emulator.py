@@ -21,7 +21,6 @@ from tests.seed_examples import NUMBER_EXAMPLES
 from tuned_models.gemini import (
     EMBEDDED_BASE_URL,
     LOCAL_CALLER_KEY,
-    STATE_DIR_NAME,
     AlreadyExists,
     FailedPrecondition,
     GeminiClient,
@@ -39,6 +38,7 @@ from tuned_models.gemini import (
     connect,
     embedded_transport,
 )
+from tuned_models.project import STATE_DIR_NAME
 
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 EXAMPLES = NUMBER_EXAMPLES

@@ -19,7 +19,6 @@ from tuned_models.gemini import (
     close_embedded_transports,
     connect,
     embedded_transport,
-    find_project_root,
 )
 from tuned_models.gemini import endpoint as endpoint_module
 
@@ -30,24 +29,6 @@ def _sent_key(client: Any) -> str | None:
     request = next(auth.sync_auth_flow(httpx.Request("GET", "http://x.test/")))
     key: str | None = request.headers.get("x-goog-api-key")
     return key
-
-
-def test_find_project_root_walks_up_to_pulumi_yaml(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
-    deep = tmp_path / "a" / "b"
-    deep.mkdir(parents=True)
-    assert find_project_root(deep) == tmp_path.resolve()
-
-
-def test_find_project_root_without_pulumi_yaml_is_the_start(tmp_path: Path) -> None:
-    assert find_project_root(tmp_path) == tmp_path.resolve()
-
-
-def test_find_project_root_defaults_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
-    (tmp_path / "sub").mkdir()
-    monkeypatch.chdir(tmp_path / "sub")
-    assert find_project_root() == tmp_path.resolve()
 
 
 @pytest.mark.parametrize("endpoint", [None, "", "  "])

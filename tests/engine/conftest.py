@@ -4,66 +4,24 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.engine.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, secret, serialize_provider
-from tests.seed_examples import NUMBER_EXAMPLES
-from tuned_models.datasets import examples_digest
-from tuned_models.program import model_args
-from tuned_models.spec import ModelSpec
-from tuned_models.tuned_model import TunedModelProvider
-from tuned_models_emulator.server import serve_in_thread
+from tests.support.engine import API_KEY, TUNED_MODEL, Emulator, config_for, fresh, inputs, running_emulator
+from tests.support.harness import MiniEngine, ProviderProcess
 
-#: A key that is easy to search for in everything the provider writes.
-API_KEY = "AQ.test-key-" + secrets.token_hex(8)
-TUNED_MODEL = "pulumi-python:dynamic/gemini:TunedModel"
-
-
-class Emulator:
-    """The emulator server under test and an admin/API client for it."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, timeout=30.0)
-
-    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        r = self.http.request(method, f"/_emulator/{path}", json=body)
-        assert r.status_code < 300, r.text
-        return r.json() if r.content else None
-
-    def api(
-        self, method: str, path: str, body: dict[str, Any] | None = None, key: str = API_KEY
-    ) -> httpx.Response:
-        return self.http.request(method, path, json=body, headers={"x-goog-api-key": key})
-
-    def journal(self, rpc: str | None = None) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self.admin("GET", "journal")["requests"]
-        return [e for e in entries if rpc is None or e.get("rpc") == rpc]
-
-    def models(self) -> list[dict[str, Any]]:
-        r = self.api("GET", "/v1beta/tunedModels?pageSize=1000")
-        assert r.status_code == 200, r.text
-        result: list[dict[str, Any]] = r.json().get("tunedModels", [])
-        return result
+__all__ = ["API_KEY", "TUNED_MODEL", "Emulator", "config_for", "inputs"]
 
 
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[Emulator]:
-    server = serve_in_thread(step_seconds=0.01)
-    try:
-        yield Emulator(server.base_url)
-    finally:
-        server.stop()
+    with running_emulator(step_seconds=0.01) as emu:
+        yield emu
 
 
 @pytest.fixture
 def emu(emulator_server: Emulator) -> Emulator:
-    emulator_server.admin("POST", "reset")
-    emulator_server.admin("PATCH", "settings", {"stepSeconds": 0.01})
-    return emulator_server
+    return fresh(emulator_server, 0.01)
 
 
 @pytest.fixture(scope="session")
@@ -80,35 +38,3 @@ def engine(provider_process: ProviderProcess, emulator_server: Emulator) -> Mini
     eng = MiniEngine(provider_process, stack="test-" + secrets.token_hex(3))
     eng.start(config_for(emulator_server.base_url))
     return eng
-
-
-def config_for(base_url: str) -> dict[str, Any]:
-    return {
-        "tuned-models:endpoint": base_url,
-        "tuned-models:apiKey": secret(API_KEY),
-        "aws:region": "unrelated-config-is-ignored",
-    }
-
-
-PROVIDER = serialize_provider(TunedModelProvider())
-
-
-def inputs(stack: str, name: str = "numbers", **spec: Any) -> dict[str, Any]:
-    """Provider inputs for a model, built the way the program builds them."""
-    raw: dict[str, Any] = {
-        "displayName": "number generator",
-        "description": "Next number in a sequence",
-        "baseModel": "models/gemini-1.5-flash-001-tuning",
-        "hyperparameters": {"epochCount": 5, "batchSize": 4, "learningRate": 0.001},
-        "examples": NUMBER_EXAMPLES,
-        "timeout": 120,
-    }
-    raw.update(spec)
-    raw = {k: v for k, v in raw.items() if v is not None}
-    model = ModelSpec.model_validate(raw)
-    digest = examples_digest(model.examples) if model.examples is not None else None
-    count = len(model.examples) if model.examples is not None else None
-    return {
-        **model_args("tuned-models", stack, name, model, dataset_digest=digest, example_count=count),
-        PROVIDER_KEY: PROVIDER,
-    }

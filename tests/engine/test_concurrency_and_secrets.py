@@ -11,8 +11,8 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.engine.conftest import API_KEY, TUNED_MODEL, Emulator, config_for, inputs
-from tests.engine.harness import MiniEngine, ProviderProcess, wait_until
+from tests.support.engine import API_KEY, TUNED_MODEL, Emulator, config_for, inputs
+from tests.support.harness import MiniEngine, ProviderProcess, wait_until
 
 
 def test_twelve_creates_are_all_submitted_while_none_has_finished(emu: Emulator) -> None:

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.engine.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, strip_secrets
-from tests.program.runner import ROOT, TUNED_MODEL, run_program, stack_file_config
-
-PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
+from tests.support.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, strip_secrets
+from tests.support.program import ROOT, TUNED_MODEL, run_program, stack_file_config
+from tuned_models.tokens import TUNED_MODEL_PERMISSION_TYPE as PERMISSION
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from tests.engine.conftest import API_KEY, TUNED_MODEL, Emulator, inputs
-from tests.engine.harness import PROVIDER_KEY, MiniEngine, serialize_provider, wait_until
+from tests.support.engine import API_KEY, TUNED_MODEL, Emulator, inputs
+from tests.support.harness import PROVIDER_KEY, MiniEngine, serialize_provider, wait_until
+from tuned_models.model.spec import PermissionSpec
 from tuned_models.permission import TunedModelOwnerProvider, TunedModelPermissionProvider, permission_args
-from tuned_models.spec import PermissionSpec
+from tuned_models.tokens import TUNED_MODEL_OWNER_TYPE as OWNER
+from tuned_models.tokens import TUNED_MODEL_PERMISSION_TYPE as PERMISSION
 
-PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
-OWNER = "pulumi-python:dynamic/gemini:TunedModelOwner"
 GRANTS = serialize_provider(TunedModelPermissionProvider())
 OWNERS = serialize_provider(TunedModelOwnerProvider())
 READER_KEY, OTHER_KEY, MEMBER_KEY = "reader-key", "stranger-key", "member-key"

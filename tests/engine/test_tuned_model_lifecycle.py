@@ -11,9 +11,9 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.engine.conftest import TUNED_MODEL, Emulator, config_for, inputs
-from tests.engine.harness import MiniEngine, ProviderProcess, wait_until
-from tuned_models.datasets import examples_digest, read_examples
+from tests.support.engine import TUNED_MODEL, Emulator, config_for, inputs
+from tests.support.harness import MiniEngine, ProviderProcess, wait_until
+from tuned_models.model.datasets import examples_digest, read_examples
 
 
 def test_preview_of_a_new_model_only_checks(engine: MiniEngine, emu: Emulator) -> None:

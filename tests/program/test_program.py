@@ -9,12 +9,11 @@ from collections.abc import Iterator
 import dill
 import pytest
 
-from tests.program.runner import ROOT, TUNED_MODEL, Run, run_program, stack_file_config
+from tests.support.program import ROOT, TUNED_MODEL, Run, run_program, stack_file_config
 from tuned_models.stack import list_stacks, load_stack
+from tuned_models.tokens import TUNED_MODEL_OWNER_TYPE as OWNER
+from tuned_models.tokens import TUNED_MODEL_PERMISSION_TYPE as PERMISSION
 from tuned_models.tuned_model import TunedModelProvider
-
-PERMISSION = "pulumi-python:dynamic/gemini:TunedModelPermission"
-OWNER = "pulumi-python:dynamic/gemini:TunedModelOwner"
 
 
 @pytest.fixture(params=list_stacks(ROOT))

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from tuned_models.inputs import check_failures
-from tuned_models.planner import Action
-from tuned_models.tuned_model import TunedModelArgs, diff_decision
+from tuned_models.model.desired import ModelInputs
+from tuned_models.model.planner import Action, Decision, decide_inputs
+from tuned_models.pulumi_inputs import check_failures, plain, split_unknown
 
 UNKNOWN: Any = Unknown()  # type: ignore[no-untyped-call]  # the SDK's preview sentinel
 
@@ -30,12 +30,18 @@ BASE: dict[str, Any] = {
 }
 
 
+def diff_decision(olds: dict[str, Any], news: dict[str, Any]) -> Decision:
+    """What the provider's diff decides: the engine's inputs split into known and unknown."""
+    known, unknown = split_unknown(news)
+    return decide_inputs(plain(olds), known, unknown)
+
+
 def recorded(inputs: dict[str, Any], **service: Any) -> dict[str, Any]:
     """Old outputs as the provider records them after creating from ``inputs``."""
-    args = TunedModelArgs.model_validate(inputs)
+    args = ModelInputs.model_validate(inputs)
     outs: dict[str, Any] = {
-        "tunedModelId": args.tuned_model_id,
-        "name": f"tunedModels/{args.tuned_model_id}",
+        "tunedModelId": args.model_id,
+        "name": f"tunedModels/{args.model_id}",
         "state": "ACTIVE",
         "baseModel": args.baseModel,
         "displayName": args.displayName,
@@ -141,10 +147,10 @@ def test_replacing_a_failed_model_deletes_it_first_because_the_id_is_reused() ->
 
 
 def test_a_retrain_gets_a_new_id_within_the_service_pattern() -> None:
-    a = TunedModelArgs.model_validate(with_()).tuned_model_id
-    b = TunedModelArgs.model_validate(with_(datasetDigest="sha256:" + "d" * 64)).tuned_model_id
-    c = TunedModelArgs.model_validate(with_(stack="prod")).tuned_model_id
-    d = TunedModelArgs.model_validate(with_(project="another-project")).tuned_model_id
+    a = ModelInputs.model_validate(with_()).model_id
+    b = ModelInputs.model_validate(with_(datasetDigest="sha256:" + "d" * 64)).model_id
+    c = ModelInputs.model_validate(with_(stack="prod")).model_id
+    d = ModelInputs.model_validate(with_(project="another-project")).model_id
     assert len({a, b, c, d}) == 4
     assert a.startswith("number-generator-") and len(a) <= 40
 
@@ -213,17 +219,17 @@ CHECKS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
 
 @pytest.mark.parametrize(("case", "news", "expected"), CHECKS, ids=[c[0] for c in CHECKS])
 def test_check_table(case: str, news: dict[str, Any], expected: list[tuple[str, str]]) -> None:
-    failures = [(f.property, f.reason) for f in check_failures({**news, "__provider": "x"}, TunedModelArgs)]
+    failures = [(f.property, f.reason) for f in check_failures({**news, "__provider": "x"}, ModelInputs)]
     assert failures == expected
 
 
 def test_check_lets_unknown_values_pass_during_preview() -> None:
     news = {**with_(), "datasetDigest": UNKNOWN, "description": UNKNOWN}
-    assert check_failures(news, TunedModelArgs) == []
+    assert check_failures(news, ModelInputs) == []
 
 
 def test_the_owner_may_not_also_be_listed_in_permissions() -> None:
-    from tuned_models.spec import ModelSpec
+    from tuned_models.model.spec import ModelSpec
 
     with pytest.raises(ValueError, match="is the owner and also listed in permissions"):
         ModelSpec.model_validate(

@@ -15,11 +15,9 @@ from .endpoint import (
     EMBEDDED_BASE_URL,
     LOCAL_CALLER_KEY,
     PUBLIC_BASE_URL,
-    STATE_DIR_NAME,
     close_embedded_transports,
     connect,
     embedded_transport,
-    find_project_root,
 )
 from .errors import (
     AlreadyExists,
@@ -62,7 +60,6 @@ __all__ = [
     "LOCAL_CALLER_KEY",
     "OAUTH_SCOPES",
     "PUBLIC_BASE_URL",
-    "STATE_DIR_NAME",
     "AlreadyExists",
     "ApiKeyAuth",
     "CredentialsMissing",
@@ -96,7 +93,6 @@ __all__ = [
     "close_embedded_transports",
     "connect",
     "embedded_transport",
-    "find_project_root",
     "from_response",
     "resolve_auth",
     "send_with_retry",

@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tuned_models.config import EMBEDDED, ENTRY_POINT_GROUP
+from tuned_models.project import STATE_DIR_NAME, find_project_root
+
 from .auth import API_KEY_ENV_VARS, ApiKeyAuth, resolve_auth
 from .client import DEFAULT_RETRY, GeminiClient
 from .retry import RetryPolicy
@@ -30,37 +33,20 @@ __all__ = [
     "EMBEDDED_BASE_URL",
     "LOCAL_CALLER_KEY",
     "PUBLIC_BASE_URL",
-    "STATE_DIR_NAME",
     "close_embedded_transports",
     "connect",
     "embedded_transport",
-    "find_project_root",
 ]
 
 PUBLIC_BASE_URL = "https://generativelanguage.googleapis.com"
-#: The endpoint value that selects the in-process emulator.
-EMBEDDED = "embedded"
 #: The base URL requests to the in-process emulator carry (never resolved: ``.invalid``).
 EMBEDDED_BASE_URL = "http://embedded.tuned-models.invalid"
 #: The API key sent to a local emulator when none is configured (it accepts any key by default).
 LOCAL_CALLER_KEY = "tuned-models-local"
-#: The folder, under the project root, holding the embedded emulator's state.
-STATE_DIR_NAME = ".tuned-models"
-ENTRY_POINT_GROUP = "tuned_models.embedded"
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 _embedded_lock = threading.Lock()
 _embedded: dict[Path, httpx.BaseTransport] = {}
-
-
-def find_project_root(start: Path | None = None) -> Path:
-    """The nearest directory from ``start`` (default: the cwd) upwards that holds ``Pulumi.yaml``;
-    ``start`` itself when there is none."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        if (directory / "Pulumi.yaml").is_file():
-            return directory
-    return here
 
 
 class _SharedTransport(httpx.BaseTransport):
@@ -144,7 +130,7 @@ def connect(
     Args:
         endpoint: ``None``/``""`` (public service), ``"embedded"`` or an http(s) URL.
         project_root: where ``.tuned-models/`` lives for ``embedded``; default
-            :func:`find_project_root`.
+            :func:`tuned_models.project.find_project_root`.
         emulator_step_seconds: seconds per training step of a newly created embedded emulator
             (default 1.0).
         environ: where to read ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``; ``None`` means

@@ -1,0 +1,72 @@
+"""The Gemini API backend's field table: what each field of a tuned model does on change.
+
+The service marks ``baseModel``, ``tunedModelSource`` and ``tuningTask`` IMMUTABLE: changing them
+(or the examples, which ``datasetDigest`` stands for) trains a new model. ``displayName``,
+``description`` and the sampling defaults are PATCHed in place with an ``updateMask``.
+Pure data: importing it loads no HTTP client.
+"""
+
+from __future__ import annotations
+
+from tuned_models.model.fields import COMMON_RULES, Behaviour, FieldTable, rule
+
+RETRAIN, UPDATE, SETTING, OUTPUT = Behaviour.RETRAIN, Behaviour.UPDATE, Behaviour.SETTING, Behaviour.OUTPUT
+
+FIELDS = FieldTable(
+    backend="gemini",
+    name_template="tunedModels/{id}",
+    rules=(
+        *COMMON_RULES,
+        rule("displayName", UPDATE, "Name shown in the console, at most 40 characters.", output=True),
+        rule("description", UPDATE, "Free text about the model.", output=True),
+        rule(
+            "baseModel",
+            RETRAIN,
+            "The model to tune, e.g. models/gemini-1.5-flash-001-tuning. "
+            "Exactly one of baseModel or tunedModelSource.",
+            output=True,
+        ),
+        rule("tunedModelSource", RETRAIN, "Continue tuning from an existing tuned model.", output=True),
+        rule(
+            "hyperparameters",
+            RETRAIN,
+            "Tuning hyperparameters; unset ones get the service's defaults.",
+            output=True,
+            by_key=True,
+        ),
+        rule(
+            "dataset",
+            RETRAIN,
+            "Training data file (.jsonl, .csv or .json), relative to the project root. "
+            "Exactly one of dataset or examples.",
+            via="datasetDigest",
+            change_note="retrain when the examples change",
+        ),
+        rule(
+            "examples",
+            RETRAIN,
+            "Inline training examples ({textInput, output}). Exactly one of dataset or examples.",
+            via="datasetDigest",
+            change_note="retrain when the examples change",
+        ),
+        rule("datasetDigest", RETRAIN, "The digest of the canonical examples.", declared=False, output=True),
+        rule("exampleCount", SETTING, "How many examples the dataset has.", declared=False, output=True),
+        rule("temperature", UPDATE, "Default sampling temperature, 0-2.", output=True),
+        rule("topP", UPDATE, "Default nucleus sampling probability, 0-1.", output=True),
+        rule("topK", UPDATE, "Default top-k sampling.", output=True),
+        rule(
+            "adopt",
+            SETTING,
+            "Take over an existing tuned model (tunedModels/<id>) instead of creating one.",
+            replaces=True,
+            change_note="replace if the adopted name changes",
+        ),
+        rule("createTime", OUTPUT),
+        rule("updateTime", OUTPUT),
+        rule("tuningStartTime", OUTPUT),
+        rule("tuningCompleteTime", OUTPUT),
+        rule("totalSteps", OUTPUT),
+        rule("finalMeanLoss", OUTPUT),
+        rule("operationName", OUTPUT, "The tuning operation, while it can still be cancelled."),
+    ),
+)

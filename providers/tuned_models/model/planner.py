@@ -1,0 +1,382 @@
+"""The pure planner: what a change means, for models and for grants (decide, then act).
+
+Every function here is pure: no I/O. The provider's ``diff`` (and
+``update``, which Pulumi does not hand the diff) and ``tuned-models plan`` call the same
+functions, so ``plan`` says exactly what ``pulumi up`` decides.
+
+Models (:func:`decide`; field behaviour comes from the backend's field table, see
+:mod:`tuned_models.model.fields`):
+
+- nothing observed -> ``CREATE`` (``ADOPT`` when the spec says ``adopt``);
+- a different deterministic id (a create-only field changed) -> ``REPLACE``, naming the fields;
+- an observed ``FAILED`` model -> ``REPLACE``; since the id is unchanged, delete before replace
+  (never for an adopted model: it is not ours to retrain);
+- a declared updatable field that differs -> ``UPDATE`` of exactly those fields;
+- a model still ``CREATING`` -> ``UPDATE`` with no fields: the next ``up`` picks up the outcome;
+- otherwise ``NONE``. An updatable field the spec does not declare is not managed: the
+  service's value (e.g. the base model's default temperature) is never a change.
+
+Numbers are compared as numbers (Pulumi sends every number as a float; the service stores
+sampling parameters as float32). During a preview some inputs are unknown
+(:func:`decide_inputs`): an unknown input that could replace the model means replace, any
+other unknown means update.
+
+Grants (:func:`decide_grant`, :func:`decide_owner`, :func:`plan_grants`): another model or
+grantee replaces a grant (revoking first when the model stays, so that a create never adopts
+the very permission about to be deleted); another role updates it; the owner is transferred
+when it differs, case-insensitively.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tuned_models.backends import fields_for
+from tuned_models.config import DEFAULT_BACKEND
+from tuned_models.model.desired import Desired, ModelInputs
+from tuned_models.model.fields import FieldTable
+from tuned_models.model.grants import Grant, Role, grantee_key
+from tuned_models.model.ids import canonical
+from tuned_models.model.state import LiveModel, ModelState
+
+__all__ = [
+    "KNOWN_AFTER_APPLY",
+    "Action",
+    "Decision",
+    "FieldChange",
+    "GrantAction",
+    "GrantChange",
+    "Observed",
+    "decide",
+    "decide_grant",
+    "decide_inputs",
+    "decide_owner",
+    "observed_from_live",
+    "observed_from_outputs",
+    "plan_grants",
+    "same_value",
+]
+
+#: How a change shows a value that is unknown until the apply.
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    ADOPT = "adopt"
+    REPLACE = "replace"
+    UPDATE = "update"
+    NONE = "none"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs: ``old`` as recorded or observed, ``new`` as declared."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What is known of a model: from Pulumi outputs (``training`` recorded) or the service.
+
+    ``model_id`` is the deterministic id the model was created under. ``training`` is the
+    create-only fields as they were declared when the model was created (the provider records
+    them in its outputs); ``None`` when only the live model is known, in which case
+    ``live_training`` (base model, source, resolved hyperparameters) explains a retrain as well
+    as the service allows.
+    """
+
+    name: str
+    model_id: str
+    state: ModelState
+    mutable: Mapping[str, Any]
+    training: Mapping[str, Any] | None = None
+    live_training: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of the planner."""
+
+    action: Action
+    changes: tuple[FieldChange, ...] = ()
+    delete_before_replace: bool = False
+    note: str = ""
+
+    @property
+    def replace_fields(self) -> tuple[str, ...]:
+        return tuple(c.field for c in self.changes) if self.action is Action.REPLACE else ()
+
+    @property
+    def update_fields(self) -> tuple[str, ...]:
+        return tuple(c.field for c in self.changes) if self.action is Action.UPDATE else ()
+
+    def summary(self) -> str:
+        """One line a reviewer can read, e.g. ``replace: hyperparameters.epochCount 5 -> 8``."""
+        parts = [f"{c.field} {_show(c.old)} -> {_show(c.new)}" for c in self.changes]
+        text = self.action.value + (": " + ", ".join(parts) if parts else "")
+        return f"{text} ({self.note})" if self.note else text
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "(unset)"
+    if isinstance(v, str) and len(v) > 40:
+        return repr(v[:37] + "...")
+    if isinstance(v, str):
+        return repr(v)
+    return canonical(v)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality as the service sees it: numbers by value (float32 tolerance), dicts by content."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        keys = {k for k, v in a.items() if v is not None} | {k for k, v in b.items() if v is not None}
+        return all(same_value(a.get(k), b.get(k)) for k in keys)
+    return bool(a == b)
+
+
+def observed_from_outputs(olds: Mapping[str, Any], fields: FieldTable) -> Observed:
+    """What Pulumi state records about a model (the old outputs)."""
+    model_id = str(olds.get("tunedModelId") or "")
+    name = str(olds.get("name") or fields.model_name(model_id) or model_id)
+    try:
+        state = ModelState(olds.get("state") or ModelState.STATE_UNSPECIFIED.value)
+    except ValueError:
+        state = ModelState.STATE_UNSPECIFIED
+    return Observed(
+        name=name,
+        model_id=model_id or name.rpartition("/")[2],
+        state=state,
+        mutable={f: olds.get(f) for f in fields.updatable},
+        training=olds.get("trainingSpec") or {},
+    )
+
+
+def observed_from_live(model: LiveModel) -> Observed:
+    """What the service shows of a model, in the planner's terms (no recorded training spec)."""
+    return Observed(
+        name=model.name,
+        model_id=model.model_id,
+        state=model.state,
+        mutable=model.mutable,
+        training=None,
+        live_training=model.training,
+    )
+
+
+def _training_changes(observed: Observed, desired: Desired) -> tuple[FieldChange, ...]:
+    fields = desired.fields
+    changes: list[FieldChange] = []
+    if observed.training is not None:
+        for f in fields.training:
+            old, new = observed.training.get(f), desired.training.get(f)
+            if fields[f].by_key:
+                changes.extend(_by_key(f, old or {}, new or {}, sorted(set(old or {}) | set(new or {}))))
+            elif not same_value(old, new):
+                changes.append(FieldChange(f, old, new))
+        return tuple(changes)
+    # Only the live model is known: compare what the service shows; declared values of a mapping
+    # against the resolved ones (an undeclared one takes the service's default).
+    live = observed.live_training
+    for f in fields.training:
+        if f not in live:
+            continue
+        new = desired.training.get(f)
+        if fields[f].by_key:
+            changes.extend(_by_key(f, live.get(f) or {}, new or {}, sorted(new or {})))
+        elif new is not None and not same_value(live.get(f), new):
+            changes.append(FieldChange(f, live.get(f), new))
+    return tuple(changes)
+
+
+def _by_key(f: str, old: Mapping[str, Any], new: Mapping[str, Any], keys: list[str]) -> list[FieldChange]:
+    return [
+        FieldChange(f"{f}.{k}", old.get(k), new.get(k))
+        for k in keys
+        if not same_value(old.get(k), new.get(k))
+    ]
+
+
+def decide(observed: Observed | None, desired: Desired) -> Decision:
+    """Decide what reconciling ``desired`` against ``observed`` takes (see the module doc)."""
+    if observed is None:
+        if desired.adopt:
+            return Decision(Action.ADOPT, note=f"take over {desired.adopt} without training")
+        return Decision(Action.CREATE, note="not on the service yet")
+    if desired.adopt and observed.name != desired.adopt:
+        return Decision(Action.REPLACE, (FieldChange("adopt", observed.name, desired.adopt),))
+    if not desired.adopt and observed.model_id != desired.model_id:
+        changes = _training_changes(observed, desired)
+        if not changes:
+            note = (
+                "the dataset or a defaulted hyperparameter changed"
+                if observed.training is None
+                else "the model id changed"
+            )
+            changes = (FieldChange("tunedModelId", observed.model_id, desired.model_id),)
+            return Decision(Action.REPLACE, changes, note=note)
+        return Decision(Action.REPLACE, changes)
+    if observed.state is ModelState.FAILED and not desired.adopt:
+        return Decision(
+            Action.REPLACE,
+            (FieldChange("state", ModelState.FAILED.value, ModelState.ACTIVE.value),),
+            delete_before_replace=True,
+            note="the recorded training failed; retrain",
+        )
+    changes = tuple(
+        FieldChange(f, observed.mutable.get(f), desired.mutable[f])
+        for f in desired.fields.updatable
+        if desired.mutable.get(f) is not None and not same_value(observed.mutable.get(f), desired.mutable[f])
+    )
+    if changes:
+        return Decision(Action.UPDATE, changes)
+    if observed.state is ModelState.CREATING:
+        return Decision(Action.UPDATE, note="training in progress; the outcome is recorded")
+    return Decision(Action.NONE)
+
+
+def decide_inputs(
+    olds: Mapping[str, Any], news: Mapping[str, Any], unknown: Set[str] = frozenset()
+) -> Decision:
+    """The decision for a ``TunedModel`` given its old outputs and new inputs, some of which
+    (``unknown``, during a preview) are not known yet: an unknown input that could replace the
+    model means replace; otherwise the known inputs decide, and an unknown one that would
+    leave nothing to do still means update.
+
+    Raises pydantic's ValidationError for known inputs that do not validate (the provider's
+    ``check`` has reported them before any diff).
+    """
+    known = {k: v for k, v in news.items() if k not in unknown}
+    backend = known.get("backend")
+    replacing = unknown & set(fields_for(backend if isinstance(backend, str) else DEFAULT_BACKEND).replacing)
+    if replacing:
+        return Decision(Action.REPLACE, (FieldChange(sorted(replacing)[0], None, KNOWN_AFTER_APPLY),))
+    inputs = ModelInputs.model_validate(known)
+    observed = observed_from_outputs(olds, inputs.fields)
+    decision = decide(observed, inputs.desired())
+    if unknown and decision.action is Action.NONE:
+        return Decision(
+            Action.UPDATE,
+            tuple(FieldChange(f, observed.mutable.get(f), "(unknown)") for f in sorted(unknown)),
+        )
+    return decision
+
+
+# -- grants --------------------------------------------------------------------------------------
+
+#: The inputs of a grant that identify it (a change replaces it), in the order diff reports them.
+GRANT_IDENTITY = ("model", "granteeType", "emailAddress")
+
+
+def _fold(v: Any) -> str | None:
+    """A grant's identity field as the service compares it (emails are case-insensitive)."""
+    return str(v).lower() if v else None
+
+
+def decide_grant(old: Mapping[str, Any], new: Mapping[str, Any], unknown: Set[str] = frozenset()) -> Decision:
+    """What a change of a ``TunedModelPermission``'s inputs (``model``, ``granteeType``,
+    ``emailAddress``, ``role``) takes: replace for another model or grantee (revoking first
+    when the model is the same), update for another role, else nothing."""
+    replaces = tuple(
+        FieldChange(k, old.get(k), new.get(k))
+        for k in GRANT_IDENTITY
+        if k in unknown or _fold(old.get(k)) != _fold(new.get(k))
+    )
+    if replaces:
+        return Decision(
+            Action.REPLACE, replaces, delete_before_replace="model" not in {c.field for c in replaces}
+        )
+    if "role" in unknown or old.get("role") != new.get("role"):
+        return Decision(Action.UPDATE, (FieldChange("role", old.get("role"), new.get("role")),))
+    return Decision(Action.NONE)
+
+
+def decide_owner(old: Mapping[str, Any], new: Mapping[str, Any], unknown: Set[str] = frozenset()) -> Decision:
+    """What a change of a ``TunedModelOwner``'s inputs (``model``, ``emailAddress``) takes:
+    another model replaces it (the old one keeps its owner); another owner transfers again."""
+    if "model" in unknown or old.get("model") != new.get("model"):
+        return Decision(
+            Action.REPLACE,
+            (FieldChange("model", old.get("model"), new.get("model")),),
+            delete_before_replace=True,
+        )
+    if "emailAddress" in unknown or _fold(old.get("emailAddress")) != _fold(new.get("emailAddress")):
+        return Decision(
+            Action.UPDATE, (FieldChange("emailAddress", old.get("emailAddress"), new.get("emailAddress")),)
+        )
+    return Decision(Action.NONE)
+
+
+class GrantAction(StrEnum):
+    """A sharing change in a plan. ``NOT_DECLARED``: a live grant the file does not declare.
+    Without Pulumi state, plan cannot tell a grant this stack made and the file dropped
+    (``pulumi up`` revokes it) from one made outside the stack (``pulumi up`` leaves it)."""
+
+    GRANT = "grant"
+    ROLE = "role"
+    NOT_DECLARED = "not declared"
+    TRANSFER = "transfer ownership"
+
+
+@dataclass(frozen=True)
+class GrantChange:
+    """One sharing change of a plan."""
+
+    grantee: str
+    change: GrantAction
+    role: str | None = None
+    old_role: str | None = None
+
+
+def grant_inputs(model: str, grant: Grant) -> dict[str, Any]:
+    """The inputs of the ``TunedModelPermission`` for ``grant`` on ``model``."""
+    return {
+        "model": model,
+        "granteeType": grant.grantee_type.value if grant.grantee_type else None,
+        "emailAddress": grant.email,
+        "role": grant.role.value if grant.role else None,
+    }
+
+
+def plan_grants(
+    model: str, declared: Sequence[Grant], owner: str | None, live: Sequence[Grant] | None
+) -> list[GrantChange]:
+    """The sharing changes ``pulumi up`` makes to ``model``: each declared grant against the live
+    grant of the same grantee (:func:`decide_grant`), live grants the file does not declare,
+    and the owner (:func:`decide_owner`). ``live`` None: the model is not there yet."""
+    changes: list[GrantChange] = []
+    current = {g.key: g for g in live or [] if g.role is not Role.OWNER}
+    live_owner = next((g.email for g in live or [] if g.role is Role.OWNER), None)
+    for grant in declared:
+        have = current.pop(grant.key, None)
+        role = grant.role.value if grant.role else None
+        if have is None:
+            changes.append(GrantChange(grant.key, GrantAction.GRANT, role))
+            continue
+        decision = decide_grant(grant_inputs(model, have), grant_inputs(model, grant))
+        if decision.action is not Action.NONE:
+            changes.append(
+                GrantChange(grant.key, GrantAction.ROLE, role, have.role.value if have.role else None)
+            )
+    for key, g in sorted(current.items()):
+        changes.append(GrantChange(key, GrantAction.NOT_DECLARED, None, g.role.value if g.role else None))
+    if owner:
+        decision = decide_owner(
+            {"model": model, "emailAddress": live_owner}, {"model": model, "emailAddress": owner}
+        )
+        if decision.action is not Action.NONE:
+            changes.append(GrantChange(grantee_key("user", owner), GrantAction.TRANSFER, Role.OWNER.value))
+    return changes

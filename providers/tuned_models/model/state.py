@@ -1,0 +1,75 @@
+"""A tuned model as a backend reports it: its :class:`ModelState`, its training
+:class:`Progress`, and the :class:`LiveModel` view every backend returns.
+
+These are the backend-neutral terms the lifecycle, the planner, ``plan`` and ``status`` use;
+each backend converts its service's responses into them in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ModelState(StrEnum):
+    """Where a tuned model is in its life: CREATING while it trains, then ACTIVE or FAILED."""
+
+    STATE_UNSPECIFIED = "STATE_UNSPECIFIED"
+    CREATING = "CREATING"
+    ACTIVE = "ACTIVE"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One observation of a training: ``done`` once it ended (``error``: the service's message
+    when it failed). ``percent`` and ``total_steps`` are None when the service does not say."""
+
+    percent: float | None = None
+    step: int = 0
+    total_steps: int | None = None
+    epoch: int = 0
+    epochs: int | None = None
+    mean_loss: float | None = None
+    done: bool = False
+    error: str | None = None
+
+    def line(self, label: str) -> str:
+        """``label: training 47% (step 9/19, epoch 2/5, mean loss 1.675)``."""
+        epoch = f", epoch {self.epoch}/{self.epochs}" if self.epochs else f", epoch {self.epoch}"
+        loss = f", mean loss {self.mean_loss:.4g}" if self.mean_loss is not None else ""
+        percent = self.percent or 0.0
+        return f"{label}: training {percent:.0f}% (step {self.step}/{self.total_steps or 0}{epoch}{loss})"
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """A model on the service, in backend-neutral terms.
+
+    ``model_id``: the deterministic id it was created under (or its service id when another
+    tool made it). ``mutable``: the updatable fields as the service shows them. ``training``:
+    the create-only fields the service shows (base model, source, resolved hyperparameters).
+    ``outputs``: the resource outputs this view determines (``None`` where it shows nothing).
+    ``progress``: the last training progress the model itself records (its final step, epoch
+    and loss once trained), or None.
+    """
+
+    name: str
+    model_id: str
+    state: ModelState
+    mutable: Mapping[str, Any] = field(default_factory=dict)
+    training: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    progress: Progress | None = None
+    create_time: datetime | None = None
+    source: str | None = None
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """RFC 3339 with ``Z`` for UTC (how the APIs write times), or None."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")

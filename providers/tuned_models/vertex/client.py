@@ -1,0 +1,496 @@
+"""``VertexClient``: Vertex AI tuning jobs, Model Registry models, endpoints, operations and
+``generateContent`` on a tuned endpoint, over the Gemini client's HTTP core.
+
+Every call has a timeout, is retried as :mod:`tuned_models.gemini.retry` decides, and raises a
+:class:`~tuned_models.gemini.errors.GeminiError` subclass carrying the service's message. Calls
+go to the host of the resource's own location (:func:`.names.service_base_url`), or to one base
+URL for an emulator.
+
+Idempotency. Creating a tuning job names no id (the service makes one) and carries no request
+id, so a create whose answer was lost cannot be repeated safely: :meth:`create_tuning_job` is
+retried only when the service certainly did not act (429, connection refused). Recovery is by
+labels instead: the job carries :func:`.labels.identity_labels`, and :meth:`submit_tuning_job`
+looks for a job with those labels before creating one, and again after a create that failed
+ambiguously (5xx, dropped connection, timeout), so an interrupted or retried ``up`` adopts the
+job it already submitted instead of training twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from tuned_models.gemini.client import DEFAULT_RETRY
+from tuned_models.gemini.errors import GeminiError, InvalidArgument, TransportFailure
+from tuned_models.gemini.retry import RetryPolicy
+
+from ._core import HttpCore, parse
+from .errors import OperationTimeout, error_from_status
+from .labels import has_labels, labels_filter
+from .names import check_location, location_of, operation_name, resource_name, service_base_url
+from .types import (
+    ADOPTABLE_STATES,
+    Endpoint,
+    GenerateContentResponse,
+    JobState,
+    Model,
+    Operation,
+    TuningJob,
+)
+
+__all__ = ["DEFAULT_API_VERSION", "VertexClient"]
+
+log = logging.getLogger("tuned_models.vertex")
+
+DEFAULT_API_VERSION = "v1"
+_PAGE_SIZE = 100
+#: Delays between polls of a long-running operation: quick at first, then every 10 s.
+_OPERATION_POLLS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)
+#: How many times :meth:`VertexClient.submit_tuning_job` looks for the job after an ambiguous failure.
+_LOOKS_AFTER_FAILURE = 3
+
+
+class VertexClient:
+    """A client of Vertex AI (or of an emulator of it) for one project and default location.
+
+    Args:
+        project: the project id (or number) whose resources bare ids name.
+        location: the default location: where jobs are created and bare ids live.
+        auth: an ``httpx.Auth`` from :mod:`.auth` (``None`` sends no credentials).
+        base_url: an emulator's base URL (``http://127.0.0.1:8471``) used for every location;
+            ``None`` for Google's hosts.
+        transport: an httpx transport instead of the network (the embedded emulator).
+        api_version: the version path (``v1``; ``v1beta1`` works the same for these calls).
+        timeout, retry, sleep, random, clock: as for the Gemini client (tests inject them).
+
+    Resource arguments take a bare id (``"123"``, under ``project``/``location``) or a full name
+    (``projects/P/locations/L/tuningJobs/123``, as the service returns them). Raises
+    ``ValueError`` for malformed names before sending anything.
+    """
+
+    def __init__(
+        self,
+        project: str,
+        location: str,
+        auth: httpx.Auth | None,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        timeout: float = 60.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = _random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not project or not project.strip():
+            raise ValueError("project is empty")
+        self.project = project.strip()
+        self.location = check_location(location)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.api_version = api_version.strip("/")
+        self._sleep = sleep
+        self._clock = clock
+        self._core = HttpCore(
+            self.base_url or service_base_url(self.location),
+            auth,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            random=random,
+            clock=clock,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool (a shared embedded transport stays open)."""
+        self._core.close()
+
+    def __enter__(self) -> VertexClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"VertexClient(project={self.project!r}, location={self.location!r}, "
+            f"base_url={self.base_url!r}, auth={self._core.auth!r})"
+        )
+
+    @property
+    def parent(self) -> str:
+        """``projects/{project}/locations/{location}``."""
+        return f"projects/{self.project}/locations/{self.location}"
+
+    def url(self, name: str) -> str:
+        """The URL of a full resource name (or ``name:verb``), on its location's host."""
+        base = self.base_url or service_base_url(location_of(name))
+        return f"{base}/{self.api_version}/{name}"
+
+    def _name(self, collection: str, name: str) -> str:
+        return resource_name(self.project, self.location, collection, name)
+
+    # -- tuning jobs -------------------------------------------------------------------------
+
+    def create_tuning_job(self, job: Mapping[str, Any]) -> TuningJob:
+        """``POST /v1/{parent}/tuningJobs``: submit a tuning job (the request body, API JSON).
+
+        The service starts the job at once and returns it (not an operation). Not retried on
+        5xx or a dropped connection (a repeat could train twice); see the module docstring and
+        :meth:`submit_tuning_job` for recovering such a failure by labels.
+
+        Raises:
+            InvalidArgument: a field is invalid (an adapter size the base model does not allow,
+                a dataset URI that is not ``gs://``). NotFound: the base model or dataset does
+                not exist. PermissionDenied, ResourceExhausted (quota).
+        """
+        data = self._core.call(
+            "POST", self.url(f"{self.parent}/tuningJobs"), json=dict(job), idempotent=False
+        )
+        return parse(TuningJob, data)
+
+    def get_tuning_job(self, name: str) -> TuningJob:
+        """``GET /v1/{name}``. Raises NotFound when it does not exist."""
+        return parse(TuningJob, self._core.call("GET", self.url(self._name("tuningJobs", name))))
+
+    def list_tuning_jobs(
+        self,
+        *,
+        filter: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[TuningJob], str | None]:
+        """``GET /v1/{parent}/tuningJobs``: one page.
+
+        ``filter`` is the service's list filter (``labels.k="v" AND state="JOB_STATE_RUNNING"``;
+        the grammar is documented for other Vertex jobs, not for tuning jobs).
+
+        Returns:
+            the page's jobs and the next page token (``None`` on the last page).
+        """
+        params = _params(filter=filter, pageSize=page_size, pageToken=page_token)
+        data = self._core.call("GET", self.url(f"{self.parent}/tuningJobs"), params=params)
+        jobs = [parse(TuningJob, item) for item in data.get("tuningJobs") or []]
+        return jobs, data.get("nextPageToken") or None
+
+    def iter_tuning_jobs(self, filter: str | None = None, page_size: int = _PAGE_SIZE) -> Iterator[TuningJob]:
+        """Every tuning job in the default location (matching ``filter``), page after page."""
+        url = self.url(f"{self.parent}/tuningJobs")
+        for item in self._core.pages(url, "tuningJobs", page_size=page_size, **_params(filter=filter)):
+            yield parse(TuningJob, item)
+
+    def find_tuning_jobs(
+        self,
+        labels: Mapping[str, str],
+        states: Collection[JobState] | None = None,
+    ) -> list[TuningJob]:
+        """The jobs in the default location carrying every one of ``labels`` (and in one of
+        ``states`` when given), newest first.
+
+        The labels are sent as the list filter and checked again on every job returned, so a
+        service that ignores the filter still gives the right answer; one that refuses it
+        (``InvalidArgument``) is asked again without a filter.
+
+        Raises:
+            ValueError: ``labels`` is empty (every job would match).
+        """
+        if not labels:
+            raise ValueError("find_tuning_jobs needs at least one label")
+        try:
+            candidates = list(self.iter_tuning_jobs(filter=labels_filter(labels)))
+        except InvalidArgument as exc:
+            log.info("vertex: the tuning job list refused a label filter (%s); listing all", exc.message)
+            candidates = list(self.iter_tuning_jobs())
+        found = [
+            job
+            for job in candidates
+            if has_labels(job.labels, labels) and (states is None or job.state in states)
+        ]
+        found.sort(key=lambda job: (job.createTime is not None, job.createTime, job.name), reverse=True)
+        return found
+
+    def submit_tuning_job(
+        self, job: Mapping[str, Any], identity: Mapping[str, str]
+    ) -> tuple[TuningJob, bool]:
+        """Create the tuning job ``job`` unless a job of one's own (``identity`` labels, training
+        or succeeded) exists; never submit twice for one identity.
+
+        1. Look for a job carrying ``identity`` in :data:`~.types.ADOPTABLE_STATES`; if there is
+           one, return it (the newest succeeded one first, else the newest).
+        2. Otherwise create ``job`` (its ``labels`` must include ``identity``).
+        3. If the create failed ambiguously (a 5xx, a dropped connection or a timeout: the job may
+           exist), look again a few times, waiting as the retry policy does; return the job if it
+           appeared, else raise the create's error (the next call looks first again).
+
+        Returns:
+            the job, and True when this call created it (False when it was adopted).
+        Raises:
+            ValueError: ``job``'s labels lack ``identity``. The create's typed error otherwise.
+        """
+        labels = job.get("labels") or {}
+        if not isinstance(labels, Mapping) or not has_labels(labels, identity):
+            raise ValueError("the tuning job's labels must include its identity labels")
+        existing = self._adoptable(identity)
+        if existing is not None:
+            return existing, False
+        try:
+            return self.create_tuning_job(job), True
+        except GeminiError as exc:
+            if not _ambiguous(exc):
+                raise
+            failure = exc
+        for look in range(1, _LOOKS_AFTER_FAILURE + 1):
+            self._sleep(self._core.retry.backoff(look, self._core.random))
+            try:
+                found = self._adoptable(identity)
+            except GeminiError:
+                continue
+            if found is not None:
+                log.info(
+                    "vertex: the tuning job %s landed although its create failed (%s)", found.name, failure
+                )
+                return found, True
+        raise failure
+
+    def _adoptable(self, identity: Mapping[str, str]) -> TuningJob | None:
+        jobs = self.find_tuning_jobs(identity, ADOPTABLE_STATES)
+        succeeded = [job for job in jobs if job.state is JobState.JOB_STATE_SUCCEEDED]
+        best = succeeded or jobs
+        return best[0] if best else None
+
+    def cancel_tuning_job(self, name: str) -> None:
+        """``POST /v1/{name}:cancel`` (body ``{}``); asynchronous and best effort, safe to repeat.
+
+        The job is not deleted (jobs cannot be): it goes CANCELLING, then CANCELLED with
+        ``error.code`` 1, unless it finished first. Raises NotFound; a job that already ended
+        may be refused (``FailedPrecondition``; the service does not document it).
+        """
+        self._core.call(
+            "POST", self.url(f"{self._name('tuningJobs', name)}:cancel"), json={}, idempotent=True
+        )
+
+    # -- models ------------------------------------------------------------------------------
+
+    def get_model(self, name: str) -> Model:
+        """``GET /v1/{name}``: the default version, or the version ``...models/M@N`` names."""
+        return parse(Model, self._core.call("GET", self.url(self._name("models", name))))
+
+    def list_models(
+        self,
+        *,
+        filter: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[Model], str | None]:
+        """``GET /v1/{parent}/models``: one page (``filter`` e.g. ``labels.k="v"``)."""
+        params = _params(filter=filter, pageSize=page_size, pageToken=page_token)
+        data = self._core.call("GET", self.url(f"{self.parent}/models"), params=params)
+        return [parse(Model, item) for item in data.get("models") or []], data.get("nextPageToken") or None
+
+    def iter_models(self, filter: str | None = None, page_size: int = _PAGE_SIZE) -> Iterator[Model]:
+        """Every model in the default location (matching ``filter``), page after page."""
+        url = self.url(f"{self.parent}/models")
+        for item in self._core.pages(url, "models", page_size=page_size, **_params(filter=filter)):
+            yield parse(Model, item)
+
+    def update_model(
+        self,
+        name: str,
+        *,
+        display_name: str | None = None,
+        description: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Model:
+        """``PATCH /v1/{model}?updateMask=...``: change the model's display name, description
+        and labels in place (the fields given; ``None`` leaves a field alone).
+
+        These are model-level fields, so any ``@version`` in ``name`` is dropped (the service
+        refuses a version name for them). ``labels`` replaces the whole map: include the identity
+        labels. The call is synchronous (no operation).
+
+        Raises:
+            ValueError: nothing to change. NotFound, InvalidArgument.
+        """
+        fields: dict[str, Any] = {}
+        if display_name is not None:
+            fields["displayName"] = display_name
+        if description is not None:
+            fields["description"] = description
+        if labels is not None:
+            fields["labels"] = dict(labels)
+        if not fields:
+            raise ValueError("update_model: give display_name, description or labels")
+        model = self._name("models", name).partition("@")[0]
+        data = self._core.call(
+            "PATCH",
+            self.url(model),
+            params={"updateMask": ",".join(fields)},
+            json={"name": model, **fields},
+        )
+        return parse(Model, data)
+
+    def delete_model(self, name: str) -> Operation:
+        """``DELETE /v1/{model}``: delete the model and every version (a long-running operation).
+
+        Refused (``FailedPrecondition``) while any version is deployed to an endpoint: undeploy
+        first. Raises NotFound when it does not exist, including when an earlier attempt of this
+        call deleted it (``attempts > 1``): callers deleting treat both as done.
+        """
+        model = self._name("models", name).partition("@")[0]
+        return parse(Operation, self._core.call("DELETE", self.url(model)))
+
+    def delete_model_version(self, name: str) -> Operation:
+        """``DELETE /v1/{model@version}:deleteVersion`` (an operation).
+
+        Refused for the only version of a model (use :meth:`delete_model`) and while deployed.
+
+        Raises:
+            ValueError: ``name`` has no ``@version``.
+        """
+        full = self._name("models", name)
+        if "@" not in full.rsplit("/", 1)[-1]:
+            raise ValueError(f"delete_model_version needs a versioned name (...models/M@N): {name!r}")
+        return parse(Operation, self._core.call("DELETE", self.url(f"{full}:deleteVersion")))
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        """``GET /v1/{name}`` (on the endpoint's own location's host)."""
+        return parse(Endpoint, self._core.call("GET", self.url(self._name("endpoints", name))))
+
+    def list_endpoints(
+        self,
+        *,
+        location: str | None = None,
+        filter: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[Endpoint], str | None]:
+        """``GET /v1/projects/P/locations/L/endpoints``: one page, in ``location`` (default: the
+        client's; tuned Gemini 3.x endpoints live in ``us`` / ``eu``)."""
+        params = _params(filter=filter, pageSize=page_size, pageToken=page_token)
+        data = self._core.call("GET", self.url(f"{self._parent_of(location)}/endpoints"), params=params)
+        items = [parse(Endpoint, item) for item in data.get("endpoints") or []]
+        return items, data.get("nextPageToken") or None
+
+    def iter_endpoints(
+        self, filter: str | None = None, *, location: str | None = None, page_size: int = _PAGE_SIZE
+    ) -> Iterator[Endpoint]:
+        """Every endpoint in ``location`` (default: the client's) matching ``filter``."""
+        url = self.url(f"{self._parent_of(location)}/endpoints")
+        for item in self._core.pages(url, "endpoints", page_size=page_size, **_params(filter=filter)):
+            yield parse(Endpoint, item)
+
+    def undeploy_model(
+        self,
+        endpoint: str,
+        deployed_model_id: str,
+        traffic_split: Mapping[str, int] | None = None,
+    ) -> Operation:
+        """``POST /v1/{endpoint}:undeployModel``: stop serving one deployed model (an operation).
+
+        A deployed model that still has traffic is refused unless ``traffic_split`` moves it.
+        Repeating is safe: a retry after the first attempt landed gets NotFound or
+        FailedPrecondition (``attempts > 1``), which callers undeploying treat as done.
+        """
+        body: dict[str, Any] = {"deployedModelId": deployed_model_id}
+        if traffic_split is not None:
+            body["trafficSplit"] = dict(traffic_split)
+        url = self.url(f"{self._name('endpoints', endpoint)}:undeployModel")
+        return parse(Operation, self._core.call("POST", url, json=body, idempotent=True))
+
+    def delete_endpoint(self, name: str) -> Operation:
+        """``DELETE /v1/{endpoint}`` (an operation). Refused (``FailedPrecondition``) while models
+        are deployed on it. NotFound as for :meth:`delete_model`."""
+        return parse(Operation, self._core.call("DELETE", self.url(self._name("endpoints", name))))
+
+    # -- operations --------------------------------------------------------------------------
+
+    def get_operation(self, name: str) -> Operation:
+        """``GET /v1/{operation}`` (any ``projects/*/locations/*/.../operations/*`` name)."""
+        return parse(Operation, self._core.call("GET", self.url(operation_name(name))))
+
+    def wait_operation(
+        self,
+        operation: Operation | str,
+        *,
+        timeout: float = 600.0,
+        raise_on_error: bool = True,
+    ) -> Operation:
+        """Poll an operation until it is done; quick polls first, then every 10 seconds.
+
+        Returns:
+            the done operation.
+        Raises:
+            GeminiError: the operation failed (its ``error`` as the matching typed error), unless
+                ``raise_on_error`` is False. OperationTimeout: not done after ``timeout`` seconds
+                (it keeps running on the service).
+        """
+        current = operation if isinstance(operation, Operation) else self.get_operation(operation)
+        deadline = self._clock() + timeout
+        polls = 0
+        while not current.done:
+            delay = _OPERATION_POLLS[min(polls, len(_OPERATION_POLLS) - 1)]
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise OperationTimeout(current.name, timeout)
+            self._sleep(min(delay, remaining))
+            polls += 1
+            current = self.get_operation(current.name)
+        if raise_on_error and current.error is not None:
+            raise error_from_status(current.error, context=f"operation {current.name}")
+        return current
+
+    # -- inference ---------------------------------------------------------------------------
+
+    def generate_content(
+        self,
+        endpoint: str,
+        contents: str | Sequence[Mapping[str, Any]],
+        *,
+        system_instruction: str | None = None,
+        generation_config: Mapping[str, Any] | None = None,
+    ) -> GenerateContentResponse:
+        """``POST /v1/{endpoint}:generateContent``: ask a tuned model (its endpoint, not its
+        Model Registry name, which the service refuses).
+
+        ``contents`` is a user text or the API's ``contents`` list. Not retried on 5xx or a
+        dropped connection (429s and refused connections are).
+        """
+        if isinstance(contents, str):
+            body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": contents}]}]}
+        else:
+            body = {"contents": [dict(content) for content in contents]}
+        if system_instruction is not None:
+            body["systemInstruction"] = {"parts": [{"text": system_instruction}]}
+        if generation_config is not None:
+            body["generationConfig"] = dict(generation_config)
+        url = self.url(f"{self._name('endpoints', endpoint)}:generateContent")
+        return parse(GenerateContentResponse, self._core.call("POST", url, json=body, idempotent=False))
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _parent_of(self, location: str | None) -> str:
+        if location is None:
+            return self.parent
+        return f"projects/{self.project}/locations/{check_location(location)}"
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None and value != ""}
+
+
+def _ambiguous(error: GeminiError) -> bool:
+    """Whether a failed create may nevertheless have created the job."""
+    if isinstance(error, TransportFailure):
+        # Refused connections never reached the server (and were retried already).
+        return error.error_class not in ("ConnectError", "ConnectTimeout", "PoolTimeout")
+    return error.code is not None and error.code >= 500

@@ -1,0 +1,194 @@
+"""From ``tuned-models:endpoint`` (and the ``tuned-models:vertex`` settings) to ready clients.
+
+The endpoint is one of (as for the Gemini API, :mod:`tuned_models.gemini.endpoint`):
+
+- unset or empty: Google's hosts: Vertex AI on the host of each resource's location, Cloud
+  Storage on ``storage.googleapis.com``;
+- ``embedded``: the emulator inside this process (the same one that serves the Gemini API,
+  reached through the ``tuned_models.embedded`` entry point), state under
+  ``<project root>/.tuned-models/``;
+- an ``http://`` or ``https://`` URL, e.g. a running ``tuned-models emulator``: every Vertex
+  location and Cloud Storage are served there.
+
+Credentials follow :func:`.auth.resolve_auth`. For the embedded emulator and an ``http://`` URL
+on the loopback interface, without ``GOOGLE_OAUTH_ACCESS_TOKEN`` the token
+:data:`LOCAL_CALLER_TOKEN` is sent instead of looking for Google credentials (an emulator
+accepts any bearer token unless it was started with registered ones).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from tuned_models.gemini.client import DEFAULT_RETRY
+from tuned_models.gemini.endpoint import (
+    _LOOPBACK_HOSTS,
+    EMBEDDED,
+    EMBEDDED_BASE_URL,
+    embedded_transport,
+)
+from tuned_models.gemini.retry import RetryPolicy
+from tuned_models.project import STATE_DIR_NAME, find_project_root
+
+from .auth import ACCESS_TOKEN_ENV_VAR, AccessTokenAuth, resolve_auth
+from .client import VertexClient
+from .storage import PUBLIC_STORAGE_URL, StorageClient
+
+__all__ = [
+    "LOCAL_CALLER_TOKEN",
+    "LOCATION_ENV_VAR",
+    "PROJECT_ENV_VAR",
+    "ServiceEndpoint",
+    "connect",
+    "connect_storage",
+    "resolve_endpoint",
+]
+
+#: The bearer token sent to a local emulator when none is configured.
+LOCAL_CALLER_TOKEN = "tuned-models-local"
+PROJECT_ENV_VAR = "GOOGLE_CLOUD_PROJECT"
+LOCATION_ENV_VAR = "GOOGLE_CLOUD_LOCATION"
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    """Where calls go: ``base_url`` None means Google's own hosts; ``local`` an emulator."""
+
+    base_url: str | None
+    transport: httpx.BaseTransport | None
+    local: bool
+
+
+def resolve_endpoint(
+    endpoint: str | None,
+    *,
+    project_root: Path | None = None,
+    emulator_step_seconds: float | None = None,
+) -> ServiceEndpoint:
+    """Interpret a ``tuned-models:endpoint`` value (see the module docstring).
+
+    Raises:
+        ValueError: neither empty, ``embedded`` nor an http(s) URL.
+        RuntimeError: ``embedded`` but the emulator's entry point is not installed.
+    """
+    value = (endpoint or "").strip()
+    if not value:
+        return ServiceEndpoint(None, None, local=False)
+    if value.lower() == EMBEDDED:
+        root = project_root or find_project_root()
+        transport = embedded_transport(
+            root / STATE_DIR_NAME,
+            step_seconds=1.0 if emulator_step_seconds is None else emulator_step_seconds,
+        )
+        return ServiceEndpoint(EMBEDDED_BASE_URL, transport, local=True)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "tuned-models:endpoint must be empty (Google's services), 'embedded', "
+            "or an http:// or https:// URL"
+        )
+    local = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    return ServiceEndpoint(value.rstrip("/"), None, local=local)
+
+
+def _auth(
+    target: ServiceEndpoint,
+    auth: httpx.Auth | None,
+    quota_project: str | None,
+    environ: Mapping[str, str],
+) -> httpx.Auth:
+    if auth is not None:
+        return auth
+    if target.local and not environ.get(ACCESS_TOKEN_ENV_VAR, "").strip():
+        return AccessTokenAuth(LOCAL_CALLER_TOKEN)
+    return resolve_auth(quota_project, environ)
+
+
+def _setting(value: str | None, env_var: str, environ: Mapping[str, str], what: str) -> str:
+    chosen = (value or "").strip() or environ.get(env_var, "").strip()
+    if not chosen:
+        raise ValueError(f"no Vertex AI {what}: set tuned-models:vertex.{what} or {env_var}")
+    return chosen
+
+
+def connect(
+    endpoint: str | None,
+    *,
+    project: str | None = None,
+    location: str | None = None,
+    quota_project: str | None = None,
+    auth: httpx.Auth | None = None,
+    project_root: Path | None = None,
+    emulator_step_seconds: float | None = None,
+    environ: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> VertexClient:
+    """Build the Vertex AI client for an endpoint value, project and location.
+
+    ``project`` and ``location`` fall back to ``GOOGLE_CLOUD_PROJECT`` and
+    ``GOOGLE_CLOUD_LOCATION``. ``auth`` (e.g. shared with :func:`connect_storage`) replaces the
+    credential lookup. ``environ=None`` means ``os.environ`` at call time.
+
+    Raises:
+        ValueError: a bad endpoint, or no project or location anywhere, or a malformed location.
+        CredentialsMissing: Google's hosts and no credentials anywhere.
+        RuntimeError: ``embedded`` but the emulator's entry point is not installed.
+    """
+    if environ is None:
+        environ = os.environ
+    chosen_project = _setting(project, PROJECT_ENV_VAR, environ, "project")
+    chosen_location = _setting(location, LOCATION_ENV_VAR, environ, "location")
+    target = resolve_endpoint(
+        endpoint, project_root=project_root, emulator_step_seconds=emulator_step_seconds
+    )
+    return VertexClient(
+        chosen_project,
+        chosen_location,
+        _auth(target, auth, quota_project, environ),
+        base_url=target.base_url,
+        transport=target.transport,
+        timeout=timeout,
+        retry=retry or DEFAULT_RETRY,
+        sleep=sleep,
+    )
+
+
+def connect_storage(
+    endpoint: str | None,
+    *,
+    quota_project: str | None = None,
+    auth: httpx.Auth | None = None,
+    project_root: Path | None = None,
+    emulator_step_seconds: float | None = None,
+    environ: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StorageClient:
+    """Build the Cloud Storage client for an endpoint value (see :func:`connect`).
+
+    Raises:
+        ValueError: a bad endpoint. CredentialsMissing, RuntimeError: as for :func:`connect`.
+    """
+    if environ is None:
+        environ = os.environ
+    target = resolve_endpoint(
+        endpoint, project_root=project_root, emulator_step_seconds=emulator_step_seconds
+    )
+    return StorageClient(
+        _auth(target, auth, quota_project, environ),
+        base_url=target.base_url or PUBLIC_STORAGE_URL,
+        transport=target.transport,
+        timeout=timeout,
+        retry=retry or DEFAULT_RETRY,
+        sleep=sleep,
+    )

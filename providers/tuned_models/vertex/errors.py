@@ -1,0 +1,73 @@
+"""Errors of the Vertex AI and Cloud Storage clients.
+
+They are the Gemini client's typed errors (:mod:`tuned_models.gemini.errors`): the same classes,
+the same parsing of Google's ``{"error": {...}}`` envelope, the same redaction of credentials,
+so a caller catches ``NotFound`` whichever service raised it. This module adds what only long-
+running operations need: the error a failed operation carries (a ``google.rpc.Status`` with a
+gRPC code, not an HTTP response) becomes the matching class, and waiting past a deadline raises
+:class:`OperationTimeout`.
+"""
+
+from __future__ import annotations
+
+from tuned_models.gemini.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    GeminiError,
+    InternalError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
+from tuned_models.gemini.types import Status
+
+__all__ = ["OperationTimeout", "error_from_status"]
+
+#: gRPC code -> (canonical status, class). Codes without a class of their own use the base class.
+_GRPC: dict[int, tuple[str, type[GeminiError]]] = {
+    1: ("CANCELLED", GeminiError),
+    2: ("UNKNOWN", GeminiError),
+    3: ("INVALID_ARGUMENT", InvalidArgument),
+    4: ("DEADLINE_EXCEEDED", GeminiError),
+    5: ("NOT_FOUND", NotFound),
+    6: ("ALREADY_EXISTS", AlreadyExists),
+    7: ("PERMISSION_DENIED", PermissionDenied),
+    8: ("RESOURCE_EXHAUSTED", ResourceExhausted),
+    9: ("FAILED_PRECONDITION", FailedPrecondition),
+    10: ("ABORTED", GeminiError),
+    11: ("OUT_OF_RANGE", InvalidArgument),
+    12: ("UNIMPLEMENTED", GeminiError),
+    13: ("INTERNAL", InternalError),
+    14: ("UNAVAILABLE", Unavailable),
+    15: ("DATA_LOSS", GeminiError),
+    16: ("UNAUTHENTICATED", Unauthenticated),
+}
+
+
+class OperationTimeout(TimeoutError):
+    """A long-running operation was not done when the wait's timeout passed.
+
+    ``name`` is the operation's name: it keeps running on the service and can be waited for again.
+    """
+
+    def __init__(self, name: str, timeout: float) -> None:
+        super().__init__(f"operation {name} not done after {timeout:g}s")
+        self.name = name
+        self.timeout = timeout
+
+
+def error_from_status(status: Status, *, context: str = "") -> GeminiError:
+    """The typed error for a failed operation's ``google.rpc.Status``.
+
+    ``code`` is the HTTP code conventionally paired with the gRPC code (``None`` for codes with
+    none), ``status`` the canonical name; the message is the service's, after ``context``
+    (e.g. the operation's name) when given.
+    """
+    canonical, cls = _GRPC.get(status.code, ("UNKNOWN", GeminiError))
+    message = status.message or canonical
+    if context:
+        message = f"{context}: {message}"
+    return cls(message, code=cls.default_code, status=canonical, details=status.details)
