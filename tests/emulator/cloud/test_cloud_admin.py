@@ -10,6 +10,7 @@ import pytest
 
 from tests.emulator.cloud.conftest import PROJECT, Cloud, assert_storage_error, assert_vertex_error
 from tests.emulator.conftest import ADMIN_TOKEN, Emu, admin_headers, assert_error
+from tuned_models_emulator.embedded import embedded_transport
 from tuned_models_emulator.server import build_parser
 
 TOKENS = ("good-token", "alice-token=alice@example.com")
@@ -44,8 +45,6 @@ def configured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         finally:
             server.stop()
     else:
-        from tuned_models_emulator.embedded import embedded_transport
-
         transport = embedded_transport(None, tokens=TOKENS, buckets=BUCKETS)
         try:
             with httpx.Client(
@@ -113,3 +112,61 @@ def test_command_line_options() -> None:
     )
     assert args.token == ["t1", "t2=bob@example.com"]
     assert args.bucket == ["a", "gs://b"]
+
+
+# --- one token rule for every surface -------------------------------------------------------------
+
+CHALLENGE = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
+
+
+def _refused_everywhere(emu: Emu, authorization: str) -> None:
+    """A request with this ``Authorization`` header gets each surface's own 401, with the bearer
+    challenge."""
+    cloud = Cloud(emu)
+    auth = {"Authorization": authorization}
+    vertex = cloud.call("GET", f"{cloud.parent()}/tuningJobs", token=None, headers=auth)
+    assert assert_vertex_error(vertex, 401, "UNAUTHENTICATED").startswith(
+        "Request had invalid authentication credentials."
+    )
+    storage = cloud.call("GET", "/storage/v1/b/any-bucket", token=None, headers=auth)
+    assert_storage_error(storage, 401, "authError", "Invalid Credentials")
+    gemini = emu.call("GET", "/v1beta/tunedModels", key=None, headers=auth)
+    assert_error(gemini, 401, "UNAUTHENTICATED")
+    for response in (vertex, storage, gemini):
+        assert response.headers["WWW-Authenticate"] == CHALLENGE
+
+
+def test_configured_keys_alone_make_unknown_tokens_401_on_every_surface() -> None:
+    transport = embedded_transport(None, api_keys=("only-key",))
+    try:
+        with httpx.Client(transport=transport, base_url="http://emulator.invalid") as client:
+            emu = Emu("embedded", client)
+            _refused_everywhere(emu, "Bearer made-up-token")
+            assert emu.admin("GET", "settings").json()["tokensConfigured"] is False
+            emu.admin("POST", "callers", {"token": "late-token", "email": "late@example.com"})
+            cloud = Cloud(emu)
+            assert cloud.ok(cloud.call("GET", f"{cloud.parent()}/endpoints", token="late-token")) == {}
+            bucket = cloud.call("GET", "/storage/v1/b/missing-bucket", token="late-token")
+            assert_storage_error(bucket, 404, "notFound")
+            journal = emu.admin("GET", "journal").json()["requests"]
+            assert [e["caller"] for e in journal[-2:]] == ["late@example.com", "late@example.com"]
+    finally:
+        transport.close()
+
+
+def test_keyed_emulators_refuse_unknown_and_accept_configured_tokens(keyed_emu: Emu) -> None:
+    _refused_everywhere(keyed_emu, "Bearer made-up-token")
+    cloud = Cloud(keyed_emu)
+    assert cloud.ok(cloud.call("GET", f"{cloud.parent()}/models", token="dana-token")) == {}
+    made = cloud.call(
+        "POST", "/storage/v1/b", token="dana-token", params={"project": PROJECT}, json={"name": "b-1"}
+    )
+    assert cloud.ok(made)["name"] == "b-1"
+    entry = keyed_emu.admin("GET", "journal").json()["requests"][-1]
+    assert (entry["rpc"], entry["caller"]) == ("storage.buckets.insert", "dana@example.com")
+
+
+def test_an_oversized_token_or_another_scheme_is_refused_even_when_any_is_accepted(cloud: Cloud) -> None:
+    for authorization in ("Bearer " + "t" * 9_000, "Basic dTpw"):
+        _refused_everywhere(cloud.emu, authorization)
+    assert cloud.ok(cloud.call("GET", f"{cloud.parent()}/models", token="t" * 8_000)) == {}
