@@ -34,6 +34,10 @@ from tuned_models_emulator.store import Store, Tx
 #: The project of buckets the emulator is told to pre-create (``--bucket``) without one.
 DEFAULT_PROJECT = "tuned-models-local"
 MAX_OBJECT_NAME_BYTES = 1024
+#: The largest object (bytes): the Vertex AI tuning dataset limit, 1 GiB (the emulator's bound; the
+#: real service stores objects of up to 5 TiB).
+MAX_OBJECT_BYTES = 1 << 30
+_INT64 = re.compile(r"-?[0-9]{1,19}")
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
 
 
@@ -139,17 +143,29 @@ PRECONDITIONS = (
 )
 
 
+def int64_value(name: str, raw: str) -> int:
+    """A query parameter or header that is an int64 (a generation, a byte count), in decimal.
+
+    Raises 400 naming ``name`` for anything else (a sign other than ``-``, digits beyond ASCII,
+    underscores, or a value out of the int64 range).
+    """
+    text = raw.strip()
+    if _INT64.fullmatch(text) and -(2**63) <= (value := int(text)) < 2**63:
+        return value
+    raise invalid(f"Invalid argument: {name} must be an integer, got {raw[:64]!r}.")
+
+
+def too_large(limit: int) -> StorageError:
+    """413 for an object (or a declared size) over ``limit`` bytes (the emulator's bound)."""
+    return StorageError(
+        413,
+        f"The object is over the emulator's limit of {limit} bytes (the limit of a tuning dataset).",
+        "uploadTooLarge",
+    )
+
+
 def _precondition_values(query: Mapping[str, str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for name in PRECONDITIONS:
-        raw = query.get(name)
-        if raw is None:
-            continue
-        try:
-            out[name] = int(raw)
-        except ValueError:
-            raise invalid(f"Invalid argument: {name} must be an integer, got {raw!r}.") from None
-    return out
+    return {name: int64_value(name, query[name]) for name in PRECONDITIONS if name in query}
 
 
 def check_preconditions(obj: ObjectRecord | None, query: Mapping[str, str], *, read: bool) -> None:

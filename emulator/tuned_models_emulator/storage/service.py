@@ -36,6 +36,7 @@ from tuned_models_emulator.storage.errors import (
 )
 from tuned_models_emulator.storage.objects import (
     DEFAULT_PROJECT,
+    MAX_OBJECT_BYTES,
     NotModified,
     Objects,
     check_preconditions,
@@ -48,7 +49,8 @@ from tuned_models_emulator.storage.uploads import Uploads
 from tuned_models_emulator.store import Tx
 
 LIST_DEFAULT = 1000
-_RANGE = re.compile(r"bytes=(?P<start>\d*)-(?P<end>\d*)")
+#: A byte range (an unparsable one, or one beyond int64, is ignored as HTTP allows).
+_RANGE = re.compile(r"bytes=(?P<start>[0-9]{0,18})-(?P<end>[0-9]{0,18})")
 
 #: The caller of a request without credentials (Cloud Storage's ``allUsers``): let in, then
 #: refused by every method that needs a permission (the 401 names the permission).
@@ -61,15 +63,16 @@ _O = r"(?P<object>.+)"
 class CloudStorage(Service):
     """Every rule of the emulated Cloud Storage JSON API, over the emulator's store.
 
-    Credentials: an OAuth bearer token (any, unless tokens are configured); a request without
-    one is anonymous and refused with the permission the method needs. Resumable session URIs
-    need no credentials: the session id is the capability, as on the real service.
+    Credentials: an OAuth bearer token (by the rule of :func:`~tuned_models_emulator.auth.token_digest`);
+    a request without one is anonymous and refused with the permission the method needs.
+    Resumable session URIs need no credentials: the session id is the capability, as on the real
+    service. ``object_limit``: the largest object in bytes (1 GiB; see :class:`~.uploads.Uploads`).
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, object_limit: int = MAX_OBJECT_BYTES) -> None:
         super().__init__(runtime)
         self.objects = Objects(runtime)
-        self.uploads = Uploads(self.objects)
+        self.uploads = Uploads(self.objects, limit=object_limit)
         with runtime.store.transaction() as tx:
             StorageTables.create(tx)
             self._configured_buckets(tx)

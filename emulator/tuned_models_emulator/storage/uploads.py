@@ -10,7 +10,6 @@ session URI needs no credentials: its ``upload_id`` is the capability, as on the
 from __future__ import annotations
 
 import functools
-import json
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -23,11 +22,13 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
+from tuned_models_emulator.codec import parse_json_body
 from tuned_models_emulator.errors import ApiError
 from tuned_models_emulator.records import Caller
 from tuned_models_emulator.routes import Body, Call, Upload, off_loop
 from tuned_models_emulator.storage.errors import StorageError, invalid
 from tuned_models_emulator.storage.objects import (
+    MAX_OBJECT_BYTES,
     PRECONDITIONS,
     ChunkWriter,
     Digests,
@@ -35,8 +36,10 @@ from tuned_models_emulator.storage.objects import (
     check_object_name,
     check_preconditions,
     identify,
+    int64_value,
     parse_hash_header,
     string_map,
+    too_large,
 )
 from tuned_models_emulator.storage.render import render_object
 from tuned_models_emulator.storage.tables import CHUNK_BYTES, StorageTables, UploadRecord
@@ -47,11 +50,31 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MULTIPART_LIMIT = 64 * 1024 * 1024
 #: The largest metadata body of a resumable upload's first request.
 METADATA_LIMIT = 64 * 1024
-_CONTENT_RANGE = re.compile(r"bytes (?:(?P<start>\d+)-(?P<end>\d+)|\*)/(?P<total>\d+|\*)")
+_CONTENT_RANGE = re.compile(
+    r"bytes (?:(?P<start>[0-9]{1,18})-(?P<end>[0-9]{1,18})|\*)/(?P<total>[0-9]{1,18}|\*)"
+)
+
+
+def parse_metadata(raw: bytes) -> dict[str, Any]:
+    """An upload's object metadata (JSON, at most :data:`METADATA_LIMIT` bytes, bounded as every
+    request body is: :func:`~tuned_models_emulator.codec.parse_json_body`); ``{}`` when empty.
+
+    Raises 400 for anything but an object whose ``name``, ``contentType``, ``md5Hash`` and
+    ``crc32c`` are strings and whose ``metadata`` maps strings to strings.
+    """
+    metadata = parse_json_body(raw)
+    if not isinstance(metadata, dict):
+        raise invalid("Invalid JSON payload received: the object metadata must be a JSON object.")
+    for key in ("name", "contentType", "md5Hash", "crc32c"):
+        if not isinstance(metadata.get(key, ""), str):
+            raise invalid(f"Invalid value for {key}: expected a string.")
+    string_map(metadata.get("metadata"), "metadata")
+    return metadata
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], bytes, str | None]:
-    """(metadata, media, media content type) of a ``multipart/related`` upload body."""
+    """(metadata, media, media content type) of a ``multipart/related`` upload body. Raises 400
+    when it is not two parts, or for bad metadata (:func:`parse_metadata`)."""
     header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
     message = BytesParser(policy=policy.HTTP).parsebytes(header + body)
     parts = list(message.iter_parts()) if message.is_multipart() else []
@@ -59,15 +82,18 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], byt
         raise invalid("Invalid multipart request with 2 parts expected (metadata and media).")
     meta_part, media_part = parts
     raw_meta = meta_part.get_payload(decode=True)
-    try:
-        metadata = json.loads(raw_meta if isinstance(raw_meta, bytes) else b"{}") if raw_meta else {}
-    except ValueError:
-        raise invalid("Metadata part is too large or invalid JSON.") from None
-    if not isinstance(metadata, dict):
-        raise invalid("Metadata part must be a JSON object.")
+    if isinstance(raw_meta, bytes) and len(raw_meta) > METADATA_LIMIT:
+        raise invalid(f"The metadata part is over {METADATA_LIMIT} bytes.")
+    metadata = parse_metadata(raw_meta if isinstance(raw_meta, bytes) else b"")
     media = media_part.get_payload(decode=True)
     media_type = media_part.get("Content-Type") if isinstance(media_part, Message) else None
     return metadata, media if isinstance(media, bytes) else b"", media_type
+
+
+def _body_too_large(limit: int) -> StorageError:
+    return StorageError(
+        413, f"The request body is over {limit} bytes; use a resumable upload.", "uploadTooLarge"
+    )
 
 
 async def _collect(chunks: AsyncIterator[bytes], limit: int) -> bytes:
@@ -76,18 +102,45 @@ async def _collect(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise StorageError(
-                413, f"The request body is over {limit} bytes; use a resumable upload.", "uploadTooLarge"
-            )
+            raise _body_too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
 
 
-class Uploads:
-    """The upload handlers of :class:`~.service.CloudStorage`, over its :class:`~.objects.Objects`."""
+async def _bounded(chunks: AsyncIterator[bytes], limit: int, *, already: int = 0) -> AsyncIterator[bytes]:
+    """``chunks`` until the object would hold more than ``limit`` bytes (``already`` are stored):
+    then 413 (:func:`~.objects.too_large`)."""
+    size = already
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        yield chunk
 
-    def __init__(self, objects: Objects) -> None:
+
+def _declared(call: Call, header: str) -> int | None:
+    """A size header of the request (``Content-Length``, ``X-Upload-Content-Length``); None when
+    absent. Raises 400 for a value that is not a non-negative int64."""
+    raw = call.headers.get(header)
+    if raw is None:
+        return None
+    value = int64_value(header, raw)
+    if value < 0:
+        raise invalid(f"Invalid argument: {header} must not be negative, got {raw[:64]!r}.")
+    return value
+
+
+class Uploads:
+    """The upload handlers of :class:`~.service.CloudStorage`, over its :class:`~.objects.Objects`.
+
+    ``limit``: the largest object (bytes); a request declaring more is a 413 before any byte is
+    read, one sending more a 413 once it has (nothing is kept, and a resumable session that goes
+    past it is cancelled).
+    """
+
+    def __init__(self, objects: Objects, *, limit: int = MAX_OBJECT_BYTES) -> None:
         self.objects = objects
+        self.limit = limit
 
     def upload(self, tx: Tx, caller: Caller, call: Call) -> Body | Upload:
         """storage.objects.insert on ``/upload/storage/v1/b/{bucket}/o``: ``uploadType`` media,
@@ -97,6 +150,13 @@ class Uploads:
         bucket = call.params["bucket"]
         self.objects.bucket(tx, bucket)
         kind = call.query.get("uploadType")
+        length = _declared(call, "content-length") or 0
+        if kind == "multipart" and length > MULTIPART_LIMIT:
+            raise _body_too_large(MULTIPART_LIMIT)
+        if (kind == "media" and length > self.limit) or (
+            kind == "resumable" and (_declared(call, "x-upload-content-length") or 0) > self.limit
+        ):
+            raise too_large(self.limit)
         if kind == "media":
             name = check_object_name(call.query.get("name"))
             check_preconditions(StorageTables(tx).object(bucket, name), call.query, read=False)
@@ -111,7 +171,7 @@ class Uploads:
         """Store ``chunks`` under ``data_id`` (nothing left behind when it fails)."""
         writer = ChunkWriter(self.objects.store, data_id)
         try:
-            async for piece in chunks:
+            async for piece in _bounded(chunks, self.limit):
                 await off_loop(writer.write, piece)
             await off_loop(writer.close)
         except BaseException:
@@ -148,7 +208,8 @@ class Uploads:
         content_type = call.headers.get("content-type") or ""
         if not content_type.lower().startswith("multipart/"):
             raise invalid("Multipart uploads need a multipart/related Content-Type with a boundary.")
-        metadata, media, media_type = parse_multipart(content_type, await _collect(chunks, MULTIPART_LIMIT))
+        body = await _collect(chunks, MULTIPART_LIMIT)
+        metadata, media, media_type = await off_loop(parse_multipart, content_type, body)
         name = check_object_name(call.query.get("name") or metadata.get("name"))
 
         async def one() -> AsyncIterator[bytes]:
@@ -171,16 +232,9 @@ class Uploads:
         )
 
     async def _start_resumable(self, call: Call, chunks: AsyncIterator[bytes]) -> Body:
-        raw = await _collect(chunks, METADATA_LIMIT)
-        try:
-            metadata = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            raise invalid("Invalid JSON payload received.") from None
-        if not isinstance(metadata, dict):
-            raise invalid("Invalid JSON payload received: expected an object.")
+        metadata = await off_loop(parse_metadata, await _collect(chunks, METADATA_LIMIT))
         bucket = call.params["bucket"]
         name = check_object_name(call.query.get("name") or metadata.get("name"))
-        declared = call.headers.get("x-upload-content-length")
         session = UploadRecord(
             id=secrets.token_urlsafe(32),
             bucket=bucket,
@@ -192,7 +246,7 @@ class Uploads:
             ),
             data_id=secrets.token_hex(16),
             create_ns=0,
-            total=int(declared) if declared and declared.isdigit() else None,
+            total=_declared(call, "x-upload-content-length"),
             metadata=string_map(metadata.get("metadata"), "metadata"),
             preconditions={k: v for k, v in call.query.items() if k in PRECONDITIONS},
             expected_md5=metadata.get("md5Hash"),
@@ -242,6 +296,8 @@ class Uploads:
                 raise invalid(f"Invalid Content-Range header: {content_range!r}")
             start = int(found["start"]) if found["start"] is not None else None
             total = int(found["total"]) if found["total"] != "*" else None
+            if total is not None and total > self.limit:
+                raise too_large(self.limit)
         # What was persisted is what the stored chunks hold: a request cut short keeps the chunks
         # it completed, and the client resumes from the offset a status query reports.
         received = sum(size for _, size in StorageTables(tx).chunk_sizes(session.data_id))
@@ -273,8 +329,12 @@ class Uploads:
                     yield piece
 
         writer = ChunkWriter(self.objects.store, session.data_id)
-        async for piece in fresh():
-            await off_loop(writer.write, piece)
+        try:
+            async for piece in _bounded(fresh(), self.limit, already=received):
+                await off_loop(writer.write, piece)
+        except StorageError:
+            await off_loop(self._cancel, session)
+            raise
         await off_loop(writer.close)
         received += writer.digests.size
         total = received if whole else (total if total is not None else session.total)
@@ -287,6 +347,11 @@ class Uploads:
             headers = {"Range": f"bytes=0-{received - 1}"} if received else {}
             return Response(status_code=308, headers=headers)
         return await off_loop(self._complete, call, session)
+
+    def _cancel(self, session: UploadRecord) -> None:
+        with self.objects.store.transaction() as tx:
+            StorageTables(tx).delete_upload(session.id)
+            StorageTables(tx).delete_data(session.data_id)
 
     def _save_session(self, session: UploadRecord) -> None:
         with self.objects.store.transaction() as tx:
@@ -311,9 +376,7 @@ class Uploads:
                 expected_crc32c=expected.get("crc32c") or session.expected_crc32c,
             )
         except ApiError:
-            with self.objects.store.transaction() as tx:
-                StorageTables(tx).delete_upload(session.id)
-                StorageTables(tx).delete_data(session.data_id)
+            self._cancel(session)
             raise
         with self.objects.store.transaction() as tx:
             StorageTables(tx).put_upload(replace(session, done=obj.generation))

@@ -12,7 +12,7 @@ import base64
 import io
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,11 +84,12 @@ class Cloud:
         *,
         token: str | None = TOKEN,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """A request with ``Authorization: Bearer token`` (none when ``token`` is None)."""
+        """A request with ``Authorization: Bearer token`` (none when ``token`` is None); an iterable
+        ``content`` is sent chunked, without a Content-Length."""
         all_headers: dict[str, str] = {}
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
