@@ -39,7 +39,7 @@ MAX_VALUES = 1_000_000
 #: The deepest nesting of objects and arrays a body may have (protobuf's JSON parser's limit).
 MAX_DEPTH = 100
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _INVALID = "Invalid JSON payload received."
 
@@ -53,7 +53,8 @@ def parse_json_body(raw: bytes) -> Any:
     """Decode a request body (``{}`` when it is empty).
 
     Raises :class:`InvalidArgument` with the real parser's message for invalid UTF-8, JSON that
-    neither parser accepts, nesting deeper than :data:`MAX_DEPTH` and lone surrogates.
+    neither parser accepts, more than :data:`MAX_VALUES` values, nesting deeper than
+    :data:`MAX_DEPTH` and lone surrogates.
     """
     if not raw.strip():
         return {}
@@ -61,24 +62,43 @@ def parse_json_body(raw: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidArgument(f"{_INVALID} Invalid UTF-8.") from exc
+    try:
+        return strict_json(text)
+    except ValueError:
+        if len(raw) > JSON5_LIMIT or _structural(text) > JSON5_VALUES:
+            raise _invalid("Unexpected token.") from None
+    try:
+        value = json5.loads(text)
+    except RecursionError:
+        raise _invalid(f"Message too deep. Max recursion depth is {MAX_DEPTH}.") from None
+    except Exception:  # json5 raises ValueError and friends
+        raise _invalid("Unexpected token.") from None
+    _check_bounds(text, value)
+    return value
+
+
+def strict_json(text: str) -> Any:
+    """Strict JSON, bounded as every request body is (no JSON5 fallback): also for data that is not
+    a request body, such as a line of a tuning dataset.
+
+    Raises ValueError (``json.JSONDecodeError`` for a syntax error) for text that is not JSON, and
+    :class:`InvalidArgument` with the real parser's message for more than :data:`MAX_VALUES`
+    values, nesting deeper than :data:`MAX_DEPTH` and lone surrogates.
+    """
     if _structural(text) > MAX_VALUES:
         raise _invalid(f"Too many values: more than {MAX_VALUES} commas, colons and opening brackets.")
     try:
         value = decode(text)
     except RecursionError:
         raise _invalid(f"Message too deep. Max recursion depth is {MAX_DEPTH}.") from None
-    except ValueError:
-        if len(raw) > JSON5_LIMIT or _structural(text) > JSON5_VALUES:
-            raise _invalid("Unexpected token.") from None
-        try:
-            value = json5.loads(text)
-        except RecursionError:
-            raise _invalid(f"Message too deep. Max recursion depth is {MAX_DEPTH}.") from None
-        except Exception:  # json5 raises ValueError and friends
-            raise _invalid("Unexpected token.") from None
-    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(raw):
-        _check_tree(value)
+    _check_bounds(text, value)
     return value
+
+
+def _check_bounds(text: str, value: Any) -> None:
+    """Walk ``value`` for depth and lone surrogates when its text could hold either."""
+    if text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+        _check_tree(value)
 
 
 def decode(text: str) -> Any:

@@ -47,7 +47,7 @@ def snake(name: str) -> str:
 class Field:
     """One field of a message: its kind, and the message or enum it refers to."""
 
-    kind: str  # string | int32 | int64 | float | bool | enum | message | any
+    kind: str  # string | int32 | int64 | float | double | bool | enum | message | any
     ref: str = ""
     repeated: bool = False
 
@@ -142,6 +142,7 @@ _PROTO_TYPE = {
     "int32": "TYPE_INT32",
     "int64": "TYPE_INT64",
     "float": "TYPE_FLOAT",
+    "double": "TYPE_DOUBLE",
     "bool": "TYPE_BOOL",
 }
 
@@ -176,6 +177,8 @@ def decimal(text: str, *, digits: int) -> int | None:
 _INT_BOUNDS = {"int32": 2**31, "int64": 2**63}
 #: The largest finite float32: a larger ``float`` field is out of range.
 _FLOAT32_MAX = 3.4028234663852886e38
+#: The spellings of the non-finite floats proto3 JSON accepts (strings only).
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
 
 
 def _any(path: str, field: Field, value: Any, schema: Schema) -> Any:
@@ -217,15 +220,18 @@ def _integer(path: str, field: Field, value: Any, schema: Schema) -> int:
 
 
 def _float(path: str, field: Field, value: Any, schema: Schema) -> float:
-    """A number or numeric string (``"NaN"``, ``"Infinity"`` too, as proto3 JSON allows) that a
-    float32 can hold."""
+    """A number or numeric string that the field's type holds: ``"NaN"``, ``"Infinity"`` and
+    ``"-Infinity"`` as strings (proto3 JSON), else a finite value, within float32's range for a
+    ``float`` (a literal such as ``1e400``, beyond any double, is refused too)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _invalid_value(path, field, value, schema)
     try:
         number = float(value)
     except (ValueError, OverflowError):
         raise _invalid_value(path, field, value, schema) from None
-    if math.isfinite(number) and abs(number) > _FLOAT32_MAX:
+    if not math.isfinite(number) and value not in _NON_FINITE:
+        raise _invalid_value(path, field, value, schema)
+    if field.kind == "float" and math.isfinite(number) and abs(number) > _FLOAT32_MAX:
         raise _invalid_value(path, field, value, schema)
     return number
 
@@ -250,6 +256,7 @@ _SCALARS: dict[str, Callable[[str, Field, Any, Schema], Any]] = {
     "int32": _integer,
     "int64": _integer,
     "float": _float,
+    "double": _float,
     "enum": _enum,
 }
 

@@ -103,15 +103,6 @@ class ChunkWriter:
             StorageTables(tx).append_chunks(self.data_id, [chunk])
 
 
-def read_data(tx: Tx, data_id: str) -> Iterator[bytes]:
-    """Every chunk of ``data_id`` in order, read inside ``tx``."""
-    tables = StorageTables(tx)
-    for seq, _ in tables.chunk_sizes(data_id):
-        chunk = tables.chunk(data_id, seq)
-        if chunk is not None:
-            yield chunk
-
-
 def parse_hash_header(value: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in (value or "").split(","):
@@ -211,16 +202,32 @@ def string_map(value: Any, what: str) -> dict[str, str] | None:
     return {str(k): v for k, v in value.items()}
 
 
-def read_object(tx: Tx, bucket: str, name: str) -> tuple[ObjectRecord, Iterator[bytes]] | None:
-    """The live object and its bytes (read inside ``tx``), or None when the bucket or the object
-    does not exist (for other services, e.g. a tuning job reading its dataset)."""
+def find_object(tx: Tx, bucket: str, name: str) -> ObjectRecord | None:
+    """The live object ``gs://bucket/name``, or None when the bucket or the object does not exist
+    (for other services, e.g. a tuning job naming its dataset)."""
     tables = StorageTables(tx)
-    if tables.bucket(bucket) is None:
-        return None
-    obj = tables.object(bucket, name)
-    if obj is None:
-        return None
-    return obj, read_data(tx, obj.data_id)
+    return tables.object(bucket, name) if tables.bucket(bucket) is not None else None
+
+
+class ObjectGone(Exception):
+    """The data of an object being read was deleted meanwhile (a delete or a new generation)."""
+
+
+def object_data(store: Store, obj: ObjectRecord) -> Iterator[bytes]:
+    """The bytes of ``obj``, one chunk per transaction of its own: reading a 1 GiB object holds the
+    store no longer than a chunk at a time (for other services, e.g. a tuning job reading its
+    dataset after its own transaction).
+
+    Raises :class:`ObjectGone` when the object's data is deleted before it is all read.
+    """
+    with store.transaction() as tx:
+        sizes = StorageTables(tx).chunk_sizes(obj.data_id)
+    for seq, _ in sizes:
+        with store.transaction() as tx:
+            chunk = StorageTables(tx).chunk(obj.data_id, seq)
+        if chunk is None:
+            raise ObjectGone(f"gs://{obj.bucket}/{obj.name} changed while being read")
+        yield chunk
 
 
 class Objects:

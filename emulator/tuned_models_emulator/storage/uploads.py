@@ -2,7 +2,7 @@
 media, multipart and resumable protocols.
 
 The handlers are ``stream_body`` endpoints: each checks the request in the transaction and returns
-an :class:`~tuned_models_emulator.routes.Upload` that receives the body afterwards, a chunk at a
+a :class:`~tuned_models_emulator.routes.Deferred` that receives the body afterwards, a chunk at a
 time, each stored in a short transaction of its own (:class:`~.objects.ChunkWriter`). A resumable
 session URI needs no credentials: its ``upload_id`` is the capability, as on the service.
 """
@@ -25,7 +25,7 @@ from starlette.responses import Response
 from tuned_models_emulator.codec import parse_json_body
 from tuned_models_emulator.errors import ApiError
 from tuned_models_emulator.records import Caller
-from tuned_models_emulator.routes import Body, Call, Upload, off_loop
+from tuned_models_emulator.routes import Body, Call, Deferred, off_loop
 from tuned_models_emulator.storage.errors import StorageError, invalid
 from tuned_models_emulator.storage.objects import (
     MAX_OBJECT_BYTES,
@@ -142,7 +142,7 @@ class Uploads:
         self.objects = objects
         self.limit = limit
 
-    def upload(self, tx: Tx, caller: Caller, call: Call) -> Body | Upload:
+    def upload(self, tx: Tx, caller: Caller, call: Call) -> Body | Deferred:
         """storage.objects.insert on ``/upload/storage/v1/b/{bucket}/o``: ``uploadType`` media,
         multipart or resumable (which opens a session). The bucket and the preconditions are
         checked before any byte is received, and again when the object is written."""
@@ -160,11 +160,11 @@ class Uploads:
         if kind == "media":
             name = check_object_name(call.query.get("name"))
             check_preconditions(StorageTables(tx).object(bucket, name), call.query, read=False)
-            return Upload(lambda chunks: self._receive_media(call, name, chunks))
+            return Deferred(lambda chunks: self._receive_media(call, name, chunks))
         if kind == "multipart":
-            return Upload(lambda chunks: self._receive_multipart(call, chunks))
+            return Deferred(lambda chunks: self._receive_multipart(call, chunks))
         if kind == "resumable":
-            return Upload(lambda chunks: self._start_resumable(call, chunks))
+            return Deferred(lambda chunks: self._start_resumable(call, chunks))
         raise invalid(f"Invalid upload type: {kind!r}. Use media, multipart or resumable.")
 
     async def _write(self, data_id: str, chunks: AsyncIterator[bytes]) -> Digests:
@@ -277,7 +277,7 @@ class Uploads:
             raise StorageError(404, "No such upload session.", "notFound")
         return session
 
-    def upload_chunk(self, tx: Tx, caller: Caller, call: Call) -> Body | Upload:
+    def upload_chunk(self, tx: Tx, caller: Caller, call: Call) -> Body | Deferred:
         """PUT on a resumable session URI: append ``Content-Range: bytes a-b/total`` (total may be
         ``*`` until the last chunk), or ask for the status with ``bytes */total``. Answers 308 with
         ``Range: bytes=0-N`` while incomplete, 200 with the object once complete (again on later
@@ -307,7 +307,9 @@ class Uploads:
             )
         skip = 0 if start is None else received - start
         whole = content_range is None
-        return Upload(lambda chunks: self._receive_chunk(call, session, received, skip, total, whole, chunks))
+        return Deferred(
+            lambda chunks: self._receive_chunk(call, session, received, skip, total, whole, chunks)
+        )
 
     async def _receive_chunk(
         self,

@@ -31,6 +31,7 @@ from tuned_models_emulator.vertex.records import (
     progress,
 )
 from tuned_models_emulator.vertex.tables import VertexTables
+from tuned_models_emulator.wire import decimal
 
 NS = 1_000_000_000
 LIST_DEFAULT = 100
@@ -160,8 +161,8 @@ class VertexBase:
         versions = tables.versions(model.id)
         if ref is None or ref == "-":
             chosen = next((v for v in versions if "default" in v.aliases), versions[-1] if versions else None)
-        elif ref.isdigit():
-            chosen = next((v for v in versions if v.version == int(ref)), None)
+        elif (number := decimal(ref, digits=18)) is not None:
+            chosen = next((v for v in versions if v.version == number), None)
         else:
             chosen = next((v for v in versions if ref in v.aliases), None)
         if chosen is None:

@@ -8,15 +8,17 @@ import math
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from tuned_models_emulator.codec import json_text
 from tuned_models_emulator.errors import FailedPrecondition, InvalidArgument, NotFound
 from tuned_models_emulator.faults import forced_failure
 from tuned_models_emulator.projects import project_number
 from tuned_models_emulator.records import Caller
-from tuned_models_emulator.routes import Body, Call
-from tuned_models_emulator.storage import read_object
+from tuned_models_emulator.routes import Body, Call, Deferred, off_loop
+from tuned_models_emulator.runtime import CLOCK_LIMIT_NS
+from tuned_models_emulator.storage import ObjectGone, ObjectRecord, find_object, object_data
 from tuned_models_emulator.store import Tx
 from tuned_models_emulator.vertex.base import NS, VertexBase, us
 from tuned_models_emulator.vertex.catalog import (
@@ -39,12 +41,46 @@ from tuned_models_emulator.vertex.render import render_job
 from tuned_models_emulator.vertex.rules import check_labels, checkpoint_epochs, matches, parse_filter
 from tuned_models_emulator.vertex.schema import schema
 from tuned_models_emulator.vertex.tables import VertexTables
-from tuned_models_emulator.wire import normalize
+from tuned_models_emulator.wire import format_timestamp, normalize
 
 _GS_URI = re.compile(r"gs://(?P<bucket>[^/]+)/(?P<object>.+)")
 _MODEL_NAME = re.compile(
     r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/models/(?P<model>[^/@:]+)(?:@(?P<ref>[^/:]+))?"
 )
+
+
+#: The most training steps a job may take (the emulator's bound, as the Gemini API's int32).
+MAX_STEPS = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    """A dataset a create request names: the field naming it, its URI, the object as found."""
+
+    field: str
+    uri: str
+    obj: ObjectRecord
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """A create request checked against everything but its datasets' contents."""
+
+    project: str
+    location: str
+    body: Mapping[str, Any]
+    spec: Mapping[str, Any]
+    base: TunableModel
+    pre_tuned: dict[str, str] | None
+    parent_model: ModelRecord | None
+    epochs: int
+    multiplier: float
+    adapter_name: str
+    display_name: str
+    labels: dict[str, str]
+    encryption: Mapping[str, Any] | None
+    training: DatasetRef
+    validation: DatasetRef | None
 
 
 class TuningJobs(VertexBase):
@@ -58,12 +94,44 @@ class TuningJobs(VertexBase):
             raise NotFound(f"TuningJob {name} not found.")
         return job
 
-    def create_tuning_job(self, tx: Tx, caller: Caller, call: Call) -> Body:
-        """CreateTuningJob: validate as the service does, store PENDING, return the TuningJob."""
+    def create_tuning_job(self, tx: Tx, caller: Caller, call: Call) -> Deferred:
+        """CreateTuningJob: checked as the service does, then its datasets are read after this
+        transaction (a chunk per transaction of their own, so a 1 GiB dataset holds up no other
+        request), then the job is stored PENDING in a transaction of its own, the request checked
+        again there (what changed meanwhile counts). Answers the TuningJob."""
         self.settle(tx)
+        request = self._check(tx, call)
+        return Deferred(lambda _body: self._create(call, request))
+
+    async def _create(self, call: Call, request: JobRequest) -> Body:
+        training = await off_loop(self._read, request.training, True)
+        validation = None
+        if request.validation is not None:
+            validation = await off_loop(self._read, request.validation, False)
+            count = validation.example_count
+            if count > MAX_VALIDATION_EXAMPLES or (count > 1000 and count > 0.3 * training.example_count):
+                raise InvalidArgument(
+                    f"The validation dataset has {count} examples; at most {MAX_VALIDATION_EXAMPLES} are "
+                    "allowed, and at most 30% of the training examples when it has more than 1000."
+                )
+        examples = await off_loop(json_text, training.pairs)
+        return await off_loop(self._store, call, training, examples)
+
+    def _read(self, dataset: DatasetRef, keep_pairs: bool) -> DatasetStats:
+        """Validate a dataset and count it, reading it a chunk per transaction."""
+        try:
+            return read_dataset(
+                dataset.uri, object_data(self.runtime.store, dataset.obj), keep_pairs=keep_pairs
+            )
+        except ObjectGone:
+            raise InvalidArgument(
+                f"supervised_tuning_spec.{dataset.field}: {dataset.uri} does not exist."
+            ) from None
+
+    def _check(self, tx: Tx, call: Call) -> JobRequest:
+        """A create request checked against everything but its datasets' contents (400 or 404)."""
         project, location = self.parent(call)
-        version = call.version
-        body = normalize("TuningJob", call.body, "tuning_job", schema(version))
+        body = normalize("TuningJob", call.body, "tuning_job", schema(call.version))
         for unsupported in (
             "distillationSpec",
             "partnerModelTuningSpec",
@@ -103,8 +171,13 @@ class TuningJobs(VertexBase):
         epochs = int(hyper.get("epochCount") or 0) or DEFAULT_EPOCHS
         if epochs < 1:
             raise InvalidArgument("hyper_parameters.epoch_count must be positive.")
+        if epochs > MAX_STEPS:
+            raise InvalidArgument(
+                f"hyper_parameters.epoch_count: {epochs} epochs are more steps than the emulator runs "
+                f"(at most {MAX_STEPS})."
+            )
         multiplier = float(hyper.get("learningRateMultiplier", 1.0))
-        if not multiplier > 0:
+        if not (multiplier > 0 and math.isfinite(multiplier)):
             raise InvalidArgument("hyper_parameters.learning_rate_multiplier must be positive.")
         adapter_name = hyper.get("adapterSize") or "ADAPTER_SIZE_UNSPECIFIED"
         if adapter_name == "ADAPTER_SIZE_UNSPECIFIED":
@@ -127,24 +200,70 @@ class TuningJobs(VertexBase):
         training_uri = spec.get("trainingDatasetUri")
         if not training_uri:
             raise InvalidArgument("supervised_tuning_spec.training_dataset_uri is required.")
-        training = self._dataset(tx, "training_dataset_uri", str(training_uri), keep_pairs=True)
         validation_uri = spec.get("validationDatasetUri") or None
-        if validation_uri is not None:
-            validation = self._dataset(tx, "validation_dataset_uri", str(validation_uri), keep_pairs=False)
-            count = validation.example_count
-            if count > MAX_VALIDATION_EXAMPLES or (count > 1000 and count > 0.3 * training.example_count):
-                raise InvalidArgument(
-                    f"The validation dataset has {count} examples; at most {MAX_VALIDATION_EXAMPLES} are "
-                    "allowed, "
-                    "and at most 30% of the training examples when it has more than 1000."
-                )
+        return JobRequest(
+            project=project,
+            location=location,
+            body=body,
+            spec=spec,
+            base=base,
+            pre_tuned=pre_tuned,
+            parent_model=parent_model,
+            epochs=epochs,
+            multiplier=multiplier,
+            adapter_name=adapter_name,
+            display_name=display_name,
+            labels=labels,
+            encryption=encryption,
+            training=self._dataset(tx, "training_dataset_uri", str(training_uri)),
+            validation=(
+                None
+                if validation_uri is None
+                else self._dataset(tx, "validation_dataset_uri", str(validation_uri))
+            ),
+        )
 
-        now = self.now(tx)
-        step_ns = max(1000, us(round(self.runtime.step_seconds(tx) * NS)))
-        steps_per_epoch = math.ceil(len(training.input_tokens) / BATCH_SIZE)
-        total_steps = epochs * steps_per_epoch
+    def _store(self, call: Call, training: DatasetStats, examples: str) -> Body:
+        """Store the job of a create request whose training dataset was read; its TuningJob."""
+        with self.runtime.store.transaction() as tx:
+            self.settle(tx)
+            request = self._check(tx, call)
+            tables = VertexTables(tx)
+            now = self.now(tx)
+            step_ns = max(1000, us(round(self.runtime.step_seconds(tx) * NS)))
+            steps_per_epoch = math.ceil(training.kept / BATCH_SIZE)
+            total_steps = request.epochs * steps_per_epoch
+            if total_steps > MAX_STEPS:
+                raise InvalidArgument(
+                    f"hyper_parameters.epoch_count: {request.epochs} epochs of {steps_per_epoch} steps are "
+                    f"{total_steps} steps; the emulator runs at most {MAX_STEPS}."
+                )
+            if now + step_ns * (total_steps + 1) > CLOCK_LIMIT_NS:
+                raise InvalidArgument(
+                    f"The job would end after {format_timestamp(CLOCK_LIMIT_NS)}, where the emulator's clock "
+                    "stops: use fewer epochs or a shorter stepSeconds."
+                )
+            job = self._job_record(tx, request, training, now, step_ns, steps_per_epoch)
+            tables.insert_job(job, examples)
+            return render_job(job, progress(job, now), enum_int=call.enum_int)
+
+    def _job_record(
+        self,
+        tx: Tx,
+        request: JobRequest,
+        training: DatasetStats,
+        now: int,
+        step_ns: int,
+        steps_per_epoch: int,
+    ) -> JobRecord:
+        """The new job (its model and checkpoint ids drawn here; a continued model's next version
+        taken)."""
+        tables = VertexTables(tx)
+        base, parent_model, spec = request.base, request.parent_model, request.spec
+        total_steps = request.epochs * steps_per_epoch
         job_id = self.new_id(tx)
         rng = self.runtime.rng(tx)
+        display_name = request.display_name
         if not display_name:
             display_name = (
                 parent_model.display_name
@@ -160,45 +279,45 @@ class TuningJobs(VertexBase):
         checkpoints = tuple(
             Checkpoint(str(index), epoch, epoch * steps_per_epoch, self.new_id(tx), self.new_id(tx))
             for index, epoch in enumerate(
-                checkpoint_epochs(epochs, last_only=bool(spec.get("exportLastCheckpointOnly"))), start=1
+                checkpoint_epochs(request.epochs, last_only=bool(spec.get("exportLastCheckpointOnly"))),
+                start=1,
             )
         )
         fail_at, fail_message = forced_failure(
-            tx, job_id, display_name, total_steps, also=[f"{k}={v}" for k, v in labels.items()]
+            tx, job_id, display_name, total_steps, also=[f"{k}={v}" for k, v in request.labels.items()]
         )
         job = JobRecord(
             id=job_id,
-            project=project,
-            location=location,
+            project=request.project,
+            location=request.location,
             create_ns=now,
             start_ns=now + step_ns,
             step_ns=step_ns,
             total_steps=total_steps,
             base_model=base.id,
             display_name=display_name,
-            description=str(body.get("description") or ""),
-            labels=labels,
-            training_uri=str(training_uri),
-            validation_uri=validation_uri,
-            epoch_count=epochs,
-            learning_rate_multiplier=multiplier,
-            adapter_size=adapter_name,
+            description=str(request.body.get("description") or ""),
+            labels=request.labels,
+            training_uri=request.training.uri,
+            validation_uri=None if request.validation is None else request.validation.uri,
+            epoch_count=request.epochs,
+            learning_rate_multiplier=request.multiplier,
+            adapter_size=request.adapter_name,
             export_last_only=bool(spec.get("exportLastCheckpointOnly")),
             model_id=model_id,
             model_version=model_version,
             new_model=new_model,
-            endpoint_location=base.endpoint_location(location),
+            endpoint_location=base.endpoint_location(request.location),
             checkpoints=checkpoints,
             stats=data_stats(training, total_steps),
-            pre_tuned=pre_tuned,
-            encryption_spec=dict(encryption) if encryption else None,
-            service_account=body.get("serviceAccount") or None,
+            pre_tuned=request.pre_tuned,
+            encryption_spec=dict(request.encryption) if request.encryption else None,
+            service_account=request.body.get("serviceAccount") or None,
             evaluation_config=spec.get("evaluationConfig"),
             fail_at_step=fail_at,
             fail_message=fail_message,
         )
-        tables.insert_job(job, training.pairs)
-        return render_job(job, progress(job, now), enum_int=call.enum_int)
+        return job
 
     def _source(
         self, tables: VertexTables, body: Mapping[str, Any], project: str, location: str
@@ -252,20 +371,21 @@ class TuningJobs(VertexBase):
             echo["checkpointId"] = str(checkpoint)
         return base, echo, model
 
-    def _dataset(self, tx: Tx, field_name: str, uri: str, *, keep_pairs: bool) -> DatasetStats:
+    def _dataset(self, tx: Tx, field_name: str, uri: str) -> DatasetRef:
+        """The object a dataset URI names: 400 when it is not a ``gs://`` URI of an existing object
+        of at most 1 GB."""
         found = _GS_URI.fullmatch(uri)
         if found is None:
             raise InvalidArgument(
                 f"supervised_tuning_spec.{field_name} must be a Cloud Storage URI "
                 f"(gs://bucket/object.jsonl), got {uri!r}."
             )
-        stored = read_object(tx, found["bucket"], found["object"])
-        if stored is None:
+        obj = find_object(tx, found["bucket"], found["object"])
+        if obj is None:
             raise InvalidArgument(f"supervised_tuning_spec.{field_name}: {uri} does not exist.")
-        obj, chunks = stored
         if obj.size > MAX_DATASET_BYTES:
             raise InvalidArgument(f"The dataset {uri} is {obj.size} bytes; the limit is 1 GB.")
-        return read_dataset(uri, chunks, keep_pairs=keep_pairs)
+        return DatasetRef(field_name, uri, obj)
 
     def get_tuning_job(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetTuningJob."""

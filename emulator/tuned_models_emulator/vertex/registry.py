@@ -9,6 +9,7 @@ import string
 from dataclasses import replace
 from typing import Any
 
+from tuned_models_emulator.codec import decode
 from tuned_models_emulator.errors import FailedPrecondition, InvalidArgument, NotFound
 from tuned_models_emulator.generation import most_similar, prompt_of
 from tuned_models_emulator.records import Caller
@@ -34,7 +35,7 @@ from tuned_models_emulator.vertex.render import (
 from tuned_models_emulator.vertex.rules import check_labels, matches, parse_filter
 from tuned_models_emulator.vertex.schema import schema
 from tuned_models_emulator.vertex.tables import VertexTables
-from tuned_models_emulator.wire import format_timestamp, int32_value, normalize
+from tuned_models_emulator.wire import decimal, format_timestamp, int32_value, normalize
 
 EMPTY_CONTENTS = (
     "Unable to submit request because at least one contents field is required. Learn more: "
@@ -182,7 +183,7 @@ class Registry(VertexBase):
         the one holding the ``default`` alias, not a deployed one."""
         self.settle(tx)
         model, ref, name = self._model(tx, call)
-        if ref is None or not ref.isdigit():
+        if ref is None or decimal(ref, digits=18) is None:
             raise InvalidArgument(f"The name {name} must specify a version id: models/{{model}}@{{version}}.")
         tables = VertexTables(tx)
         version = self.version(tables, model, ref, name)
@@ -261,7 +262,7 @@ class Registry(VertexBase):
         if split is not None:
             if not isinstance(split, dict):
                 raise InvalidArgument("traffic_split must be a map of deployed model ids to percentages.")
-            traffic = {str(k): int(v) for k, v in split.items() if int(v) != 0}
+            traffic = {str(k): v for k, v in _traffic_split(split).items() if v}
         else:
             traffic = {k: v for k, v in endpoint.traffic.items() if k != deployed_id}
         if remaining:
@@ -315,39 +316,45 @@ class Registry(VertexBase):
         version = None
         if model is not None:
             version = next((v for v in tables.versions(model.id) if v.version == serving.version), None)
-        examples = tables.examples(version.job_id) if version is not None else []
+        examples = tables.examples_json(version.job_id) if version is not None else "[]"
         prompt = prompt_of(contents)
         config = body.get("generationConfig") or {}
         count = 1
         if isinstance(config, dict):
             raw = config.get("candidateCount", config.get("candidate_count", 1))
             count = max(1, min(8, int32_value("generation_config.candidate_count", raw or 1)))
-        outputs = most_similar(examples, prompt, count)
         system = body.get("systemInstruction") or {}
         prompt_tokens = tokens(prompt) + tokens(
             _text(system.get("parts") if isinstance(system, dict) else None)
         )
-        output_tokens = sum(tokens(o) for o in outputs)
         rng = self.runtime.rng(tx)
-        candidates = []
-        for index, text in enumerate(outputs):
-            candidate: dict[str, Any] = {
-                "content": {"role": "model", "parts": [{"text": text}]},
-                "finishReason": enum(FINISH_STOP, call.enum_int),
-            }
-            if index:
-                candidate["index"] = index
-            candidates.append(candidate)
-        return {
-            "candidates": candidates,
-            "usageMetadata": {
-                "promptTokenCount": prompt_tokens,
-                "candidatesTokenCount": output_tokens,
-                "totalTokenCount": prompt_tokens + output_tokens,
-            },
+        head = {
             "createTime": format_timestamp(self.now(tx)),
             "responseId": "".join(rng.choice(_BASE64URL) for _ in range(23)),
         }
+        finish = enum(FINISH_STOP, call.enum_int)
+
+        def answer() -> dict[str, Any]:
+            # After the transaction: the search over the training pairs holds no lock.
+            outputs = most_similar(decode(examples), prompt, count)
+            output_tokens = sum(tokens(o) for o in outputs)
+            candidates = []
+            for index, text in enumerate(outputs):
+                candidate: dict[str, Any] = {
+                    "content": {"role": "model", "parts": [{"text": text}]},
+                    "finishReason": finish,
+                }
+                if index:
+                    candidate["index"] = index
+                candidates.append(candidate)
+            usage = {
+                "promptTokenCount": prompt_tokens,
+                "candidatesTokenCount": output_tokens,
+                "totalTokenCount": prompt_tokens + output_tokens,
+            }
+            return {"candidates": candidates, "usageMetadata": usage, **head}
+
+        return answer
 
     def get_operation(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetOperation of a model or endpoint operation (kept after the resource is gone)."""
@@ -361,6 +368,17 @@ class Registry(VertexBase):
         if op is None:
             raise NotFound(f"Operation {name} not found.")
         return render_operation(op, call.version, self.now(tx))
+
+
+def _traffic_split(split: dict[str, Any]) -> dict[str, int]:
+    """A ``trafficSplit`` map: percentages (int32 values from 0 to 100); 400 otherwise."""
+    out = {}
+    for key, value in split.items():
+        percent = int32_value(f"traffic_split[{key}]", value)
+        if not 0 <= percent <= 100:
+            raise InvalidArgument(f"traffic_split[{key}] must be a percentage from 0 to 100, got {percent}.")
+        out[key] = percent
+    return out
 
 
 def _text(parts: Any) -> str:

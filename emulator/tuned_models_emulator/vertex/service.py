@@ -22,7 +22,7 @@ from tuned_models_emulator.auth import (
     caller_of,
     token_digest,
 )
-from tuned_models_emulator.errors import ApiError, InvalidArgument, Unauthenticated
+from tuned_models_emulator.errors import ApiError, Unauthenticated
 from tuned_models_emulator.records import Caller, CredentialKind
 from tuned_models_emulator.routes import AdminHandler, Endpoint, Service
 from tuned_models_emulator.runtime import Runtime
@@ -30,9 +30,14 @@ from tuned_models_emulator.store import Tx
 from tuned_models_emulator.vertex.jobs import TuningJobs
 from tuned_models_emulator.vertex.registry import Registry
 from tuned_models_emulator.vertex.tables import VertexTables
+from tuned_models_emulator.wire import number
 
+#: The longest an operation may take to report done (seconds): a day, as the longest training step.
+MAX_OPERATION_SECONDS = 86_400
 _P = r"/(?P<v>v1|v1beta1)/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 _ID = r"[^/:]+"
+#: The longest an operation may take to report done (seconds): a day, as the longest training step.
+MAX_OPERATION_SECONDS = 86_400
 _P = r"/(?P<v>v1|v1beta1)/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 _ID = r"[^/:]+"
 SERVICE = "aiplatform.googleapis.com"
@@ -175,19 +180,10 @@ class VertexAi(Service):
         }
 
     def _update_settings(self, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
-        if "operationSeconds" in body:
-            value = body["operationSeconds"]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidArgument("operationSeconds must be a number.")
-            self.set_operation_seconds(tx, float(value))
+        seconds = number(body, "operationSeconds", minimum=0, maximum=MAX_OPERATION_SECONDS)
+        if seconds is not None:
+            VertexTables(tx).set_operation_seconds(float(seconds))
         return self.settings_json(tx)
-
-    # ---------------------------------------------------------------- admin
-    def set_operation_seconds(self, tx: Tx, seconds: float) -> None:
-        """Make long-running operations finish ``seconds`` after they start (0 = at once)."""
-        if seconds < 0:
-            raise InvalidArgument("operationSeconds must not be negative.")
-        VertexTables(tx).set_operation_seconds(seconds)
 
     def settings_json(self, tx: Tx) -> dict[str, Any]:
         """The admin view of the Vertex settings."""

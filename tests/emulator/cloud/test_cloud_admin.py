@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +171,38 @@ def test_an_oversized_token_or_another_scheme_is_refused_even_when_any_is_accept
     for authorization in ("Bearer " + "t" * 9_000, "Basic dTpw"):
         _refused_everywhere(cloud.emu, authorization)
     assert cloud.ok(cloud.call("GET", f"{cloud.parent()}/models", token="t" * 8_000)) == {}
+
+
+# --- the services' admin routes are protected like the others ------------------------------------
+
+SERVICE_ADMIN = (("POST", "buckets", {"name": "planted"}), ("PATCH", "vertex", {"operationSeconds": 60}))
+
+
+def test_the_services_admin_routes_need_the_admin_token(server_client: httpx.Client) -> None:
+    emu = Emu("server", server_client, admin_headers("server"))
+    emu.reset()
+    for authorization in ({}, {"Authorization": "Bearer not-the-admin-token"}):
+        for method, path, body in SERVICE_ADMIN:
+            response = server_client.request(method, f"/_emulator/{path}", json=body, headers=authorization)
+            assert_error(response, 401, "UNAUTHENTICATED")
+        assert server_client.get("/_emulator/buckets", headers=authorization).status_code == 401
+    assert emu.admin("GET", "buckets").json() == {"buckets": []}
+    assert emu.admin("GET", "vertex").json() == {"operationSeconds": 0.0}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://attacker.example"}, {"Content-Type": "text/plain"}],
+    ids=["origin", "form"],
+)
+def test_the_services_admin_routes_refuse_web_pages(cloud: Cloud, headers: dict[str, str]) -> None:
+    for method, path, body in SERVICE_ADMIN:
+        response = cloud.http.request(
+            method,
+            f"/_emulator/{path}",
+            content=json.dumps(body).encode(),
+            headers={**cloud.emu.admin_headers, **headers},
+        )
+        assert_error(response, 403, "PERMISSION_DENIED")
+    assert cloud.emu.admin("GET", "buckets").json() == {"buckets": []}
+    assert cloud.emu.admin("GET", "vertex").json() == {"operationSeconds": 0.0}
