@@ -3,10 +3,18 @@
 Usage: ``.venv/bin/python bench/probe_emulator.py [--small] [--seconds 300]``. Starts
 ``tuned-models emulator`` on 127.0.0.1 (a random port, in-memory state, a key, a token and an admin
 token configured), then, in a second process, GETs a small tuned model every 10 ms while this
-process sends the attack set once: oversized, lenient, deeply nested and surrogate-laden bodies;
-numbers out of range; unknown credentials and admin requests without the token or from a web
-page; a 2-million-step model, a 100,000-example dataset and its inference, a 1,000-model list; a
-backtracking failure pattern. Prints:
+process sends the attack set once, on every surface:
+
+- the Gemini API and the admin routes (``bench/probe_attacks.py``): oversized, lenient, deeply
+  nested and surrogate-laden bodies; numbers out of range; unknown credentials and admin requests
+  without the token or from a web page; a 2-million-step model, a 100,000-example dataset and
+  its inference, a 1,000-model list; a backtracking failure pattern;
+- Vertex AI and Cloud Storage (``bench/probe_cloud.py``): uploads announcing 2 GiB, hostile
+  upload metadata and preconditions; tuning job creates with hostile bodies, numbers, labels and
+  dataset lines; unknown credentials; the services' admin routes unprotected; a 64 MiB dataset
+  uploaded, tuned on, downloaded and answered from.
+
+Prints::
 
     requests wrongly accepted: 0    (a hostile request answered 2xx)
     500 answers: 0
@@ -20,238 +28,44 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets
 import select
+import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-KEY = "probe-key"
-TOKEN = "probe-token"
-EMAIL = "probe@example.com"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.probe_attacks import (
+    EMAIL,
+    KEY,
+    SMALL_MODEL_ID,
+    TOKEN,
+    Attack,
+    as_json,
+    gemini_attacks,
+    model,
+)
+from bench.probe_cloud import cloud_attacks
+
 STALL_TARGET_MS = 100.0
 #: How long the unrelated request is timed before the first attack (the machine's own noise).
 BASELINE_SECONDS = 1.0
-EXAMPLES = [{"textInput": str(i), "output": str(i + 1)} for i in range(15)]
-
-
-def _model(
-    display_name: str = "probe", examples: Sequence[dict[str, str]] = EXAMPLES, **extra: Any
-) -> dict[str, Any]:
-    hyper = extra.pop("hyperparameters", {"batchSize": 4, "epochCount": 5, "learningRate": 0.001})
-    return {
-        "displayName": display_name,
-        "baseModel": "models/gemini-1.0-pro-001",
-        "tuningTask": {"hyperparameters": hyper, "trainingData": {"examples": {"examples": list(examples)}}},
-        **extra,
-    }
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value).encode()
-
-
-@dataclass(frozen=True)
-class Attack:
-    """One request and the answers it may get; a hostile one answered 2xx is wrongly accepted."""
-
-    name: str
-    method: str
-    path: str
-    expect: frozenset[int]
-    body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    hostile: bool = True
-    admin: bool = False
-    key: str | None = KEY
-
-
-def hostile(name: str, method: str, path: str, body: bytes | None = None, **more: Any) -> Attack:
-    """A request the emulator must refuse (400 unless ``expect`` says otherwise)."""
-    expect = more.pop("expect", 400)
-    return Attack(name, method, path, frozenset({expect}), body, **more)
-
-
-def legit(name: str, method: str, path: str, body: bytes | None = None, **more: Any) -> Attack:
-    """A request, possibly heavy, that the emulator must serve (200)."""
-    return Attack(name, method, path, frozenset({200}), body, hostile=False, **more)
-
-
-MIB = 1024 * 1024
-CREATE = "/v1beta/tunedModels"
-SMALL = "/v1beta/tunedModels/probe-small"
-
-
-def _body_attacks(small: bool) -> list[Attack]:
-    values = b"{}," * ((MIB if small else 4 * MIB - 4096) // 3)
-    dense = b"0," * (MIB // 8 if small else 999_990 // 2)
-    deep = 200_000
-    surrogate_example = _json(_model()).replace(b'"textInput": "0"', b'"textInput": "\\udc00"')
-    return [
-        hostile("json5 fallback on 1 MiB", "POST", CREATE, _json(_model(description="d" * MIB))[:-1] + b",}"),
-        hostile("json5 at its bound", "POST", CREATE, b'{"displayName": [' + b"0," * 3_990 + b"0],}"),
-        hostile("json5 on 60 KiB of values", "POST", CREATE, b'{"displayName": [' + b"0," * 30_000 + b"0],}"),
-        hostile("create over 4 MiB", "POST", CREATE, b'{"d": "' + b"d" * (5 * MIB) + b'"}', expect=413),
-        hostile("patch over 1 MiB", "PATCH", SMALL, _json({"description": "d" * 2 * MIB}), expect=413),
-        hostile(
-            "admin over 64 KiB",
-            "POST",
-            "/_emulator/failures",
-            _json({"m": "m" * 100_000}),
-            expect=413,
-            admin=True,
-        ),
-        hostile(
-            "1.4 million values",
-            "POST",
-            CREATE,
-            b'{"tuningTask": {"trainingData": {"examples": {"examples": [' + values + b"{}]}}}}",
-        ),
-        hostile("a million values less one", "POST", CREATE, b'{"readerProjectNumbers": [' + dense + b"0]}"),
-        hostile("nesting 200,000 deep", "POST", CREATE, b'{"contents": ' + b"[" * deep + b"]" * deep + b"}"),
-        hostile(
-            "nesting 101 deep",
-            "POST",
-            f"{SMALL}:generateContent",
-            b'{"contents": ' + b"[" * 101 + b"]" * 101 + b"}",
-        ),
-        hostile(
-            "lone surrogate in displayName", "POST", CREATE, _json(_model("x")).replace(b'"x"', b'"\\ud800"')
-        ),
-        hostile("lone surrogate in an example", "POST", CREATE, surrogate_example),
-        hostile(
-            "lone surrogate in a grant",
-            "POST",
-            f"{SMALL}/permissions",
-            b'{"role": "READER", "emailAddress": "\\ud83d@x.com"}',
-        ),
-    ]
-
-
-def _heavy_attacks(small: bool) -> list[Attack]:
-    examples = [{"textInput": f"{i:06d}", "output": "x"} for i in range(10_000 if small else 100_000)]
-    wide = _model("wide", examples, hyperparameters={"batchSize": 1000, "epochCount": 1})
-    huge = _model("huge", hyperparameters={"batchSize": 1, "epochCount": 133_334})
-    listed = _json(_model("listed", hyperparameters={"batchSize": 1, "epochCount": 100}))
-    prompt = _json({"contents": [{"parts": [{"text": "004321"}]}]})
-    return [
-        legit("100,000-example dataset", "POST", f"{CREATE}?tunedModelId=probe-wide", _json(wide)),
-        legit("two-million-step model", "POST", f"{CREATE}?tunedModelId=probe-huge", _json(huge)),
-        *(legit(f"1,500-step model {i}", "POST", CREATE, listed) for i in range(20 if small else 200)),
-        legit(
-            "advance a million steps", "POST", "/_emulator/advance", _json({"steps": 1_000_001}), admin=True
-        ),
-        legit("read the two-million-step model", "GET", "/v1beta/tunedModels/probe-huge"),
-        legit("list its operation", "GET", "/v1/tunedModels/probe-huge/operations"),
-        legit(
-            "inference over the wide dataset",
-            "POST",
-            "/v1beta/tunedModels/probe-wide:generateContent",
-            prompt,
-        ),
-        legit("list a full page", "GET", f"{CREATE}?pageSize=1000"),
-        legit("quota project int() refuses", "GET", SMALL, headers={"x-goog-user-project": "\u00b2"}),
-    ]
-
-
-def _number_attacks() -> list[Attack]:
-    def hyper(**values: Any) -> bytes:
-        return _json(_model(hyperparameters=values))
-
-    too_many = hyper(epochCount=2**31 - 1, batchSize=1)
-    candidates = _json(
-        {"contents": [{"parts": [{"text": "1"}]}], "generationConfig": {"candidateCount": 2**40}}
-    )
-    grant = _json({"granteeType": "USER", "emailAddress": "a@x.com", "role": "\u00b2"})
-    return [
-        hostile("topK 2^40", "POST", CREATE, _json(_model(topK=2**40))),
-        hostile("temperature 1e300", "POST", CREATE, _json(_model(temperature=1e300))),
-        hostile("learningRate Infinity", "POST", CREATE, hyper(learningRate="Infinity")),
-        hostile("epochCount 2^31", "POST", CREATE, hyper(epochCount=2**31)),
-        hostile("too many steps", "POST", CREATE, too_many),
-        hostile("int64 overflow", "POST", CREATE, _json(_model(readerProjectNumbers=["9" * 20]))),
-        hostile("candidateCount 2^40", "POST", f"{SMALL}:generateContent", candidates),
-        hostile("pageSize 1e5", "GET", f"{CREATE}?pageSize=1e5"),
-        hostile("forged page token", "GET", f"{CREATE}?pageToken=eyJvIjogLTF9"),
-        hostile("role int() refuses", "POST", f"{SMALL}/permissions", grant),
-    ]
-
-
-def _access_attacks() -> list[Attack]:
-    no_key: dict[str, Any] = {"key": None}
-    bearer = {"Authorization": "Bearer made-up"}
-    return [
-        hostile("unknown bearer token", "GET", CREATE, headers=bearer, expect=401, **no_key),
-        hostile("unknown API key", "GET", CREATE, key="made-up-key"),
-        hostile(
-            "9,000-character token",
-            "GET",
-            CREATE,
-            headers={"Authorization": "Bearer " + "t" * 9_000},
-            expect=401,
-            **no_key,
-        ),
-        hostile(
-            "not a bearer token", "GET", CREATE, headers={"Authorization": "Basic dTpw"}, expect=401, **no_key
-        ),
-        hostile("no credentials", "POST", CREATE, _json(_model()), expect=403, **no_key),
-        hostile("admin reset, no token", "POST", "/_emulator/reset", expect=401, **no_key),
-        hostile(
-            "admin, wrong token",
-            "POST",
-            "/_emulator/callers",
-            _json({"token": "t"}),
-            headers={"Authorization": "Bearer x"},
-            expect=401,
-        ),
-        hostile(
-            "admin from a web page",
-            "POST",
-            "/_emulator/reset",
-            headers={"Origin": "https://a.example"},
-            expect=403,
-            admin=True,
-        ),
-        hostile(
-            "admin text/plain",
-            "POST",
-            "/_emulator/failures",
-            b"{}",
-            headers={"Content-Type": "text/plain"},
-            expect=403,
-            admin=True,
-        ),
-        hostile(
-            "stepSeconds Infinity",
-            "PATCH",
-            "/_emulator/settings",
-            _json({"stepSeconds": "Infinity"}),
-            admin=True,
-        ),
-        hostile(
-            "stepSeconds 1e300", "PATCH", "/_emulator/settings", _json({"stepSeconds": 1e300}), admin=True
-        ),
-        hostile("advance 1e12 s", "POST", "/_emulator/advance", _json({"seconds": 1e12}), admin=True),
-        hostile("latencyMs 1e15", "POST", "/_emulator/faults", _json({"latencyMs": 1e15}), admin=True),
-        hostile("seed 1e300", "POST", "/_emulator/seed", _json({"seed": 1e300}), admin=True),
-        hostile("atPercent NaN", "POST", "/_emulator/failures", _json({"atPercent": "NaN"}), admin=True),
-        hostile("pattern RE2 refuses", "POST", "/_emulator/failures", _json({"match": "(a)\\1"}), admin=True),
-        legit("backtracking pattern", "POST", "/_emulator/failures", _json({"match": "^(a+)+$"}), admin=True),
-        legit("create matched against it", "POST", CREATE, _json(_model("a" * 39 + "!"))),
-        legit("forget the pattern", "DELETE", "/_emulator/failures", admin=True),
-    ]
 
 
 def _attacks(small: bool) -> list[Attack]:
-    """The attack set, in order (later ones use models the earlier ones created)."""
-    return [*_body_attacks(small), *_heavy_attacks(small), *_number_attacks(), *_access_attacks()]
+    """The attack set, in order (later ones use what the earlier ones made)."""
+    return [*gemini_attacks(small), *cloud_attacks(small)]
 
 
 @dataclass
@@ -404,8 +218,8 @@ def run(*, small: bool, seconds: float) -> Report:
             "/_emulator/clock", json={"mode": "manual"}, headers={"Authorization": f"Bearer {admin_token}"}
         ).raise_for_status()
         made = client.post(
-            "/v1beta/tunedModels?tunedModelId=probe-small",
-            json=_model("small"),
+            f"/v1beta/tunedModels?tunedModelId={SMALL_MODEL_ID}",
+            content=as_json(model("small")),
             headers={"x-goog-api-key": KEY},
         )
         made.raise_for_status()
@@ -414,41 +228,99 @@ def run(*, small: bool, seconds: float) -> Report:
             __file__,
             "--prober",
             base_url,
-            "/v1beta/tunedModels/probe-small",
+            f"/v1beta/tunedModels/{SMALL_MODEL_ID}",
             str(seconds),
         ]
         child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         outcomes: list[Outcome] = []
+        saved: dict[str, Any] = {}
         attacks_began = time.monotonic() + BASELINE_SECONDS
         try:
             time.sleep(BASELINE_SECONDS)
             for attack in attacks:
                 if time.monotonic() - began > seconds:
                     break
-                outcomes.append(_send(client, attack, admin_token))
+                outcomes.append(_send(client, attack, admin_token, saved))
         finally:
             output, _ = child.communicate(input="stop\n", timeout=seconds + 60)
     samples = [(float(s), float(latency), int(status)) for s, latency, status in json.loads(output or "[]")]
     return Report(outcomes, samples, time.monotonic() - began, attacks_began)
 
 
-def _send(client: httpx.Client, attack: Attack, admin_token: str) -> Outcome:
+_SAVED = re.compile(r"<<([A-Za-z_]+)((?:\.[A-Za-z0-9_]+)*)>>")
+
+
+def _fill(text: str, saved: dict[str, Any]) -> str:
+    """``text`` with each ``<<name.field.0>>`` replaced by that value of a saved answer (an empty
+    string when it is missing: the attack then fails visibly)."""
+
+    def value(found: re.Match[str]) -> str:
+        current: Any = saved.get(found[1])
+        for step in filter(None, found[2].split(".")):
+            if isinstance(current, list) and step.isdigit() and int(step) < len(current):
+                current = current[int(step)]
+            elif isinstance(current, dict):
+                current = current.get(step)
+            else:
+                current = None
+        return "" if current is None else str(current)
+
+    return _SAVED.sub(value, text)
+
+
+def _send(client: httpx.Client, attack: Attack, admin_token: str, saved: dict[str, Any]) -> Outcome:
     headers = dict(attack.headers)
     if attack.key is not None and not attack.path.startswith("/_emulator"):
         headers.setdefault("x-goog-api-key", attack.key)
+    if attack.token is not None:
+        headers.setdefault("Authorization", f"Bearer {attack.token}")
     if attack.admin:
         headers.setdefault("Authorization", f"Bearer {admin_token}")
     if attack.body is not None:
         headers.setdefault("Content-Type", "application/json")
-    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    path = _fill(attack.path, saved)
+    body = (
+        attack.body
+        if attack.body is None or b"<<" not in attack.body
+        else _fill(attack.body.decode(), saved).encode()
+    )
     started = time.monotonic()
+    detail = ""
+    status: int | None
     try:
-        response = client.request(attack.method, attack.path, content=attack.body, headers=raw)
-        status: int | None = response.status_code
-        detail = response.text[:200] if status not in attack.expect else ""
-    except httpx.HTTPError as exc:
+        if attack.raw:
+            status = _send_head(str(client.base_url), attack.method, path, headers)
+        else:
+            raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+            response = client.request(attack.method, path, content=body, headers=raw)
+            status = response.status_code
+            detail = response.text[:200] if status not in attack.expect else ""
+            if attack.save is not None and status == 200:
+                saved[attack.save] = response.json()
+    except (httpx.HTTPError, OSError) as exc:
         status, detail = None, f"{type(exc).__name__}: {exc}"
     return Outcome(attack, status, started, time.monotonic(), detail)
+
+
+def _send_head(base_url: str, method: str, path: str, headers: dict[str, str]) -> int | None:
+    """Send only a request's head (its headers may announce a body that never comes) over a
+    socket of its own; the answer's status (None when the connection closes without one)."""
+    url = httpx.URL(base_url)
+    lines = [
+        f"{method} {httpx.URL(base_url + path).raw_path.decode()} HTTP/1.1",
+        f"Host: {url.host}:{url.port}",
+    ]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((url.host, url.port or 80), timeout=30) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        answer = b""
+        while b"\r\n" not in answer:
+            piece = sock.recv(4096)
+            if not piece:
+                return None
+            answer += piece
+    parts = answer.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
 def main(argv: list[str] | None = None) -> int:

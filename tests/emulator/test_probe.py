@@ -1,5 +1,6 @@
-"""The attack set of ``bench/probe_emulator.py``, scaled down: nothing hostile is accepted, nothing
-answers 500, and no attack holds up an unrelated request for long."""
+"""The attack set of ``bench/probe_emulator.py``, scaled down: on the Gemini API, Vertex AI, Cloud
+Storage and the admin routes, nothing hostile is accepted, nothing answers 500, and no attack holds
+up an unrelated request for long."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ STALL_BOUND_MS = 1000.0
 def test_the_small_probe_finds_nothing_wrongly_accepted_no_500_and_no_stall() -> None:
     report = run(small=True, seconds=120)
     text = "\n".join(report.lines())
-    assert len(report.outcomes) > 60, text
+    assert len(report.outcomes) > 120, text
+    paths = [o.attack.path for o in report.outcomes]
+    for surface in (
+        "/v1beta/tunedModels",
+        "/v1/projects/",
+        "/upload/storage/v1/",
+        "/storage/v1/b",
+        "/_emulator/",
+    ):
+        assert sum(path.startswith(surface) for path in paths) >= 5, surface
     assert report.wrongly_accepted == [], text
     assert report.server_errors == [], text
     assert report.unexpected == [], text
