@@ -126,11 +126,16 @@ def embedded_transport(
     and ``tokens`` (``TOKEN`` or ``TOKEN=EMAIL``): the accepted credentials on every surface; with
     neither, any key or token is accepted. ``buckets``: Cloud Storage buckets that exist from the
     start and again after a reset. The admin routes need no token: only code in this process
-    reaches them. Call ``.close()`` when done. Raises ValueError for a bad step time or an empty
-    credential.
+    reaches them. Call ``.close()`` when done. Raises ValueError for a bad step time, an empty
+    credential or an invalid bucket name.
     """
     settings = Settings.build(
         step_seconds=step_seconds, api_keys=api_keys, tokens=tokens, seed=seed, buckets=buckets
     )
     path = None if state_dir is None else Path(state_dir) / STATE_FILE
-    return EmbeddedTransport(Store.open(path), settings)
+    store = Store.open(path)
+    try:
+        return EmbeddedTransport(store, settings)
+    except ValueError:
+        store.close()
+        raise

@@ -25,6 +25,7 @@ from tuned_models_emulator.app import create_app
 from tuned_models_emulator.embedded import STATE_FILE
 from tuned_models_emulator.errors import DroppedConnection
 from tuned_models_emulator.records import MAX_STEP_SECONDS, Settings
+from tuned_models_emulator.storage.objects import BUCKET_NAME_RULE, bucket_name, bucket_name_ok
 from tuned_models_emulator.store import Store
 
 DEFAULT_STATE = Path(".tuned-models") / STATE_FILE
@@ -147,7 +148,8 @@ def serve_in_thread(
     ``api_keys``/``tokens`` as for :func:`embedded_transport`. With ``admin_token`` the admin
     routes need ``Authorization: Bearer <admin_token>``; without one they answer only requests
     addressed to a loopback host name, and ``host`` must be a loopback address (ValueError
-    otherwise). ``buckets`` as for :func:`tuned_models_emulator.embedded.embedded_transport`.
+    otherwise). ``buckets`` as for :func:`tuned_models_emulator.embedded.embedded_transport`
+    (ValueError for an invalid name).
     """
     if admin_token is None and not is_loopback(host):
         raise ValueError(f"serving on {host}, which is not a loopback address, needs an admin_token")
@@ -161,8 +163,12 @@ def serve_in_thread(
         buckets=buckets,
     )
     store = Store.open(resolve_state(state_path))
+    try:
+        server = _server(store, settings)
+    except ValueError:
+        store.close()
+        raise
     sock = _bind(host, port)
-    server = _server(store, settings)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="emulator-server", daemon=True
     )
@@ -252,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(f"{flag} needs a non-empty {name.lower()}: {flag} {name} or {flag} {name}=EMAIL")
     if args.admin_token is not None and not args.admin_token.strip():
         return _fail("--admin-token must not be empty")
+    for bucket in args.bucket:
+        if not bucket_name_ok(bucket_name(bucket)):
+            return _fail(f"--bucket {bucket!r} is not a valid bucket name: {BUCKET_NAME_RULE}")
     admin_token = args.admin_token or secrets.token_urlsafe(24)
     settings = Settings.build(
         step_seconds=args.step_seconds,

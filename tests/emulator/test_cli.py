@@ -27,6 +27,11 @@ from tuned_models_emulator.server import main
         (["--admin-token", " "], "--admin-token must not be empty"),
         (["--step-seconds", "nan"], "--step-seconds must be positive and at most 86400, got nan"),
         (["--step-seconds", "1e300"], "--step-seconds must be positive and at most 86400, got 1e+300"),
+        (
+            ["--bucket", "gs://Bad_Name!"],
+            "--bucket 'gs://Bad_Name!' is not a valid bucket name: 3-63 lowercase letters, digits, '-', "
+            "'_' and '.', starting and ending with a letter or digit",
+        ),
     ],
 )
 def test_a_bad_argument_is_one_line_and_exit_2(
@@ -63,3 +68,10 @@ def test_a_state_under_a_file_is_one_line_and_exit_2(
         f"tuned-models emulator: --state {blocker / 'emulator.sqlite'} is not a usable SQLite"
     )
     assert err.count("\n") == 1
+
+
+def test_a_bad_configured_bucket_is_a_value_error_in_process() -> None:
+    from tuned_models_emulator.embedded import embedded_transport
+
+    with pytest.raises(ValueError, match="'goog-data' is not a valid bucket name"):
+        embedded_transport(None, buckets=("goog-data",))

@@ -39,6 +39,20 @@ MAX_OBJECT_NAME_BYTES = 1024
 MAX_OBJECT_BYTES = 1 << 30
 _INT64 = re.compile(r"-?[0-9]{1,19}")
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+BUCKET_NAME_RULE = (
+    "3-63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+)
+
+
+def bucket_name(text: str) -> str:
+    """A bucket as configured or named to the admin route (``b`` or ``gs://b``): its name."""
+    return text.removeprefix("gs://").strip("/")
+
+
+def bucket_name_ok(name: str) -> bool:
+    """Whether ``name`` is a bucket name Cloud Storage accepts (:data:`BUCKET_NAME_RULE`, no ``..``,
+    not starting with ``goog``)."""
+    return bool(_BUCKET_NAME.fullmatch(name)) and ".." not in name and not name.startswith("goog")
 
 
 def identify(caller: Caller, call: Call) -> None:
@@ -260,7 +274,7 @@ class Objects:
     def create_bucket(
         self, tx: Tx, name: str, project: str, *, location: str, storage_class: str, labels: dict[str, str]
     ) -> BucketRecord:
-        if not _BUCKET_NAME.fullmatch(name) or ".." in name or name.startswith("goog"):
+        if not bucket_name_ok(name):
             raise invalid(f"Invalid bucket name: '{name}'")
         number = project_number(project)
         if number is None:

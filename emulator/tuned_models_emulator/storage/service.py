@@ -35,10 +35,13 @@ from tuned_models_emulator.storage.errors import (
     storage_error_body,
 )
 from tuned_models_emulator.storage.objects import (
+    BUCKET_NAME_RULE,
     DEFAULT_PROJECT,
     MAX_OBJECT_BYTES,
     NotModified,
     Objects,
+    bucket_name,
+    bucket_name_ok,
     check_preconditions,
     identify,
     string_map,
@@ -67,10 +70,14 @@ class CloudStorage(Service):
     a request without one is anonymous and refused with the permission the method needs.
     Resumable session URIs need no credentials: the session id is the capability, as on the real
     service. ``object_limit``: the largest object in bytes (1 GiB; see :class:`~.uploads.Uploads`).
+    Raises ValueError when a configured bucket (``--bucket``) has an invalid name.
     """
 
     def __init__(self, runtime: Runtime, *, object_limit: int = MAX_OBJECT_BYTES) -> None:
         super().__init__(runtime)
+        bad = [name for name in runtime.settings.buckets if not bucket_name_ok(bucket_name(name))]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a valid bucket name: {BUCKET_NAME_RULE}")
         self.objects = Objects(runtime)
         self.uploads = Uploads(self.objects, limit=object_limit)
         with runtime.store.transaction() as tx:
@@ -137,10 +144,10 @@ class CloudStorage(Service):
     # ---------------------------------------------------------------- helpers
     def _configured_buckets(self, tx: Tx) -> None:
         for name in self.runtime.settings.buckets:
-            self.objects.ensure_bucket(tx, name.removeprefix("gs://").strip("/"), DEFAULT_PROJECT)
+            self.objects.ensure_bucket(tx, bucket_name(name), DEFAULT_PROJECT)
 
     def _admin_bucket(self, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
-        name = str(body.get("name") or "").removeprefix("gs://").strip("/")
+        name = bucket_name(str(body.get("name") or ""))
         if not name:
             raise invalid('Give the bucket "name".')
         bucket = self.objects.ensure_bucket(tx, name, str(body.get("project") or DEFAULT_PROJECT))
