@@ -1,7 +1,7 @@
 """The emulator's vocabulary: enums, plain typed records, per-process settings and the base models.
 
 Records are frozen dataclasses, stored as JSON text by :mod:`tuned_models_emulator.store` and read
-back with :meth:`TunedModelRecord.from_dict` / :meth:`PermissionRecord.from_dict`. They carry no
+back by their field types (:class:`StoredRecord`, the base of every service's records). They carry no
 rules: the rules are in :mod:`tuned_models_emulator.backend`, training in
 :mod:`tuned_models_emulator.training`, and the JSON the API returns in
 :mod:`tuned_models_emulator.render`.
@@ -13,7 +13,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self, cast
+
+from pydantic import TypeAdapter
 
 from tuned_models_emulator.errors import not_found_tuned_model
 from tuned_models_emulator.store import Tx
@@ -159,6 +161,30 @@ def base_models(version: str) -> list[BaseModel]:
     return [m for m in BASE_MODELS if version in m.api_versions]
 
 
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+class StoredRecord:
+    """A frozen dataclass kept in the store as JSON, written and read back by its field types:
+    :meth:`to_dict` for ``json.dumps`` and :meth:`from_dict` from ``json.loads`` (lists come back
+    as tuples, nested records and enums as themselves)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict for the store."""
+        return asdict(cast(Any, self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The inverse of :meth:`to_dict`."""
+        adapter = _ADAPTERS.get(cls)
+        if adapter is None:
+            adapter = _ADAPTERS.setdefault(cls, TypeAdapter(cls))
+        record: Self = adapter.validate_python(data)
+        return record
+
+
 @dataclass(frozen=True, slots=True)
 class Hyperparameters:
     """Resolved hyperparameters (defaults applied)."""
@@ -170,7 +196,7 @@ class Hyperparameters:
 
 
 @dataclass(frozen=True, slots=True)
-class TunedModelRecord:
+class TunedModelRecord(StoredRecord):
     """A stored tuned model. Times are nanoseconds since the epoch on the emulator's clock."""
 
     id: str
@@ -209,42 +235,15 @@ class TunedModelRecord:
         """``tunedModels/{id}/operations/{op}``."""
         return f"{self.name}/operations/{self.operation_id}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        out = asdict(self)
-        out["reader_project_numbers"] = list(self.reader_project_numbers)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TunedModelRecord:
-        """The inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["reader_project_numbers"] = tuple(values.get("reader_project_numbers") or ())
-        return cls(**values)
-
 
 @dataclass(frozen=True, slots=True)
-class PermissionRecord:
+class PermissionRecord(StoredRecord):
     """A stored permission on a tuned model."""
 
     id: str
     grantee_type: GranteeType
     email: str | None
     role: Role
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        return {
-            "id": self.id,
-            "grantee_type": str(self.grantee_type),
-            "email": self.email,
-            "role": str(self.role),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PermissionRecord:
-        """The inverse of :meth:`to_dict`."""
-        return cls(str(data["id"]), GranteeType(data["grantee_type"]), data.get("email"), Role(data["role"]))
 
 
 def load_model(tx: Tx, model_id: str) -> TunedModelRecord:

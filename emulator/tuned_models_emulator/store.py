@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,17 @@ class Tx:
             raise
         finally:
             self.conn.execute("RELEASE unit")
+
+    # a service's own tables --------------------------------------------------
+    def create_tables(self, schema: Iterable[str]) -> None:
+        """Run a service's ``CREATE ... IF NOT EXISTS`` statements (when it is built)."""
+        for statement in schema:
+            self.conn.execute(statement)
+
+    def clear_tables(self, tables: Iterable[str]) -> None:
+        """Delete every row of a service's tables (its part of a reset)."""
+        for table in tables:
+            self.conn.execute(f"DELETE FROM {table}")
 
     # meta -----------------------------------------------------------------
     def meta(self, key: str) -> str | None:

@@ -47,7 +47,7 @@ from tuned_models_emulator.storage.objects import (
     string_map,
 )
 from tuned_models_emulator.storage.render import etag, render_bucket, render_object
-from tuned_models_emulator.storage.tables import ObjectRecord, StorageTables
+from tuned_models_emulator.storage.tables import SCHEMA, TABLES, ObjectRecord, StorageTables
 from tuned_models_emulator.storage.uploads import Uploads
 from tuned_models_emulator.store import Tx
 
@@ -81,7 +81,7 @@ class CloudStorage(Service):
         self.objects = Objects(runtime)
         self.uploads = Uploads(self.objects, limit=object_limit)
         with runtime.store.transaction() as tx:
-            StorageTables.create(tx)
+            tx.create_tables(SCHEMA)
             self._configured_buckets(tx)
 
     def endpoints(self) -> Sequence[Endpoint]:
@@ -133,7 +133,7 @@ class CloudStorage(Service):
 
     def reset(self, tx: Tx) -> None:
         """Forget every bucket and object; the process's configured buckets exist again, empty."""
-        StorageTables.clear(tx)
+        tx.clear_tables(TABLES)
         self._configured_buckets(tx)
 
     def admin_routes(self) -> Mapping[tuple[str, str], Callable[[Tx, dict[str, Any]], dict[str, Any]]]:

@@ -29,7 +29,7 @@ from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Tx
 from tuned_models_emulator.vertex.jobs import TuningJobs
 from tuned_models_emulator.vertex.registry import Registry
-from tuned_models_emulator.vertex.tables import VertexTables
+from tuned_models_emulator.vertex.tables import SCHEMA, TABLES, VertexTables
 from tuned_models_emulator.wire import number
 
 #: The longest an operation may take to report done (seconds): a day, as the longest training step.
@@ -73,7 +73,7 @@ class VertexAi(Service):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         with runtime.store.transaction() as tx:
-            VertexTables.create(tx)
+            tx.create_tables(SCHEMA)
         self.jobs = TuningJobs(runtime)
         self.registry = Registry(runtime)
 
@@ -167,7 +167,7 @@ class VertexAi(Service):
 
     def reset(self, tx: Tx) -> None:
         """Forget every job, model, endpoint and operation; operations complete at once again."""
-        VertexTables.clear(tx)
+        tx.clear_tables(TABLES)
         VertexTables(tx).set_operation_seconds(None)
 
     def admin_routes(self) -> Mapping[tuple[str, str], AdminHandler]:

@@ -44,18 +44,6 @@ class VertexTables:
         self.tx = tx
         self.conn = tx.conn
 
-    @staticmethod
-    def create(tx: Tx) -> None:
-        """Create the tables if needed."""
-        for statement in SCHEMA:
-            tx.conn.execute(statement)
-
-    @staticmethod
-    def clear(tx: Tx) -> None:
-        """Forget every job, model, endpoint and operation."""
-        for table in TABLES:
-            tx.conn.execute(f"DELETE FROM {table}")
-
     # jobs -----------------------------------------------------------------
     def job(self, job_id: str) -> JobRecord | None:
         """A stored job, or None."""
