@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -230,6 +231,18 @@ def assert_vertex_error(response: httpx.Response, code: int, status: str, messag
         assert error["message"] == message
     text: str = error["message"]
     return text
+
+
+def refused(cloud: Cloud, body: dict[str, Any], message: str | re.Pattern[str], version: str = "v1") -> None:
+    """CreateTuningJob with ``body`` is a 400 INVALID_ARGUMENT with ``message`` (a string, or a
+    pattern the whole message matches), and no job exists."""
+    response = cloud.call("POST", f"{cloud.parent(version)}/tuningJobs", json=body)
+    text = assert_vertex_error(response, 400, "INVALID_ARGUMENT")
+    if isinstance(message, str):
+        assert text == message
+    else:
+        assert message.fullmatch(text), text
+    assert cloud.ok(cloud.call("GET", f"{cloud.parent()}/tuningJobs")) == {}
 
 
 def assert_storage_error(response: httpx.Response, code: int, reason: str, message: str | None = None) -> str:
