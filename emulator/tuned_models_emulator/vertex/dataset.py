@@ -18,7 +18,9 @@ model turn's text), which is what a tuned endpoint answers from.
 The cost is bounded whatever the file (up to 1 GiB): each line is decoded like a request body
 (:func:`~tuned_models_emulator.codec.strict_json`: depth, surrogates, values) and is at most
 :data:`MAX_LINE_BYTES`; the statistics are histograms (memory in the number of distinct counts,
-not of examples); the pairs kept for generation hold at most :data:`MAX_PAIR_CHARS` characters.
+not of examples); the pairs kept for generation hold at most :data:`MAX_PAIR_CHARS` characters and
+are kept as JSON text, a few large strings rather than a million small objects (which the garbage
+collector would walk, and freeing which would hold the interpreter).
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ MAX_LINE_BYTES = 8 << 20
 MAX_PAIR_CHARS = 16 << 20
 #: How many dropped examples are named in ``truncatedExampleIndices`` (all are counted).
 MAX_NAMED_DROPS = 100
+#: How many pairs are joined into one string of :attr:`DatasetStats.pair_chunks` at a time.
+_PAIRS_PER_CHUNK = 4096
+_pair_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def tokens(text: str) -> int:
@@ -71,7 +76,9 @@ class DatasetStats:
     """What one dataset contributed: counts of the examples kept (dropped ones excluded from the
     histograms, which map a count of tokens or messages to how many examples have it), the dropped
     examples (their number and the first :data:`MAX_NAMED_DROPS` indices), a few samples, and the
-    pairs kept for generation (with ``pair_chars`` their text)."""
+    pairs kept for generation: JSON ``{"textInput", "output"}`` objects, comma-joined a chunk at a
+    time (:meth:`examples_json` is the list), ``pair_count`` of them holding ``pair_chars``
+    characters of text."""
 
     example_count: int = 0
     character_count: int = 0
@@ -81,13 +88,28 @@ class DatasetStats:
     dropped: int = 0
     dropped_indices: list[int] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
-    pairs: list[dict[str, str]] = field(default_factory=list)
+    pair_chunks: list[str] = field(default_factory=list)
+    pending_pairs: list[str] = field(default_factory=list)
+    pair_count: int = 0
     pair_chars: int = 0
 
     @property
     def kept(self) -> int:
         """How many examples are trained on (those within the token limit)."""
         return self.example_count - self.dropped
+
+    def add_pair(self, text_input: str, output: str) -> None:
+        """Keep one training pair for generation."""
+        self.pending_pairs.append(_pair_json({"textInput": text_input, "output": output}))
+        self.pair_count += 1
+        self.pair_chars += len(text_input) + len(output)
+        if len(self.pending_pairs) >= _PAIRS_PER_CHUNK:
+            self.pair_chunks.append(",".join(self.pending_pairs))
+            self.pending_pairs.clear()
+
+    def examples_json(self) -> str:
+        """The pairs kept, as a JSON list of ``{"textInput", "output"}``."""
+        return "[" + ",".join([*self.pair_chunks, *self.pending_pairs]) + "]"
 
 
 class _Problem(Exception):
@@ -263,8 +285,7 @@ def _count(
             if content["role"] == "user":
                 last_user = text
             else:
-                stats.pairs.append({"textInput": last_user, "output": text})
-                stats.pair_chars += len(last_user) + len(text)
+                stats.add_pair(last_user, text)
 
 
 # --------------------------------------------------------------------------- rendering

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tuned_models_emulator.codec import json_text
 from tuned_models_emulator.errors import FailedPrecondition, InvalidArgument, NotFound
 from tuned_models_emulator.faults import forced_failure
 from tuned_models_emulator.projects import project_number
@@ -114,8 +113,7 @@ class TuningJobs(VertexBase):
                     f"The validation dataset has {count} examples; at most {MAX_VALIDATION_EXAMPLES} are "
                     "allowed, and at most 30% of the training examples when it has more than 1000."
                 )
-        examples = await off_loop(json_text, training.pairs)
-        return await off_loop(self._store, call, training, examples)
+        return await off_loop(self._store, call, training)
 
     def _read(self, dataset: DatasetRef, keep_pairs: bool) -> DatasetStats:
         """Validate a dataset and count it, reading it a chunk per transaction."""
@@ -223,8 +221,9 @@ class TuningJobs(VertexBase):
             ),
         )
 
-    def _store(self, call: Call, training: DatasetStats, examples: str) -> Body:
+    def _store(self, call: Call, training: DatasetStats) -> Body:
         """Store the job of a create request whose training dataset was read; its TuningJob."""
+        examples = training.examples_json()
         with self.runtime.store.transaction() as tx:
             self.settle(tx)
             request = self._check(tx, call)

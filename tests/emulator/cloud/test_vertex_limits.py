@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.cloud.conftest import BUCKET, NUMBER_LINES, Cloud, assert_vertex_error, jsonl
+from tests.emulator.cloud.conftest import (
+    BUCKET,
+    NUMBER_LINES,
+    Cloud,
+    assert_vertex_error,
+    contents_line,
+    jsonl,
+)
 from tuned_models_emulator.vertex import dataset
 
 MIB = 1024 * 1024
@@ -150,9 +157,10 @@ def test_the_pairs_kept_for_generation_are_bounded(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(dataset, "MAX_PAIR_CHARS", 10)
     stats = dataset.read_dataset("gs://b/o", [jsonl(NUMBER_LINES)], keep_pairs=True)
     assert stats.example_count == len(NUMBER_LINES)
-    assert 0 < len(stats.pairs) < len(NUMBER_LINES)
-    assert stats.pair_chars >= 10
-    assert sum(len(p["textInput"]) + len(p["output"]) for p in stats.pairs[:-1]) < 10
+    pairs = json.loads(stats.examples_json())
+    assert 0 < len(pairs) == stats.pair_count < len(NUMBER_LINES)
+    assert stats.pair_chars == sum(len(p["textInput"]) + len(p["output"]) for p in pairs) >= 10
+    assert sum(len(p["textInput"]) + len(p["output"]) for p in pairs[:-1]) < 10
 
 
 @pytest.mark.parametrize(
@@ -197,3 +205,11 @@ def test_jobs_settle_after_the_clock_passes_2262(cloud: Cloud) -> None:
     assert done["state"] == "JOB_STATE_SUCCEEDED"
     assert done["endTime"] < "2030"
     assert cloud.get(done["tunedModel"]["model"])["versionId"] == "1"
+
+
+def test_the_pairs_kept_are_every_model_turn_in_order() -> None:
+    lines = [contents_line(f"q{i}", f"a{i}") for i in range(10_000)]
+    stats = dataset.read_dataset("gs://b/o", [jsonl(lines)], keep_pairs=True)
+    pairs = json.loads(stats.examples_json())
+    assert pairs == [{"textInput": f"q{i}", "output": f"a{i}"} for i in range(10_000)]
+    assert dataset.read_dataset("gs://b/o", [jsonl(lines)], keep_pairs=False).examples_json() == "[]"
