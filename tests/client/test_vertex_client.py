@@ -15,21 +15,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tuned_models.vertex import (
-    AccessTokenAuth,
+from tuned_models.rest.errors import (
     FailedPrecondition,
     InternalError,
     InvalidArgument,
-    JobState,
     NotFound,
-    OperationTimeout,
     ResourceExhausted,
-    RetryPolicy,
     TransportFailure,
     Unavailable,
-    VertexClient,
-    identity_labels,
 )
+from tuned_models.rest.retry import RetryPolicy
+from tuned_models.vertex.auth import AccessTokenAuth
+from tuned_models.vertex.client import VertexClient
+from tuned_models.vertex.errors import OperationTimeout
+from tuned_models.vertex.labels import identity_labels
+from tuned_models.vertex.types import JobState
 
 PARENT = "projects/p/locations/us-central1"
 HOST = "https://us-central1-aiplatform.googleapis.com"

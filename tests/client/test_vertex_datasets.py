@@ -20,20 +20,19 @@ import pytest
 
 from tests.client.vertex_fakes import FakeStorage
 from tuned_models.model.problems import Problem
-from tuned_models.vertex import (
-    CHUNK_GRANULARITY,
+from tuned_models.vertex.datasets import (
     DatasetError,
     DatasetFormat,
     DatasetKind,
     DatasetLimits,
     DatasetScan,
-    StorageClient,
     example_to_contents,
     scan_dataset,
-    upload_dataset,
     validation_set_problems,
     write_dataset,
 )
+from tuned_models.vertex.storage import CHUNK_GRANULARITY, StorageClient
+from tuned_models.vertex.upload import upload_dataset
 
 DATA = Path(__file__).parent / "data" / "vertex"
 SMALL = DatasetLimits(min_recommended_examples=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuned_models.vertex import (
+from tuned_models.vertex.labels import (
     IDENTITY_KEYS,
     MAX_LABEL_LENGTH,
     has_labels,
@@ -12,11 +12,8 @@ from tuned_models.vertex import (
     label_problems,
     label_value,
     labels_filter,
-    location_of,
-    resource_name,
-    service_base_url,
 )
-from tuned_models.vertex.names import operation_name
+from tuned_models.vertex.names import location_of, operation_name, resource_name, service_base_url
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 

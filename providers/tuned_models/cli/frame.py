@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 from tuned_models.backends import connect_backend
 from tuned_models.backends.base import Backend
-from tuned_models.gemini import CredentialsMissing, GeminiError
 from tuned_models.project import find_project_root, project_name
+from tuned_models.rest.errors import CredentialsMissing, ServiceError
 from tuned_models.stack import LoadedStack, load_stack
 
 T = TypeVar("T")
@@ -91,6 +91,6 @@ def run_against_service(
             "apiKey: use the environment or application default credentials)",
             file=sys.stderr,
         )
-    except GeminiError as e:
+    except ServiceError as e:
         print(f"tuned-models {command}: the service answered {e}", file=sys.stderr)
     return None

@@ -1,8 +1,10 @@
 """``VertexClient``: Vertex AI tuning jobs, Model Registry models, endpoints, operations and
-``generateContent`` on a tuned endpoint, over the Gemini client's HTTP core.
+``generateContent`` on a tuned endpoint, over the shared HTTP core
+(:class:`tuned_models.rest.RestClient`).
 
-Every call has a timeout, is retried as :mod:`tuned_models.gemini.retry` decides, and raises a
-:class:`~tuned_models.gemini.errors.GeminiError` subclass carrying the service's message. Calls
+Every call has a timeout, is retried as :mod:`tuned_models.rest.retry` decides (retries are
+logged on ``tuned_models.vertex``), and raises a :class:`~tuned_models.rest.errors.ServiceError`
+subclass carrying the service's message. Calls
 go to the host of the resource's own location (:func:`.names.service_base_url`), or to one base
 URL for an emulator.
 
@@ -25,11 +27,11 @@ from typing import Any
 
 import httpx
 
-from tuned_models.gemini.client import DEFAULT_RETRY
-from tuned_models.gemini.errors import GeminiError, InvalidArgument, TransportFailure
-from tuned_models.gemini.retry import RetryPolicy
+from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
+from tuned_models.rest.core import query_params as _params
+from tuned_models.rest.errors import InvalidArgument, ServiceError, TransportFailure
+from tuned_models.rest.retry import RetryPolicy
 
-from ._core import HttpCore, parse
 from .errors import OperationTimeout, error_from_status
 from .labels import has_labels, labels_filter
 from .names import check_location, location_of, operation_name, resource_name, service_base_url
@@ -96,9 +98,10 @@ class VertexClient:
         self.api_version = api_version.strip("/")
         self._sleep = sleep
         self._clock = clock
-        self._core = HttpCore(
+        self._core = RestClient(
             self.base_url or service_base_url(self.location),
             auth,
+            service="vertex",
             transport=transport,
             timeout=timeout,
             retry=retry,
@@ -243,7 +246,7 @@ class VertexClient:
             return existing, False
         try:
             return self.create_tuning_job(job), True
-        except GeminiError as exc:
+        except ServiceError as exc:
             if not _ambiguous(exc):
                 raise
             failure = exc
@@ -251,7 +254,7 @@ class VertexClient:
             self._sleep(self._core.retry.backoff(look, self._core.random))
             try:
                 found = self._adoptable(identity)
-            except GeminiError:
+            except ServiceError:
                 continue
             if found is not None:
                 log.info(
@@ -430,7 +433,7 @@ class VertexClient:
         Returns:
             the done operation.
         Raises:
-            GeminiError: the operation failed (its ``error`` as the matching typed error), unless
+            ServiceError: the operation failed (its ``error`` as the matching typed error), unless
                 ``raise_on_error`` is False. OperationTimeout: not done after ``timeout`` seconds
                 (it keeps running on the service).
         """
@@ -484,11 +487,7 @@ class VertexClient:
         return f"projects/{self.project}/locations/{check_location(location)}"
 
 
-def _params(**values: Any) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None and value != ""}
-
-
-def _ambiguous(error: GeminiError) -> bool:
+def _ambiguous(error: ServiceError) -> bool:
     """Whether a failed create may nevertheless have created the job."""
     if isinstance(error, TransportFailure):
         # Refused connections never reached the server (and were retried already).

@@ -24,8 +24,10 @@ Contract:
   training examples; at most 1 GB (10^9 bytes) of JSONL (reading stops past it). An example over
   the 131,072-token limit is dropped by the service, not refused, so an example whose text
   suggests it (more than 4 characters a token) is a warning.
-- :func:`upload_dataset` uploads the canonical file to ``gs://bucket/prefix/<sha256 hex>.jsonl``
-  unless it is there already (then nothing is uploaded, after checking the stored object's MD5).
+- :func:`tuned_models.vertex.upload.upload_dataset` uploads the canonical file to
+  ``gs://bucket/prefix/<sha256 hex>.jsonl`` unless it is there already.
+
+Pure: no HTTP client is imported (``tuned-models validate`` uses it offline).
 """
 
 from __future__ import annotations
@@ -33,19 +35,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from tuned_models.gemini.errors import GeminiError, PermissionDenied
 from tuned_models.model.datasets import DatasetError
 from tuned_models.model.problems import Problem
 
 from ._readers import INPUT_KEYS, READERS, Problems, located
-from .storage import GcsLocation, StorageClient, StorageObject
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -54,10 +53,8 @@ __all__ = [
     "DatasetKind",
     "DatasetLimits",
     "DatasetScan",
-    "UploadedDataset",
     "example_to_contents",
     "scan_dataset",
-    "upload_dataset",
     "validation_set_problems",
     "write_dataset",
 ]
@@ -174,17 +171,6 @@ class DatasetScan:
     def file_name(self) -> str:
         """``<sha256 hex>.jsonl``: the object name of the canonical file under a prefix."""
         return f"{self.digest.removeprefix('sha256:')}.jsonl"
-
-
-@dataclass(frozen=True)
-class UploadedDataset:
-    """A dataset in Cloud Storage: its ``gs://`` URI and whether this call uploaded it."""
-
-    uri: str
-    digest: str
-    example_count: int
-    size: int
-    uploaded: bool
 
 
 class _Writable(Protocol):
@@ -476,83 +462,3 @@ def validation_set_problems(training_count: int, validation_count: int) -> list[
             )
         ]
     return []
-
-
-# -- uploading ---------------------------------------------------------------------------------
-
-
-def _problem_text(scan: DatasetScan) -> str:
-    lines = [f"{scan.path}: {p.message}" for p in scan.errors[:5]]
-    more = len(scan.errors) - 5 + scan.unlisted
-    if more > 0:
-        lines.append(f"... and {more} more problems")
-    return "\n".join(lines)
-
-
-def _check_stored(stored: StorageObject, scan: DatasetScan, uri: str) -> None:
-    """The object named by the digest must hold the canonical bytes (same size and MD5)."""
-    if (stored.size is not None and stored.size != scan.size) or (
-        stored.md5Hash is not None and stored.md5Hash != scan.md5
-    ):
-        raise DatasetError(
-            f"{uri} exists but holds other content (size {stored.size}, MD5 {stored.md5Hash}; "
-            f"expected {scan.size} bytes, MD5 {scan.md5}); delete it and run again"
-        )
-
-
-def upload_dataset(
-    storage: StorageClient,
-    path: Path,
-    destination: GcsLocation | str,
-    *,
-    kind: DatasetKind = DatasetKind.TRAINING,
-    limits: DatasetLimits = DEFAULT_LIMITS,
-    scan: DatasetScan | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-    work_dir: Path | None = None,
-) -> UploadedDataset:
-    """Upload the canonical JSONL of ``path`` to ``destination`` (``gs://bucket/prefix``) as
-    ``<sha256 hex>.jsonl``, unless that object exists already.
-
-    ``scan`` may be passed when the caller just scanned the unchanged file (it saves a pass).
-    The canonical file is written to a temporary directory (``work_dir``, default the system's)
-    and removed afterwards; ``on_progress(sent, total)`` follows the upload.
-
-    Returns:
-        the object's URI and whether this call uploaded it.
-    Raises:
-        DatasetError: the dataset has errors (the first few are listed), it changed while being
-            read, or the object exists with other content.
-        ValueError: ``destination`` is not a ``gs://`` URI. GeminiError, TransportFailure: the
-            service's refusal or failure.
-    """
-    where = GcsLocation.parse(destination) if isinstance(destination, str) else destination
-    scan = scan if scan is not None else scan_dataset(path, kind, limits)
-    if not scan.ok:
-        raise DatasetError(_problem_text(scan))
-    name = where.object_name(scan.file_name)
-    uri = where.uri(scan.file_name)
-    try:
-        existing = storage.find_object(where.bucket, name)
-    except PermissionDenied:
-        existing = None  # may create without reading: the create-only upload tells
-    if existing is not None:
-        _check_stored(existing, scan, uri)
-        return UploadedDataset(uri, scan.digest, scan.example_count, scan.size, uploaded=False)
-    with tempfile.TemporaryDirectory(prefix="tuned-models-", dir=work_dir) as tmp:
-        canonical = Path(tmp) / scan.file_name
-        with canonical.open("wb") as out:
-            written = write_dataset(path, out, kind, limits)
-        if written.digest != scan.digest or not written.ok:
-            raise DatasetError(f"{path}: the file changed while being read; run again")
-        result = storage.upload_file(canonical, where.bucket, name, on_progress=on_progress)
-    if result.object is not None:
-        try:
-            _check_stored(result.object, scan, uri)
-        except DatasetError:
-            if result.uploaded:
-                raise GeminiError(
-                    f"{uri}: the stored object differs from the file sent", status="DATA_LOSS"
-                ) from None
-            raise
-    return UploadedDataset(uri, scan.digest, scan.example_count, scan.size, uploaded=result.uploaded)

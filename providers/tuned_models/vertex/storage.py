@@ -7,9 +7,9 @@ resumable upload, chunk by chunk from disk (one chunk in memory), with a progres
 recovery from a failed chunk by asking the service how much it kept. The MD5 the service
 reports is checked against the bytes sent.
 
-Errors are the typed errors of :mod:`tuned_models.gemini.errors` (a Cloud Storage error body
-has no ``status``; the class follows the HTTP code, and a 412 is a ``GeminiError`` with
-``code == 412``).
+Errors are the typed errors of :mod:`tuned_models.rest.errors` (a Cloud Storage error body
+has no ``status``; the class follows the HTTP code: a 412 is a ``FailedPrecondition`` with
+``code == 412``). Retries are logged on ``tuned_models.storage``.
 """
 
 from __future__ import annotations
@@ -30,11 +30,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from tuned_models.gemini.client import DEFAULT_RETRY
-from tuned_models.gemini.errors import GeminiError, NotFound, TransportFailure, from_response
-from tuned_models.gemini.retry import RetryPolicy
-
-from ._core import HttpCore, parse
+from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
+from tuned_models.rest.errors import AlreadyExists, NotFound, ServiceError, TransportFailure, from_response
+from tuned_models.rest.retry import RetryPolicy
 
 __all__ = [
     "CHUNK_GRANULARITY",
@@ -46,7 +44,7 @@ __all__ = [
     "UploadResult",
 ]
 
-log = logging.getLogger("tuned_models.vertex")
+log = logging.getLogger("tuned_models.storage")
 
 PUBLIC_STORAGE_URL = "https://storage.googleapis.com"
 #: Resumable upload chunks (but the last) must be a multiple of this many bytes.
@@ -161,9 +159,10 @@ class StorageClient:
         self.base_url = base_url.rstrip("/")
         self.chunk_size = chunk_size
         self.resumable_threshold = resumable_threshold
-        self._core = HttpCore(
+        self._core = RestClient(
             self.base_url,
             auth,
+            service="storage",
             transport=transport,
             timeout=timeout,
             retry=retry,
@@ -185,6 +184,31 @@ class StorageClient:
     def __repr__(self) -> str:
         return f"StorageClient(base_url={self.base_url!r}, auth={self._core.auth!r})"
 
+    # -- buckets -----------------------------------------------------------------------------
+
+    def create_bucket(self, bucket: str, project: str) -> bool:
+        """``POST /storage/v1/b?project=P``: create ``bucket`` in ``project``.
+
+        Returns True when this call created it, False when it exists already (409). Used against
+        an emulator only: on Google Cloud the bucket is the user's prerequisite (its location,
+        retention and access are theirs to choose).
+
+        Raises:
+            ValueError: not a valid bucket name. PermissionDenied, InvalidArgument.
+        """
+        GcsLocation.parse(f"gs://{bucket}")
+        try:
+            self._core.call(
+                "POST",
+                f"{self.base_url}/storage/v1/b",
+                params={"project": project},
+                json={"name": bucket},
+                idempotent=True,
+            )
+        except AlreadyExists:
+            return False
+        return True
+
     # -- objects -----------------------------------------------------------------------------
 
     def _object_url(self, bucket: str, name: str) -> str:
@@ -205,7 +229,7 @@ class StorageClient:
         """``DELETE /storage/v1/b/BUCKET/o/NAME`` (only that generation when given).
 
         Raises NotFound (also when a retried attempt already deleted it), or a 412
-        ``GeminiError`` when the generation does not match.
+        ``ServiceError`` when the generation does not match.
         """
         params = {"ifGenerationMatch": str(if_generation_match)} if if_generation_match is not None else None
         self._core.call("DELETE", self._object_url(bucket, name), params=params)
@@ -232,7 +256,7 @@ class StorageClient:
         when nothing was uploaded). The file must not change meanwhile.
 
         Raises:
-            GeminiError: the service refused (NotFound: no such bucket; PermissionDenied), or
+            ServiceError: the service refused (NotFound: no such bucket; PermissionDenied), or
                 the MD5 it computed differs from the file's (``status`` DATA_LOSS).
             TransportFailure: the service could not be reached (after retries).
             OSError: the file cannot be read.
@@ -277,20 +301,20 @@ class StorageClient:
                 ),
                 idempotent=if_generation_match is not None,
             )
-        except GeminiError as exc:
+        except ServiceError as exc:
             return self._existing(exc, bucket, name)
         stored = parse(StorageObject, response.json())
         _check_md5(stored, hashlib.md5(data, usedforsecurity=False).digest())
         return UploadResult(stored, True)
 
-    def _existing(self, error: GeminiError, bucket: str, name: str) -> UploadResult:
+    def _existing(self, error: ServiceError, bucket: str, name: str) -> UploadResult:
         """A 412 on a create-only upload: the object exists; read its metadata back."""
         if error.code != _PRECONDITION_FAILED:
             raise error
-        log.info("vertex: gs://%s/%s already exists; nothing uploaded", bucket, name)
+        log.info("storage: gs://%s/%s already exists; nothing uploaded", bucket, name)
         try:
             return UploadResult(self.get_object(bucket, name), False)
-        except GeminiError:
+        except ServiceError:
             return UploadResult(None, False)
 
     def _resumable_upload(
@@ -322,14 +346,14 @@ class StorageClient:
                 ),
                 idempotent=True,
             )
-        except GeminiError as exc:
+        except ServiceError as exc:
             return self._existing(exc, bucket, name)
         session = self._session_url(response)
         response.close()
         md5 = hashlib.md5(usedforsecurity=False)
         try:
             stored = self._send_chunks(session, stream, size, content_type, on_progress, md5)
-        except GeminiError as exc:
+        except ServiceError as exc:
             return self._existing(exc, bucket, name)
         _check_md5(stored, md5.digest())
         return UploadResult(stored, True)
@@ -340,7 +364,7 @@ class StorageClient:
         location = str(response.headers.get("location", ""))
         expected, got = urlsplit(self.base_url), urlsplit(location)
         if not location or (got.scheme, got.netloc) != (expected.scheme, expected.netloc):
-            raise GeminiError(
+            raise ServiceError(
                 "the resumable upload session is not on the storage host "
                 f"(expected {expected.scheme}://{expected.netloc}, got {got.scheme}://{got.netloc})",
                 code=response.status_code,
@@ -382,7 +406,7 @@ class StorageClient:
                     end = offset + len(chunk) - 1
                     response = self._put(session, chunk, f"bytes {offset}-{end}/{size}", content_type)
             except httpx.RequestError as exc:
-                error: GeminiError = TransportFailure.from_httpx(exc, attempts=failures + 1)
+                error: ServiceError = TransportFailure.from_httpx(exc, attempts=failures + 1)
             else:
                 if response.status_code in (200, 201):
                     stored = parse(StorageObject, response.json())
@@ -410,7 +434,7 @@ class StorageClient:
                 or (elapsed + wait > policy.deadline)
             ):
                 raise error
-            log.info("vertex: upload chunk failed (%s); asking for the offset in %.1fs", error, wait)
+            log.info("storage: upload chunk failed (%s); asking for the offset in %.1fs", error, wait)
             self._core.sleep(wait)
             query_offset = True
 
@@ -431,7 +455,7 @@ def _confirmed(response: httpx.Response) -> int:
         return 0
     match = _RANGE.match(header.strip())
     if match is None:
-        raise GeminiError(f"unexpected Range header in a resumable upload: {header!r}", status="UNKNOWN")
+        raise ServiceError(f"unexpected Range header in a resumable upload: {header!r}", status="UNKNOWN")
     return int(match.group(1)) + 1
 
 
@@ -440,7 +464,7 @@ def _check_md5(stored: StorageObject, expected: bytes) -> None:
     if stored.md5Hash is None:
         return
     if stored.md5Hash != base64.b64encode(expected).decode("ascii"):
-        raise GeminiError(
+        raise ServiceError(
             f"gs://{stored.bucket}/{stored.name}: the stored object's MD5 {stored.md5Hash} "
             f"differs from the file's {base64.b64encode(expected).decode('ascii')}",
             status="DATA_LOSS",
