@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from tuned_models.backends import fields_for
 from tuned_models.model.spec import ModelSpec
 from tuned_models.project import find_project_root
 from tuned_models.runtime import stack_config
@@ -29,6 +30,8 @@ def summary(outputs: Mapping[str, Any]) -> str:
         parts.append(f"final mean loss {float(outputs['finalMeanLoss']):.4g}")
     if outputs.get("exampleCount"):
         parts.append(f"{int(outputs['exampleCount'])} examples")
+    if outputs.get("billableTokens"):
+        parts.append(f"{int(outputs['billableTokens'])} billable tokens an epoch")
     return ", ".join(parts)
 
 
@@ -62,12 +65,17 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             depends_on=[models[d] for d in spec.dependsOn],
         )
         model = TunedModel(
-            name, spec, opts, dataset=loaded.datasets.get(name), backend=loaded.connection.backend
+            name,
+            spec,
+            opts,
+            dataset=loaded.datasets.get(name),
+            backend=loaded.connection.backend,
+            validation=loaded.validation_datasets.get(name),
         )
         models[name] = model
-        outputs = pulumi.Output.all(
-            **{k: getattr(model, k) for k in ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")}
-        )
+        shown = ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount", "billableTokens")
+        available = fields_for(loaded.connection.backend).outputs
+        outputs = pulumi.Output.all(**{k: getattr(model, k) for k in shown if k in available})
         pulumi.export(
             name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"], "summary": summary(o)})
         )

@@ -307,7 +307,7 @@ def test_validation_set_relative_to_training_set() -> None:
     assert validation_set_problems(10_000, 1_000) == []
     assert validation_set_problems(2_000, 900) == []
     (problem,) = validation_set_problems(2_000, 1_500)
-    assert problem.severity == "warning" and "30%" in problem.message
+    assert problem.severity == "error" and "30%" in problem.message
 
 
 # -- streaming ---------------------------------------------------------------------------------

@@ -60,7 +60,13 @@ def build_plan(
     for i, (name, spec) in enumerate(stack.models.items(), start=1):
         progress(f"comparing {name} ({i}/{total}) ...")
         inputs = model_inputs(
-            project, stack.name, name, spec, stack.datasets.get(name), backend=stack.connection.backend
+            project,
+            stack.name,
+            name,
+            spec,
+            stack.datasets.get(name),
+            backend=stack.connection.backend,
+            validation=stack.validation_datasets.get(name),
         )
         desired = inputs.desired()
         candidates = live.by_resource.get(name, [])

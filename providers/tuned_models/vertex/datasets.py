@@ -35,7 +35,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -55,6 +55,7 @@ __all__ = [
     "DatasetScan",
     "example_to_contents",
     "scan_dataset",
+    "scan_examples",
     "validation_set_problems",
     "write_dataset",
 ]
@@ -355,35 +356,67 @@ class _Converter:
 
 def _convert(path: Path, kind: DatasetKind, limits: DatasetLimits, out: _Writable | None) -> DatasetScan:
     problems = Problems(limits.max_problems)
+    suffix = path.suffix.lower()
+    reader = READERS.get(suffix)
+    if reader is None:
+        problems.error("", f"unsupported dataset format {suffix or '(none)'}; use .jsonl, .csv or .json")
+        return _scan_records(
+            path, iter(()), kind, limits, out, problems, DatasetFormat.EXAMPLES, readable=False
+        )
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        problems.error("", "file not found")
+        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
+    except OSError as exc:
+        problems.error("", f"cannot read ({exc.strerror or exc})")
+        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
+    if size > limits.max_bytes:
+        # Refused without reading it: its JSONL would be about as large (larger, from CSV).
+        problems.error(
+            "", f"{size} bytes; the service reads at most {limits.max_bytes} bytes (1 GB): split the dataset"
+        )
+        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
+    records = reader(path, problems, limits.max_line_bytes, limits.max_json_bytes)
+    fixed = DatasetFormat.EXAMPLES if suffix == ".csv" else None
+    return _scan_records(path, records, kind, limits, out, problems, fixed, readable=True)
+
+
+def _scan_records(
+    path: Path,
+    records: Iterator[tuple[str, Any]],
+    kind: DatasetKind,
+    limits: DatasetLimits,
+    out: _Writable | None,
+    problems: Problems,
+    fixed: DatasetFormat | None,
+    *,
+    readable: bool,
+) -> DatasetScan:
     sha256 = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False)
     size = count = 0
-    suffix = path.suffix.lower()
-    reader = READERS.get(suffix)
-    converter = _Converter(limits, problems, DatasetFormat.EXAMPLES if suffix == ".csv" else None)
-    if reader is None:
-        problems.error("", f"unsupported dataset format {suffix or '(none)'}; use .jsonl, .csv or .json")
-    else:
-        try:
-            for where, record in reader(path, problems, limits.max_line_bytes, limits.max_json_bytes):
-                line = converter.line(where, record)
-                if line is None:
-                    continue
-                count += 1
-                size += len(line)
-                if size > limits.max_bytes:
-                    break  # certainly refused: reading the rest would only cost time
-                sha256.update(line)
-                md5.update(line)
-                if out is not None:
-                    out.write(line)
-        except FileNotFoundError:
-            problems.error("", "file not found")
-        except IsADirectoryError:
-            problems.error("", "is a directory, not a file")
-        except OSError as exc:
-            problems.error("", f"cannot read ({exc.strerror or exc})")
-    _totals(problems, kind, count, size, limits, reader is not None)
+    converter = _Converter(limits, problems, fixed)
+    try:
+        for where, record in records:
+            line = converter.line(where, record)
+            if line is None:
+                continue
+            count += 1
+            size += len(line)
+            if size > limits.max_bytes:
+                break  # certainly refused: reading the rest would only cost time
+            sha256.update(line)
+            md5.update(line)
+            if out is not None:
+                out.write(line)
+    except FileNotFoundError:
+        problems.error("", "file not found")
+    except IsADirectoryError:
+        problems.error("", "is a directory, not a file")
+    except OSError as exc:
+        problems.error("", f"cannot read ({exc.strerror or exc})")
+    _totals(problems, kind, count, size, limits, readable)
     return DatasetScan(
         path=path,
         kind=kind,
@@ -395,6 +428,24 @@ def _convert(path: Path, kind: DatasetKind, limits: DatasetLimits, out: _Writabl
         problems=tuple(problems.listed),
         unlisted=problems.unlisted,
         unlisted_errors=problems.unlisted_errors,
+    )
+
+
+def scan_examples(
+    examples: Sequence[tuple[str, str]],
+    kind: DatasetKind = DatasetKind.TRAINING,
+    limits: DatasetLimits = DEFAULT_LIMITS,
+    out: _Writable | None = None,
+) -> DatasetScan:
+    """Like :func:`scan_dataset` for inline ``(textInput, output)`` examples (a stack file's
+    ``examples``), located as ``example N``; writes the canonical JSONL to ``out`` when given."""
+    problems = Problems(limits.max_problems)
+    records = (
+        (f"example {i}", {"textInput": text_input, "output": output})
+        for i, (text_input, output) in enumerate(examples, start=1)
+    )
+    return _scan_records(
+        Path("<inline examples>"), records, kind, limits, out, problems, DatasetFormat.EXAMPLES, readable=True
     )
 
 
@@ -446,19 +497,18 @@ def write_dataset(
 
 
 def validation_set_problems(training_count: int, validation_count: int) -> list[Problem]:
-    """Problems of a validation set relative to its training set.
-
-    A warning when a validation set of more than 1,000 examples exceeds 30% of the training
-    examples (a rule in the service's 2026 limits table whose wording is ambiguous, hence not an
-    error); the 5,000-example bound is checked by :func:`scan_dataset`.
-    """
+    """Problems of a validation set relative to its training set: one of more than 1,000
+    examples may hold at most 30% of the training examples (the service's limits table; the
+    emulator refuses such a job with a 400). The 5,000-example bound is checked by
+    :func:`scan_dataset`."""
     if validation_count > 1000 and validation_count > 0.3 * training_count:
         return [
             located(
-                "warning",
+                "error",
                 "",
                 f"{validation_count} validation examples is more than 30% of the {training_count} "
-                "training examples; the service may refuse a validation set over 1,000 examples that large",
+                "training examples; a validation set of over 1,000 examples may hold at most 30% "
+                "of the training set",
             )
         ]
     return []

@@ -34,6 +34,8 @@ from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
 from tuned_models.rest.errors import AlreadyExists, NotFound, ServiceError, TransportFailure, from_response
 from tuned_models.rest.retry import RetryPolicy
 
+from .names import GcsLocation
+
 __all__ = [
     "CHUNK_GRANULARITY",
     "DEFAULT_CHUNK_SIZE",
@@ -53,9 +55,6 @@ DEFAULT_CHUNK_SIZE = 32 * CHUNK_GRANULARITY  # 8 MiB
 _PRECONDITION_FAILED = 412
 _RESUME_INCOMPLETE = 308
 _RANGE = re.compile(r"^bytes=0-(\d+)$")
-# Bucket names: 3-63 characters (222 with dots), lowercase letters, digits, -, _ and dots,
-# starting and ending with a letter or digit.
-_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{1,220})[a-z0-9]$")
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -91,42 +90,6 @@ class UploadResult:
 
     object: StorageObject | None
     uploaded: bool
-
-
-@dataclass(frozen=True)
-class GcsLocation:
-    """A bucket and an optional folder prefix, parsed from ``gs://bucket[/prefix]``."""
-
-    bucket: str
-    prefix: str = ""
-
-    @classmethod
-    def parse(cls, uri: str) -> GcsLocation:
-        """Parse ``gs://bucket`` or ``gs://bucket/some/prefix`` (a trailing ``/`` is ignored).
-
-        Raises:
-            ValueError: not a ``gs://`` URI, or an invalid bucket name or prefix.
-        """
-        if not isinstance(uri, str) or not uri.startswith("gs://"):
-            raise ValueError(f"expected gs://BUCKET[/PREFIX], got {uri!r}")
-        bucket, _, prefix = uri[len("gs://") :].partition("/")
-        prefix = prefix.strip("/")
-        if not _BUCKET.match(bucket) or ".." in bucket or (len(bucket) > 63 and "." not in bucket):
-            raise ValueError(
-                f"invalid bucket name {bucket!r} in {uri!r}: 3-63 lowercase letters, digits, "
-                "'-', '_' or '.', starting and ending with a letter or digit"
-            )
-        if "//" in prefix or any(c in prefix for c in "\r\n#?[]*") or prefix in (".", ".."):
-            raise ValueError(f"invalid object prefix {prefix!r} in {uri!r}")
-        return cls(bucket, prefix)
-
-    def object_name(self, file_name: str) -> str:
-        """``prefix/file_name`` (or ``file_name`` without a prefix)."""
-        return f"{self.prefix}/{file_name}" if self.prefix else file_name
-
-    def uri(self, file_name: str) -> str:
-        """``gs://bucket/prefix/file_name``."""
-        return f"gs://{self.bucket}/{self.object_name(file_name)}"
 
 
 class StorageClient:
