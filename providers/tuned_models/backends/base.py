@@ -14,14 +14,14 @@ reports it back as :attr:`LiveModel.model_id`, so a stack's models are found wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.grants import Grant, Role
-from tuned_models.model.spec import Example
 from tuned_models.model.state import LiveModel, Progress
 
 
@@ -119,12 +119,14 @@ class Backend(Protocol):
         models without Pulumi state."""
         ...
 
-    def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
-        """Start training ``inputs`` on ``examples`` under its deterministic id, exactly once:
-        when an earlier ``up`` already submitted it, adopt that submission (``earlier``) instead.
+    def submit(self, inputs: ModelInputs, root: Path, log: Log) -> Submission:
+        """Start training ``inputs`` under its deterministic id, exactly once: when an earlier
+        ``up`` already submitted it, adopt that submission (``earlier``) instead. Otherwise read
+        its datasets (under the project ``root``), check they are the ones the preview saw (the
+        inputs' digests), and submit.
 
         Raises RuntimeError with a message for the user when the service refuses (an unknown
-        base model, an earlier attempt that failed)."""
+        base model, an earlier attempt that failed) or a dataset changed since the preview."""
         ...
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> Tracker:

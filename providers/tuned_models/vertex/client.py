@@ -221,10 +221,18 @@ class VertexClient:
         return found
 
     def submit_tuning_job(
-        self, job: Mapping[str, Any], identity: Mapping[str, str]
+        self,
+        job: Mapping[str, Any],
+        identity: Mapping[str, str],
+        *,
+        spent: Callable[[TuningJob], bool] | None = None,
     ) -> tuple[TuningJob, bool]:
         """Create the tuning job ``job`` unless a job of one's own (``identity`` labels, training
         or succeeded) exists; never submit twice for one identity.
+
+        ``spent(job)``: True for a succeeded job not worth adopting any more (what it produced
+        was deleted); such jobs are passed over (jobs cannot be deleted, so one identity may
+        have several).
 
         1. Look for a job carrying ``identity`` in :data:`~.types.ADOPTABLE_STATES`; if there is
            one, return it (the newest succeeded one first, else the newest).
@@ -241,7 +249,7 @@ class VertexClient:
         labels = job.get("labels") or {}
         if not isinstance(labels, Mapping) or not has_labels(labels, identity):
             raise ValueError("the tuning job's labels must include its identity labels")
-        existing = self._adoptable(identity)
+        existing = self._adoptable(identity, spent)
         if existing is not None:
             return existing, False
         try:
@@ -253,7 +261,7 @@ class VertexClient:
         for look in range(1, _LOOKS_AFTER_FAILURE + 1):
             self._sleep(self._core.retry.backoff(look, self._core.random))
             try:
-                found = self._adoptable(identity)
+                found = self._adoptable(identity, spent)
             except ServiceError:
                 continue
             if found is not None:
@@ -263,8 +271,14 @@ class VertexClient:
                 return found, True
         raise failure
 
-    def _adoptable(self, identity: Mapping[str, str]) -> TuningJob | None:
-        jobs = self.find_tuning_jobs(identity, ADOPTABLE_STATES)
+    def _adoptable(
+        self, identity: Mapping[str, str], spent: Callable[[TuningJob], bool] | None = None
+    ) -> TuningJob | None:
+        jobs = [
+            job
+            for job in self.find_tuning_jobs(identity, ADOPTABLE_STATES)
+            if spent is None or job.state is not JobState.JOB_STATE_SUCCEEDED or not spent(job)
+        ]
         succeeded = [job for job in jobs if job.state is JobState.JOB_STATE_SUCCEEDED]
         best = succeeded or jobs
         return best[0] if best else None

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from tuned_models.config import LOCATION_ENV_VAR, PROJECT_ENV_VAR
 from tuned_models.rest.core import DEFAULT_RETRY
 from tuned_models.rest.endpoint import Target, resolve_endpoint
 from tuned_models.rest.retry import RetryPolicy
@@ -40,20 +41,23 @@ __all__ = [
     "PROJECT_ENV_VAR",
     "connect",
     "connect_storage",
+    "endpoint_auth",
 ]
 
 #: The bearer token sent to a local emulator when none is configured.
 LOCAL_CALLER_TOKEN = "tuned-models-local"
-PROJECT_ENV_VAR = "GOOGLE_CLOUD_PROJECT"
-LOCATION_ENV_VAR = "GOOGLE_CLOUD_LOCATION"
 
 
-def _auth(
+def endpoint_auth(
     target: Target,
     auth: httpx.Auth | None,
     quota_project: str | None,
     environ: Mapping[str, str],
 ) -> httpx.Auth:
+    """The credentials to send to ``target``: ``auth`` when given; for a local emulator without
+    ``GOOGLE_OAUTH_ACCESS_TOKEN``, :data:`LOCAL_CALLER_TOKEN`; else :func:`.auth.resolve_auth`.
+
+    Raises CredentialsMissing (Google's hosts, no credentials anywhere)."""
     if auth is not None:
         return auth
     if target.local and not environ.get(ACCESS_TOKEN_ENV_VAR, "").strip():
@@ -103,7 +107,7 @@ def connect(
     return VertexClient(
         chosen_project,
         chosen_location,
-        _auth(target, auth, quota_project, environ),
+        endpoint_auth(target, auth, quota_project, environ),
         base_url=target.base_url,
         transport=target.transport,
         timeout=timeout,
@@ -135,7 +139,7 @@ def connect_storage(
         endpoint, project_root=project_root, emulator_step_seconds=emulator_step_seconds
     )
     return StorageClient(
-        _auth(target, auth, quota_project, environ),
+        endpoint_auth(target, auth, quota_project, environ),
         base_url=target.base_url or PUBLIC_STORAGE_URL,
         transport=target.transport,
         timeout=timeout,
