@@ -68,6 +68,8 @@ DEFAULT_BACKEND = "gemini"
 BACKENDS: tuple[str, ...] = ("gemini", "vertex")
 #: The backend that reads ``tuned-models:vertex``.
 VERTEX = "vertex"
+#: The backends that take ``tuned-models:apiKey`` (Vertex AI authenticates with OAuth only).
+API_KEY_BACKENDS: tuple[str, ...] = ("gemini",)
 #: The keys of ``tuned-models:vertex``.
 VERTEX_KEYS: tuple[str, ...] = ("project", "location", "bucket")
 #: Where ``tuned-models:vertex.project`` and ``.location`` fall back to.
@@ -180,7 +182,7 @@ def read_connection(
             Finding(KEY_STEP_SECONDS, "applies to the emulator only; the public service ignores it", True)
         )
     vertex = _vertex(config.get(KEY_VERTEX), backend, findings, os.environ if environ is None else environ)
-    if backend == VERTEX and has_api_key:
+    if backend not in API_KEY_BACKENDS and has_api_key:
         bad(
             KEY_API_KEY,
             "Vertex AI takes no API key: it authenticates with OAuth (GOOGLE_OAUTH_ACCESS_TOKEN, "

@@ -98,7 +98,8 @@ def build_plan(
             ModelPlan(
                 model=name,
                 action=ACTION_LABELS[decision.action],
-                tuned_model=desired.name or "(named by the service)",
+                tuned_model=desired.name
+                or (current.name if keeps_model and current is not None else "(named by the service)"),
                 current=current.name if current else None,
                 changes=[{"field": c.field, "old": c.old, "new": c.new} for c in decision.changes],
                 note=note,
