@@ -2,7 +2,7 @@
 
 Each backend package exports ``CHECKS``, a :class:`SpecChecks` (pure: it reads files, never the
 network, and loads no HTTP client). The stack checker (``tuned-models validate``, the program)
-and the provider's ``check`` both use it, through :func:`model_problems` for the provider, so
+and the provider's ``check`` both use it (the provider through :func:`check_model`), so
 what ``validate`` rejects the provider's check rejects too, with zero API calls.
 
 Problems are :class:`~tuned_models.model.problems.Problem` values with ``key`` set (the key path
