@@ -94,6 +94,8 @@ def build_plan(
                 "it FAILED on the service: `pulumi up` retrains it once Pulumi has recorded the "
                 "failure (`pulumi refresh`); otherwise it stops and asks you to delete it first"
             )
+            if current.outputs.get("error"):
+                note = f"{current.outputs['error']}; {note}"
         plans.append(
             ModelPlan(
                 model=name,

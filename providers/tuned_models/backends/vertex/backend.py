@@ -456,7 +456,11 @@ class VertexBackend:
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:
         job = self._job(name)
         if job is None or job.tunedModel is None or not job.tunedModel.model:
-            raise RuntimeError(f"{name}: there is no tuned model to update (the job has not produced one)")
+            state = job.state.value if job is not None else "gone"
+            raise RuntimeError(
+                f"{name} has no model to update yet ({state}): the tuning job makes it when it "
+                "succeeds; run `pulumi up` again after that to patch it"
+            )
         labels: dict[str, str] | None = None
         if "labels" in fields:
             identity = {k: v for k, v in job.labels.items() if k.startswith(RESERVED_PREFIX)}
