@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: `pulumi up` of the `local` stack on the embedded emulator (no credentials, no server
-# to start), then `tuned-models status --stack local`. `./scripts/up-local.sh vertex-local` does the
-# same for the vertex backend's local stack (Vertex AI and Cloud Storage on the embedded emulator).
+# to start), then `tuned-models status --stack local` and the HTML page of
+# `tuned-models report --stack local` (its path is printed last). `./scripts/up-local.sh
+# vertex-local` does the same for the vertex backend's local stack (Vertex AI and Cloud Storage on
+# the embedded emulator).
 #
 # Sets up .venv with the project, validates the stack offline, provides the Pulumi CLI
 # (scripts/install-pulumi.sh: the one on PATH, else Pulumi's installer, else a build from Pulumi's
@@ -14,7 +16,7 @@ python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[report]'
 
 echo "== tuned-models validate --stack $stack"
 .venv/bin/tuned-models validate --stack "$stack"
@@ -29,3 +31,6 @@ pulumi up --stack "$stack" --yes --non-interactive
 
 echo "== tuned-models status --stack $stack"
 tuned-models status --stack "$stack"
+
+echo "== tuned-models report --stack $stack"
+tuned-models report --stack "$stack"

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 
 from tuned_models.backends import fields_for
+from tuned_models.model.evaluation import GateResult
 from tuned_models.model.spec import ModelSpec
 from tuned_models.project import find_project_root
 from tuned_models.runtime import stack_config
@@ -32,7 +33,26 @@ def summary(outputs: Mapping[str, Any]) -> str:
         parts.append(f"{int(outputs['exampleCount'])} examples")
     if outputs.get("billableTokens"):
         parts.append(f"{int(outputs['billableTokens'])} billable tokens an epoch")
+    gate = GateResult.from_output(outputs.get("evaluation"))
+    if gate is not None:
+        parts.append(f"quality gate {'passed' if gate.passed else 'failed'}: {gate.summary()}")
     return ", ".join(parts)
+
+
+def exported(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's stack output: ``{name, state, summary}``, and ``evaluation``
+    (``{metric, score, minScore, passed, examples}``) when its quality gate was evaluated."""
+    out = {"name": outputs["name"], "state": outputs["state"], "summary": summary(outputs)}
+    gate = GateResult.from_output(outputs.get("evaluation"))
+    if gate is not None:
+        out["evaluation"] = {
+            "metric": gate.gate.metric.value,
+            "score": gate.score,
+            "minScore": gate.gate.min_score,
+            "passed": gate.passed,
+            "examples": gate.examples,
+        }
+    return out
 
 
 def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
@@ -54,7 +74,8 @@ def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
 def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     """Declare one TunedModel per model (with its permissions and owner) and export each.
 
-    Exports, per model: ``{"name", "state", "summary"}`` under the model's resource name.
+    Exports, per model, under its resource name: :func:`exported` (name, state, summary, and
+    the quality gate's score when it has one).
     """
     models: dict[str, TunedModel] = {}
     for name in _in_dependency_order(loaded.models):
@@ -71,14 +92,21 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             dataset=loaded.datasets.get(name),
             backend=loaded.connection.backend,
             validation=loaded.validation_datasets.get(name),
+            evaluation=loaded.evaluations.get(name),
         )
         models[name] = model
-        shown = ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount", "billableTokens")
+        shown = (
+            "name",
+            "state",
+            "totalSteps",
+            "finalMeanLoss",
+            "exampleCount",
+            "evaluation",
+            "billableTokens",
+        )
         available = fields_for(loaded.connection.backend).outputs
         outputs = pulumi.Output.all(**{k: getattr(model, k) for k in shown if k in available})
-        pulumi.export(
-            name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"], "summary": summary(o)})
-        )
+        pulumi.export(name, outputs.apply(exported))
     return models
 
 

@@ -39,7 +39,7 @@ from tuned_models.backends import checks_for, fields_for
 from tuned_models.backends.checks import DatasetRole, check_model
 from tuned_models.config import DEFAULT_BACKEND, Connection
 from tuned_models.lifecycle import ModelLifecycle
-from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.datasets import DatasetInfo, evaluation_info
 from tuned_models.model.desired import ModelInputs, model_inputs
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
@@ -118,7 +118,8 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
       built with :func:`~tuned_models.model.desired.model_inputs` for this Pulumi project and
       stack (``dataset`` and ``validation``: the datasets' info when the caller has it, else the
       spec is checked by its backend and its datasets read under the project root;
-      ``backend``: else ``tuned-models:backend``), and
+      ``evaluation``: likewise for the examples of its quality gate; ``backend``: else
+      ``tuned-models:backend``), and
       each of its ``permissions`` and its ``owner`` become child resources
       (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
       :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
@@ -144,9 +145,11 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
         dataset: DatasetInfo | None = None,
         backend: str | None = None,
         validation: DatasetInfo | None = None,
+        evaluation: DatasetInfo | None = None,
     ) -> None:
         spec = args if isinstance(args, TunedModelArgs) else None
         if spec is not None:
+            root = find_project_root()
             connection = stack_connection()
             name = backend or connection.backend
             if dataset is None:
@@ -159,6 +162,7 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 dataset,
                 backend=name,
                 validation=validation,
+                evaluation=evaluation if evaluation is not None else evaluation_info(spec, root),
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)
         outputs = fields_for(str(inputs.get("backend") or DEFAULT_BACKEND)).outputs

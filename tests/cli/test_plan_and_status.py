@@ -56,9 +56,15 @@ def up(root: Path) -> None:
     for p in (provider, grants):
         p.configure(ConfigureRequest(Config(raw, "tuned-models")))
     for name, spec in loaded.models.items():
-        created = provider.create(
-            model_inputs("tuned-models", "local", name, spec, loaded.datasets[name]).to_inputs()
+        inputs = model_inputs(
+            "tuned-models",
+            "local",
+            name,
+            spec,
+            loaded.datasets[name],
+            evaluation=loaded.evaluations.get(name),
         )
+        created = provider.create(inputs.to_inputs())
         assert created.outs is not None and created.outs["state"] == "ACTIVE"
         for grant in spec.permissions:
             grants.create(permission_args(created.outs["name"], grant))
@@ -195,7 +201,18 @@ def test_status_shows_each_model_with_progress(project: Path, capsys: pytest.Cap
     assert isinstance(ng["meanLoss"], float)
     assert main(["status", "--stack", "local", "--project-root", str(project)]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["MODEL", "TUNED", "MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE"]
+    assert table[0].split() == [
+        "MODEL",
+        "TUNED",
+        "MODEL",
+        "STATE",
+        "DONE",
+        "STEP",
+        "EPOCH",
+        "LOSS",
+        "AGE",
+        "GATE",
+    ]
     assert table[1].split()[2:6] == ["ACTIVE", "100%", "19/19", "5/5"]
 
 

@@ -116,9 +116,22 @@ def test_an_interrupted_create_is_adopted_by_the_next_one_without_training_twice
     service.lifecycle.create({**first, "wait": False})  # submitted; the `up` "died" here
     model_id, outs = service.lifecycle.create(first)
     assert outs["state"] == "ACTIVE"
+    # Found by its deterministic name: the dataset is not sent again.
     creates = service.journal("CreateTunedModel")
-    assert [e["status"] for e in creates] == [200, 409]
+    assert [e["status"] for e in creates] == [200]
     assert any(line.endswith("(CREATING); adopting it") for line in service.log.info_lines)
+    assert outs["lastChange"]["action"] == "adopted"
+    assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
+
+
+def test_a_create_answered_409_adopts_what_another_run_submitted_in_between(service: Service) -> None:
+    first = inputs()
+    service.lifecycle.create({**first, "wait": False})
+    # The lookup misses it (as when another run submits between our lookup and our create).
+    service.admin.post("/_emulator/faults", json={"method": "GetTunedModel", "status": 404, "count": 1})
+    model_id, outs = service.lifecycle.create(first)
+    assert outs["state"] == "ACTIVE"
+    assert [e["status"] for e in service.journal("CreateTunedModel")] == [200, 409]
     assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
 
 

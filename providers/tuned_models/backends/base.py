@@ -24,6 +24,10 @@ from tuned_models.model.fields import FieldTable
 from tuned_models.model.grants import Grant, Role
 from tuned_models.model.state import LiveModel, Progress
 
+#: The sampling seed of every evaluation request, so that the same model asked the same thing
+#: answers the same where the service honours a seed (the Gemini API's ``generationConfig.seed``).
+EVALUATION_SEED = 20240513
+
 
 class Log(Protocol):
     """Where a backend reports what it did (``pulumi up``'s output, or a command's stderr)."""
@@ -141,6 +145,16 @@ class Backend(Protocol):
 
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:
         """Patch exactly ``fields`` (updatable fields of the table) in place."""
+        ...
+
+    def generate(self, name: str, prompt: str) -> str:
+        """The answer of the ACTIVE model ``name`` to one user turn ``prompt``: the text of its
+        first candidate (``""`` when the service gives none), for the quality gate.
+
+        Sampling is the model's own (its declared ``temperature``, ``topP``, ``topK``: the gate
+        judges the model as it serves), made as reproducible as the service allows: a fixed
+        seed (:data:`EVALUATION_SEED`) where the service takes one, one candidate. Safe to
+        retry: an answer changes nothing on the service. Raises the client's errors."""
         ...
 
     def delete(self, model: LiveModel, operation: str | None, log: Log) -> None:

@@ -1,4 +1,4 @@
-"""The ``tuned-models`` command: ``validate``, ``plan``, ``status`` and ``emulator``.
+"""The ``tuned-models`` command: ``validate``, ``plan``, ``status``, ``report`` and ``emulator``.
 
 Contract:
 
@@ -10,9 +10,10 @@ Contract:
   (``stacks/Pulumi.dev.yaml: 3 models, 0 errors, 1 warning``), all on stdout. It exits 1 when
   any stack has an error, else 0. ``--format json`` prints one JSON document instead. Text that
   cannot be written as UTF-8 (a lone surrogate in a model name) is printed escaped (``\\ud800``).
-- ``validate``, ``plan`` and ``status`` live in :mod:`.validate`, :mod:`.plan` and
-  :mod:`.status`; ``plan`` and ``status`` (which need the API client) are imported when the
-  command runs, so ``validate`` stays offline and light.
+- ``validate``, ``plan``, ``status`` and ``report`` live in :mod:`.validate`, :mod:`.plan`,
+  :mod:`.status` and :mod:`.report`; all but ``validate`` (which need the API client, and
+  ``report`` its charting library) are imported when the command runs, so ``validate`` stays
+  offline and light.
 - ``emulator`` hands its arguments to the ``cli`` entry point of the ``tuned_models.embedded``
   group (the emulator's server); this package never imports :mod:`tuned_models_emulator`.
 """
@@ -72,6 +73,21 @@ examples:
   {_PROG} status --stack prod --format json
 """
 
+_REPORT_HELP = f"""\
+Write one self-contained HTML page about a stack's models: state, base model, hyperparameters,
+dataset digest and example count, the loss curve by step and epoch, the quality gate's score
+against minScore with the worst examples, and what the last `pulumi up` changed. Reads the stack
+file, the service (the stack's credentials, as plan and status) and Pulumi's state with the
+Pulumi CLI when it can (`. scripts/pulumi-env.sh` puts it on PATH); says what it could not read.
+A model trained but not serving (its gate failed) is evaluated against the declared gate
+(generateContent only) unless --no-evaluate. Prints the page's path. Needs matplotlib
+(pip install 'tuned-models[report]').
+
+examples:
+  {_PROG} report --stack local                      # .tuned-models/report-local.html
+  {_PROG} report --stack prod --out prod-report.html
+"""
+
 _EMULATOR_HELP = f"""\
 Run the local emulator of the Gemini tuning API as an HTTP server. Every argument after
 `emulator` is handed to the emulator itself; see `{_PROG} emulator --help`.
@@ -125,6 +141,22 @@ def build_parser() -> argparse.ArgumentParser:
         formats=("table", "json"),
         format_help="table (default) or json",
     )
+
+    report = _command(commands, "report", "write an HTML page about a stack's models", _REPORT_HELP)
+    report.add_argument("--stack", metavar="NAME", required=True, help="the stack to report on")
+    report.add_argument(
+        "--out",
+        metavar="PATH",
+        default=None,
+        help="where to write the page (default: .tuned-models/report-NAME.html)",
+    )
+    report.add_argument(
+        "--no-evaluate",
+        action="store_true",
+        help="do not evaluate models that are trained but not serving (no generateContent calls)",
+    )
+    _project_root_argument(report)
+    report.set_defaults(handler=_run_report)
 
     emulator = _command(commands, "emulator", "run the local tuning API emulator", _EMULATOR_HELP)
     emulator.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the emulator")
@@ -187,7 +219,7 @@ def _project_root_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# -- plan, status (imported when they run: they need the API client) ---------------------------
+# -- plan, status, report (imported when they run: they need the API client) -------------------
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -200,6 +232,12 @@ def _run_status(args: argparse.Namespace) -> int:
     from tuned_models.cli.status import run_status
 
     return run_status(args)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from tuned_models.cli.report import run_report
+
+    return run_report(args)
 
 
 # -- emulator ------------------------------------------------------------------------------------

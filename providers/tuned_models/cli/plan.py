@@ -7,7 +7,11 @@ compare the live model with the spec: create, retrain (with the fields that forc
 in place (with the fields), no change. Grants are compared with the model's live grants by the
 planner the permission resources' ``diff`` uses (:func:`~tuned_models.model.planner.plan_grants`).
 Models of this stack on the service that the file no longer declares are listed as delete
-candidates. Output: Markdown for a pull-request
+candidates. When Pulumi's state can be read (:mod:`tuned_models.recorded`), a model trained under
+the desired id that Pulumi has not recorded (its quality gate failed, or its ``up`` was
+interrupted) is planned as what ``up`` does with it: adopt it without training, then the gate
+(:func:`~tuned_models.model.planner.decide_unrecorded`); and a recorded gate that differs from
+the declared one is a "re-evaluate". Output: Markdown for a pull-request
 comment, or JSON. Exit 0 on success, 1 when the stack does not validate or the service fails.
 """
 
@@ -17,14 +21,25 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tuned_models.backends.base import Backend
 from tuned_models.cli.frame import run_command
 from tuned_models.discovery import find_stack_models
 from tuned_models.model.desired import model_inputs
-from tuned_models.model.planner import Action, Decision, GrantChange, decide, observed_from_live, plan_grants
+from tuned_models.model.planner import (
+    Action,
+    Decision,
+    GrantChange,
+    decide,
+    decide_unrecorded,
+    observed_from_live,
+    plan_grants,
+)
 from tuned_models.model.state import ModelState
+from tuned_models.project import find_project_root
+from tuned_models.recorded import Recorded, read_recorded
 from tuned_models.stack import LoadedStack
 
 ACTION_LABELS = {
@@ -32,6 +47,7 @@ ACTION_LABELS = {
     Action.ADOPT: "adopt",
     Action.REPLACE: "retrain",
     Action.UPDATE: "update in place",
+    Action.EVALUATE: "re-evaluate",
     Action.NONE: "no change",
     Action.DELETE: "delete candidate",
 }
@@ -51,9 +67,14 @@ class ModelPlan:
 
 
 def build_plan(
-    project: str, stack: LoadedStack, backend: Backend, progress: Callable[[str], None]
+    project: str,
+    stack: LoadedStack,
+    backend: Backend,
+    progress: Callable[[str], None],
+    recorded: Recorded | None = None,
 ) -> dict[str, Any]:
-    """The plan as JSON-ready data (see :func:`render_markdown`)."""
+    """The plan as JSON-ready data (see :func:`render_markdown`); ``recorded``: Pulumi's state,
+    when it was read."""
     live = find_stack_models(backend, project, stack, progress)
     plans: list[ModelPlan] = []
     total = len(stack.models)
@@ -67,13 +88,23 @@ def build_plan(
             stack.datasets.get(name),
             backend=stack.connection.backend,
             validation=stack.validation_datasets.get(name),
+            evaluation=stack.evaluations.get(name),
         )
         desired = inputs.desired()
         candidates = live.by_resource.get(name, [])
         exact = next((m for m in candidates if m.model_id == desired.model_id), None)
         fallback = candidates[-1] if candidates else None
         current = live.adopted.get(name) if spec.adopt else (exact or fallback)
-        decision: Decision = decide(observed_from_live(current) if current else None, desired)
+        observed = None
+        if current is not None:
+            in_state = recorded.in_state(name, current.name) if recorded else None
+            record = (recorded.models.get(name) or {}).get("evaluation") if recorded and in_state else None
+            observed = observed_from_live(current, in_state=in_state, evaluation=record)
+        decision: Decision = decide(observed, desired)
+        if exact is not None and recorded is not None and recorded.in_state(name, exact.name) is False:
+            serving = recorded.models.get(name)
+            decision = decide_unrecorded(exact, serving, desired)
+            current = next((m for m in candidates if serving and m.name == serving.get("name")), current)
         keeps_model = decision.action in (Action.UPDATE, Action.NONE, Action.ADOPT) and current is not None
         live_grants = (
             backend.grants.list(current.name) if keeps_model and current and backend.grants else None
@@ -184,4 +215,16 @@ def render_markdown(plan: dict[str, Any]) -> str:
 
 def run_plan(args: argparse.Namespace) -> int:
     """The ``plan`` command (see the module docstring)."""
-    return run_command(args, "plan", build_plan, lambda _stack, plan: plan, render_markdown)
+    root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
+
+    def work(
+        project: str, stack: LoadedStack, backend: Backend, progress: Callable[[str], None]
+    ) -> dict[str, Any]:
+        recorded = read_recorded(root, stack.name)
+        if recorded.unavailable:
+            progress(
+                f"Pulumi state not read ({recorded.unavailable}): the plan is made from the service alone"
+            )
+        return build_plan(project, stack, backend, progress, recorded if recorded.available else None)
+
+    return run_command(args, "plan", work, lambda _stack, plan: plan, render_markdown)

@@ -186,13 +186,15 @@ def examples_digest(examples: Sequence[Example]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def dataset_problems(examples: Sequence[Example]) -> list[Problem]:
+def dataset_problems(examples: Sequence[Example], *, training: bool = True) -> list[Problem]:
     """Errors (empty or too long texts, no examples) and warnings (few or duplicate examples),
     not yet placed in a stack file (:meth:`~tuned_models.model.problems.Problem.at`); the
-    message starts with the example (``example 3: output is empty``) when it is about one."""
+    message starts with the example (``example 3: output is empty``) when it is about one.
+    ``training`` False: the examples of a quality gate, which the service's recommended
+    training size does not concern."""
     problems: list[Problem] = []
     if not examples:
-        return [error("the dataset has no examples")]
+        return [error(f"the {'dataset' if training else 'evaluation'} has no examples")]
     seen: dict[tuple[str, str], int] = {}
     for i, e in enumerate(examples, start=1):
         where = f"example {i}: "
@@ -211,7 +213,7 @@ def dataset_problems(examples: Sequence[Example]) -> list[Problem]:
         first = seen.setdefault((e.textInput, e.output), i)
         if first != i:
             problems.append(warning(f"{where}duplicate of example {first}"))
-    if len(examples) < MIN_RECOMMENDED_EXAMPLES:
+    if training and len(examples) < MIN_RECOMMENDED_EXAMPLES:
         problems.append(
             warning(
                 f"only {len(examples)} examples; the service "
@@ -238,4 +240,22 @@ def dataset_info(spec: ModelFields, project_root: Path) -> DatasetInfo | None:
     errors = [p for p in dataset_problems(examples) if p.severity is Severity.ERROR]
     if errors:
         raise ValueError(f"{path or 'the inline examples'}: {errors[0].message}")
+    return DatasetInfo.of(examples, path)
+
+
+def evaluation_info(spec: ModelFields, project_root: Path) -> DatasetInfo | None:
+    """The examples of ``spec``'s quality gate: inline, or read from its ``evaluation.examples``
+    file (relative to ``project_root``); None when it declares no gate.
+
+    Raises DatasetError naming the file and the reason when the file cannot be read, and
+    ValueError when the examples cannot be scored (the first error of :func:`dataset_problems`).
+    """
+    if spec.evaluation is None:
+        return None
+    source = spec.evaluation.examples
+    path = source if isinstance(source, str) else None
+    examples = read_examples(project_root / source) if isinstance(source, str) else list(source)
+    errors = [p for p in dataset_problems(examples, training=False) if p.severity is Severity.ERROR]
+    if errors:
+        raise ValueError(f"{path or 'the inline evaluation examples'}: {errors[0].message}")
     return DatasetInfo.of(examples, path)

@@ -18,6 +18,7 @@ from pydantic import field_validator, model_validator
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.evaluation import Gate
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.ids import training_digest, tuned_model_id
 from tuned_models.model.spec import Integer, ModelFields, ResourceName
@@ -29,7 +30,8 @@ class Desired:
 
     ``model_id`` is the deterministic id (:func:`tuned_models.model.ids.tuned_model_id`);
     ``name`` the model's service name when it is known before it exists (the adopted name, or
-    the name the backend gives an id it lets the client choose), else None.
+    the name the backend gives an id it lets the client choose), else None. ``gate``: the
+    quality gate the model must pass before it serves, if it declares one.
     """
 
     model_id: str
@@ -38,6 +40,7 @@ class Desired:
     fields: FieldTable
     adopt: str | None = None
     name: str | None = None
+    gate: Gate | None = None
 
 
 class ModelInputs(ModelFields):
@@ -51,6 +54,7 @@ class ModelInputs(ModelFields):
     exampleCount: Integer | None = None
     validationDatasetDigest: str | None = None
     validationExampleCount: Integer | None = None
+    evaluationDigest: str | None = None
 
     @field_validator("backend")
     @classmethod
@@ -67,6 +71,8 @@ class ModelInputs(ModelFields):
             raise ValueError("datasetDigest is required to train a model")
         if self.validationDataset is not None and self.validationDatasetDigest is None:
             raise ValueError("validationDatasetDigest is required with a validationDataset")
+        if self.evaluation is not None and self.evaluationDigest is None:
+            raise ValueError("evaluationDigest is required for a model with an evaluation")
         return self
 
     @property
@@ -93,10 +99,19 @@ class ModelInputs(ModelFields):
         """The full SHA-256 (hex) whose first 8 characters end :attr:`model_id`."""
         return training_digest(self.project, self.stack, self.resourceName, self.training_spec())
 
+    @property
+    def gate(self) -> Gate | None:
+        """The declared quality gate, or None."""
+        if self.evaluation is None or self.evaluationDigest is None:
+            return None
+        return Gate(self.evaluation.metric, self.evaluation.minScore, self.evaluationDigest)
+
     def desired(self) -> Desired:
         model_id = self.model_id
         name = self.adopt or self.fields.model_name(model_id)
-        return Desired(model_id, self.training_spec(), self.mutable(), self.fields, self.adopt, name)
+        return Desired(
+            model_id, self.training_spec(), self.mutable(), self.fields, self.adopt, name, self.gate
+        )
 
     @property
     def label(self) -> str:
@@ -120,14 +135,17 @@ def model_inputs(
     *,
     backend: str = DEFAULT_BACKEND,
     validation: DatasetInfo | None = None,
+    evaluation: DatasetInfo | None = None,
 ) -> ModelInputs:
     """The ``TunedModel`` inputs for one spec: the one desired-state builder.
 
     Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file (and
-    a ``validationDataset``) is passed by path and digest only, never its examples. The digests
-    are the backend's (:data:`tuned_models.backends.checks.SpecChecks` reads them). Raises
-    ValueError (a pydantic ValidationError) when the spec cannot train: no dataset info for a
-    model that is not adopted, or no validation info for a declared validation set.
+    a ``validationDataset``) is passed by path and digest only, never its examples; so are the
+    examples of the quality gate (``evaluation``: their info). The dataset digests are the
+    backend's (:data:`tuned_models.backends.checks.SpecChecks` reads them). Raises ValueError (a
+    pydantic ValidationError) when the spec cannot train: no dataset info for a model that is
+    not adopted, no validation info for a declared validation set, no evaluation info for a
+    model with a gate.
     """
     values: dict[str, Any] = {
         "project": project,
@@ -139,5 +157,6 @@ def model_inputs(
         "exampleCount": dataset.count if dataset else None,
         "validationDatasetDigest": validation.digest if validation else None,
         "validationExampleCount": validation.count if validation else None,
+        "evaluationDigest": evaluation.digest if evaluation else None,
     }
     return ModelInputs.model_validate({k: v for k, v in values.items() if v is not None})

@@ -25,9 +25,21 @@ from tuned_models.config import (
     NAMESPACE,
     read_connection,
 )
-from tuned_models.model.datasets import DatasetError, DatasetInfo, dataset_path
+from tuned_models.model.datasets import (
+    DatasetError,
+    DatasetInfo,
+    dataset_path,
+    dataset_problems,
+    read_examples,
+)
 from tuned_models.model.problems import Problem, Severity, describe, suggest
-from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, ModelSpec
+from tuned_models.model.spec import (
+    MAX_RESOURCE_NAME,
+    RESOURCE_NAME_PATTERN,
+    EvaluationDefaults,
+    Example,
+    ModelSpec,
+)
 from tuned_models.stack.explain import explain
 from tuned_models.stack.loaded import LoadedStack
 
@@ -100,6 +112,7 @@ class Checker:
         models: dict[str, ModelSpec] = {}
         datasets: dict[str, DatasetInfo] = {}
         validation: dict[str, DatasetInfo] = {}
+        evaluations: dict[str, DatasetInfo] = {}
         for model_name, raw in raw_models.items():
             spec, merged = self._model(model_name, raw, defaults)
             infos = self._datasets(model_name, merged, spec)
@@ -109,6 +122,9 @@ class Checker:
                     datasets[model_name] = infos[DatasetRole.TRAINING]
                 if DatasetRole.VALIDATION in infos:
                     validation[model_name] = infos[DatasetRole.VALIDATION]
+                gate = self._evaluation(model_name, spec)
+                if gate is not None:
+                    evaluations[model_name] = gate
         self._depends_on(raw_models, models)
         return LoadedStack(
             name=name,
@@ -119,6 +135,7 @@ class Checker:
             datasets=datasets,
             model_names=tuple(raw_models),
             validation_datasets=validation,
+            evaluations=evaluations,
         )
 
     def _defaults(self, value: Any) -> dict[str, Any]:
@@ -240,6 +257,39 @@ class Checker:
             self.problems.extend(p.at(self.source, name, p.key) for p in together)
         return infos
 
+    def _evaluation(self, name: str, spec: ModelSpec) -> DatasetInfo | None:
+        """Read and check the examples of the model's quality gate (``{textInput, output}``
+        pairs, whatever the backend); None when it declares no gate or they cannot be read."""
+        if spec.evaluation is None:
+            return None
+        key = "evaluation.examples"
+        source = spec.evaluation.examples
+        if isinstance(source, str):
+            examples = self._read_examples(name, source, key)
+            if examples is None:
+                return None
+            problems = dataset_problems(examples, training=False)
+            self.problems.extend(p.at(self.source, name, key, f"{source}: ") for p in problems)
+            return DatasetInfo.of(examples, source)
+        problems = dataset_problems(source, training=False)
+        self.problems.extend(p.at(self.source, name, key, "") for p in problems)
+        return DatasetInfo.of(source, None)
+
+    def _read_examples(self, name: str, path: str, key: str) -> list[Example] | None:
+        """The ``{textInput, output}`` examples of a file, or None after reporting why not."""
+        try:
+            full = dataset_path(self.root, path)
+            return read_examples(full)
+        except DatasetError as e:
+            message = str(e)
+            prefix = str(self.root / path)
+            if message.startswith(prefix):
+                message = path + message[len(prefix) :]
+            self.error(name, key, message)
+        except OSError as e:
+            self.error(name, key, f"{path}: cannot read ({e.strerror or e})")
+        return None
+
     def _read(self, dataset: str, role: DatasetRole) -> DatasetRead:
         cached = self._read_cache.get((dataset, role))
         if cached is None:
@@ -278,6 +328,9 @@ class Checker:
 
 class _DefaultsSpec(ModelSpec):
     """``tuned-models:defaults``: a ModelSpec whose cross-field rules are checked per model."""
+
+    # A default gate may leave out what each model adds (its examples, say).
+    evaluation: EvaluationDefaults | None = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _sources(self) -> _DefaultsSpec:

@@ -475,12 +475,14 @@ class VertexClient:
         *,
         system_instruction: str | None = None,
         generation_config: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
     ) -> GenerateContentResponse:
         """``POST /v1/{endpoint}:generateContent``: ask a tuned model (its endpoint, not its
         Model Registry name, which the service refuses).
 
-        ``contents`` is a user text or the API's ``contents`` list. Not retried on 5xx or a
-        dropped connection (429s and refused connections are).
+        ``contents`` is a user text or the API's ``contents`` list. 429s and refused connections
+        are retried; 5xx and dropped connections only with ``retry_server_errors`` (an answer
+        changes nothing on the service, but it may cost).
         """
         if isinstance(contents, str):
             body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": contents}]}]}
@@ -491,7 +493,9 @@ class VertexClient:
         if generation_config is not None:
             body["generationConfig"] = dict(generation_config)
         url = self.url(f"{self._name('endpoints', endpoint)}:generateContent")
-        return parse(GenerateContentResponse, self._core.call("POST", url, json=body, idempotent=False))
+        return parse(
+            GenerateContentResponse, self._core.call("POST", url, json=body, idempotent=retry_server_errors)
+        )
 
     # -- plumbing ----------------------------------------------------------------------------
 

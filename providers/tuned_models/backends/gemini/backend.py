@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tuned_models.backends.base import Log, Submission
+from tuned_models.backends.base import EVALUATION_SEED, Log, Submission
 from tuned_models.backends.gemini.fields import FIELDS
 from tuned_models.config import Connection
 from tuned_models.gemini import (
@@ -43,7 +43,7 @@ from tuned_models.model.desired import ModelInputs
 from tuned_models.model.grants import Grant, GranteeType, Role
 from tuned_models.model.ids import parse_id
 from tuned_models.model.spec import Example
-from tuned_models.model.state import LiveModel, ModelState, Progress, iso_z
+from tuned_models.model.state import LiveModel, LossPoint, ModelState, Progress, iso_z
 
 __all__ = ["GeminiBackend", "GeminiGrants", "connect", "live_from_api", "model_to_api"]
 
@@ -174,6 +174,7 @@ def live_from_api(model: TunedModel) -> LiveModel:
         ),
         create_time=model.createTime,
         source=model.baseModel or (source.tunedModel if source else None),
+        loss_curve=tuple(LossPoint(s.step, s.epoch, s.meanLoss) for s in snapshots if s.meanLoss is not None),
     )
 
 
@@ -217,29 +218,37 @@ class GeminiBackend:
         examples = load_training_examples(inputs, root)
         model_id = inputs.model_id
         name = f"{TUNED_MODELS_PREFIX}{model_id}"
-        try:
-            op = self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
-        except NotFound as e:
-            source = inputs.baseModel or (
-                inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
-            )
-            raise RuntimeError(
-                f"{inputs.label}: the service cannot tune from {source}: {e.message} (since May 2025 "
-                "the public Gemini API offers no base model for tuning; take over an existing tuned "
-                "model with `adopt`, or point tuned-models:endpoint at an emulator)"
-            ) from None
-        except AlreadyExists:
-            earlier = live_from_api(self.client.get_tuned_model(name))
-            if earlier.state is ModelState.FAILED:
+        # Our own earlier submission (an interrupted `up`, or a model its quality gate kept from
+        # serving) is adopted without sending the dataset again; a create answered 409 is one
+        # that another run submitted in between.
+        earlier = self.find(name)
+        if earlier is None:
+            try:
+                op = self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
+            except NotFound as e:
+                source = inputs.baseModel or (
+                    inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
+                )
                 raise RuntimeError(
-                    f"{inputs.label}: an earlier attempt, {name}, failed on the service. Fix the "
-                    f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
-                    "`pulumi up` again."
+                    f"{inputs.label}: the service cannot tune from {source}: {e.message} (since May "
+                    "2025 the public Gemini API offers no base model for tuning; take over an existing "
+                    "tuned model with `adopt`, or point tuned-models:endpoint at an emulator)"
                 ) from None
-            return Submission(name, earlier=earlier)
-        total_steps = op.metadata.totalSteps if op.metadata else None
-        log.info(f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)")
-        return Submission(name, op.name, total_steps)
+            except AlreadyExists:
+                earlier = live_from_api(self.client.get_tuned_model(name))
+            else:
+                total_steps = op.metadata.totalSteps if op.metadata else None
+                log.info(
+                    f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)"
+                )
+                return Submission(name, op.name, total_steps)
+        if earlier.state is ModelState.FAILED:
+            raise RuntimeError(
+                f"{inputs.label}: an earlier attempt, {name}, failed on the service. Fix the "
+                f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
+                "`pulumi up` again."
+            )
+        return Submission(name, earlier=earlier)
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> GeminiTracker:
         return GeminiTracker(self.client, name, operation, epochs)
@@ -264,6 +273,14 @@ class GeminiBackend:
 
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:
         return live_from_api(self.client.update_tuned_model(name, dict(fields), list(fields)))
+
+    def generate(self, name: str, prompt: str) -> str:
+        # No temperature, topP or topK: the model's own apply. The seed makes sampling repeatable
+        # where the service honours it (generationConfig.seed).
+        config = {"candidateCount": 1, "seed": EVALUATION_SEED}
+        return self.client.generate_content(
+            name, prompt, generation_config=config, retry_server_errors=True
+        ).text
 
     def delete(self, model: LiveModel, operation: str | None, log: Log) -> None:
         if model.state is ModelState.CREATING:

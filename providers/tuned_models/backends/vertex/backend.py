@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuned_models.backends.base import Log, Submission
+from tuned_models.backends.base import EVALUATION_SEED, Log, Submission
 from tuned_models.backends.vertex.fields import FIELDS
 from tuned_models.config import Connection
 from tuned_models.model.desired import ModelInputs
@@ -546,14 +546,17 @@ class VertexBackend:
 
     # -- using -------------------------------------------------------------------------------
 
-    def generate(self, model: LiveModel, prompt: str) -> str:
-        """The tuned model's answer to ``prompt`` (``generateContent`` on its endpoint).
-
-        Raises RuntimeError when the model has no endpoint; the client's errors otherwise."""
-        endpoint = model.outputs.get("endpoint")
+    def generate(self, name: str, prompt: str) -> str:
+        # Vertex AI has no sampling defaults on a tuned model: the service's apply. The seed
+        # makes sampling repeatable where the service honours it (generationConfig.seed).
+        job = self._job(name)
+        endpoint = job.tunedModel.endpoint if job is not None and job.tunedModel else None
         if not endpoint:
-            raise RuntimeError(f"{model.name}: the model has no endpoint to ask")
-        return self.client.generate_content(str(endpoint), prompt).text
+            raise RuntimeError(f"{name}: the model has no endpoint to ask")
+        config = {"candidateCount": 1, "seed": EVALUATION_SEED}
+        return self.client.generate_content(
+            endpoint, prompt, generation_config=config, retry_server_errors=True
+        ).text
 
 
 class _UploadProgress:
