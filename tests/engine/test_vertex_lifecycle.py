@@ -308,3 +308,27 @@ def test_destroying_a_training_model_cancels_its_job(
     assert done.wait(30)
     assert vertex.get(name).json()["state"] == "JOB_STATE_CANCELLED"
     assert vertex.models() == [] and vertex.endpoints() == []
+
+
+def test_the_quality_gate_asks_the_endpoint_and_a_failed_gate_trains_once(
+    engine: MiniEngine, vertex: VertexEmulator
+) -> None:
+    wrong = [{"textInput": "I was charged twice for my Premium plan.", "output": "shipping"}]
+    right = "stacks/datasets/support-tickets-eval.jsonl"
+
+    def gated(examples: Any) -> dict[str, Any]:
+        gate = {"examples": examples, "metric": "exactMatch", "minScore": 0.9}
+        return vertex_inputs(engine.stack, evaluation=gate)
+
+    # The emulator answers with the training output nearest the prompt ("billing" here): the
+    # gate fails, the up fails, nothing is recorded, the trained model stays on the service.
+    with pytest.raises(grpc.RpcError) as err:
+        engine.up("tickets", TUNED_MODEL, gated(wrong))
+    assert "quality gate" in (err.value.details() or "")
+    assert engine.state == {}
+    assert len(vertex.journal("aiplatform.GenerateContent")) == 1
+    # A gate it passes (held-out tickets): the next up adopts the trained model (no second job).
+    assert engine.up("tickets", TUNED_MODEL, gated(right)).op == "create"
+    outs = engine.outputs("tickets", TUNED_MODEL)
+    assert outs["evaluation"]["passed"] is True and outs["evaluation"]["score"] == 1
+    assert len(_ok_jobs(vertex)) == 1
