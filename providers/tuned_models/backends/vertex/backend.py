@@ -183,10 +183,6 @@ def progress_of(job: TuningJob) -> Progress:
     return Progress(None, 0, total, 0, epochs, None, done, error, status=f"tuning job {words}{detail}")
 
 
-def _time(value: Any) -> str | None:
-    return iso_z(value)
-
-
 def live_from_job(
     job: TuningJob, model: Model | None, endpoint: Endpoint | None, *, checked: bool
 ) -> LiveModel:
@@ -212,12 +208,12 @@ def live_from_job(
         "adapterSize": hyper.adapterSize.rank if hyper and hyper.adapterSize else None,
     }
     hyperparameters = {k: v for k, v in hyperparameters.items() if v is not None}
-    source = model if model is not None else None
-    labels = source.labels if source is not None else job.labels
+    # The job's copies are immutable: the model's displayName, description and labels are what
+    # an update patches, so they are what the service shows once the model exists.
     mutable = {
-        "displayName": source.displayName if source is not None else job.tunedModelDisplayName,
-        "description": source.description if source is not None else job.description,
-        "labels": user_labels(labels),
+        "displayName": model.displayName if model is not None else job.tunedModelDisplayName,
+        "description": model.description if model is not None else job.description,
+        "labels": user_labels(model.labels if model is not None else job.labels),
     }
     stats = job.data_stats
     model_id = job.labels.get(ID_LABEL) or job.id
@@ -240,10 +236,10 @@ def live_from_job(
         "billableTokens": stats.totalBillableTokenCount if stats else None,
         "tuningSteps": stats.tuningStepCount if stats else None,
         "totalSteps": stats.tuningStepCount if stats and state is ModelState.ACTIVE else None,
-        "createTime": _time(job.createTime),
-        "updateTime": _time(job.updateTime),
-        "tuningStartTime": _time(job.startTime),
-        "tuningCompleteTime": _time(job.endTime),
+        "createTime": iso_z(job.createTime),
+        "updateTime": iso_z(job.updateTime),
+        "tuningStartTime": iso_z(job.startTime),
+        "tuningCompleteTime": iso_z(job.endTime),
         "error": problem if state is ModelState.FAILED else None,
         **mutable,
     }
@@ -297,6 +293,9 @@ class VertexBackend:
     # -- reading -----------------------------------------------------------------------------
 
     def _job(self, name: str) -> TuningJob | None:
+        """The job ``name`` names: a job's resource name, or a deterministic id (the job carrying
+        it as its id label: a succeeded one still serving first, then a running one, then the
+        newest). None when there is none."""
         if name.startswith("projects/"):
             try:
                 return self.client.get_tuning_job(name)
