@@ -25,6 +25,7 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
+    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -34,10 +35,11 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from tuned_models.backends import fields_for
-from tuned_models.config import DEFAULT_BACKEND
+from tuned_models.backends import checks_for, fields_for
+from tuned_models.backends.checks import DatasetRole, check_model
+from tuned_models.config import DEFAULT_BACKEND, Connection
 from tuned_models.lifecycle import ModelLifecycle
-from tuned_models.model.datasets import DatasetInfo, dataset_info, evaluation_info
+from tuned_models.model.datasets import DatasetInfo, evaluation_info
 from tuned_models.model.desired import ModelInputs, model_inputs
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
@@ -67,7 +69,17 @@ class TunedModelProvider(ProviderBase):
         return ModelLifecycle(self.backend, self.root(), PulumiLog())
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, check_failures(news, ModelInputs))
+        """Pydantic's rules, then (every input known) the backend's own rules and datasets,
+        offline: what ``tuned-models validate`` rejects is rejected here, with no call to the
+        service."""
+        failures = check_failures(news, ModelInputs)
+        known, unknown = split_unknown(news)
+        if failures or unknown:
+            return CheckResult(news, failures)
+        inputs = ModelInputs.model_validate(known)
+        connection = getattr(self, "_connection", None) or Connection()
+        found = check_model(inputs, inputs.fields, checks_for(inputs.backend), connection, self.root()).errors
+        return CheckResult(news, [CheckFailure(p.key or "inputs", f"{p.key}: {p.message}") for p in found])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         known, unknown = split_unknown(news)
@@ -104,9 +116,10 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
 
     - :class:`~tuned_models.model.spec.TunedModelArgs` (the library API): the model's inputs are
       built with :func:`~tuned_models.model.desired.model_inputs` for this Pulumi project and
-      stack (``dataset``: the examples' info when the caller has it, else read from the
-      ``dataset`` file under the project root; ``evaluation``: likewise for the examples of its
-      quality gate; ``backend``: else ``tuned-models:backend``), and
+      stack (``dataset`` and ``validation``: the datasets' info when the caller has it, else the
+      spec is checked by its backend and its datasets read under the project root;
+      ``evaluation``: likewise for the examples of its quality gate; ``backend``: else
+      ``tuned-models:backend``), and
       each of its ``permissions`` and its ``owner`` become child resources
       (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
       :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
@@ -131,18 +144,24 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
         *,
         dataset: DatasetInfo | None = None,
         backend: str | None = None,
+        validation: DatasetInfo | None = None,
         evaluation: DatasetInfo | None = None,
     ) -> None:
         spec = args if isinstance(args, TunedModelArgs) else None
         if spec is not None:
             root = find_project_root()
+            connection = stack_connection()
+            name = backend or connection.backend
+            if dataset is None:
+                dataset, validation = _checked_datasets(resource_name, spec, name, connection)
             args = model_inputs(
                 pulumi.get_project(),
                 pulumi.get_stack(),
                 resource_name,
                 spec,
-                dataset if dataset is not None else dataset_info(spec, root),
-                backend=backend or stack_connection().backend,
+                dataset,
+                backend=name,
+                validation=validation,
                 evaluation=evaluation if evaluation is not None else evaluation_info(spec, root),
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)
@@ -171,3 +190,15 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 {"model": known_name, "emailAddress": spec.owner},
                 pulumi.ResourceOptions(parent=self, depends_on=[self, *self.permissions]),
             )
+
+
+def _checked_datasets(
+    resource_name: str, spec: TunedModelArgs, backend: str, connection: Connection
+) -> tuple[DatasetInfo | None, DatasetInfo | None]:
+    """The datasets of a library spec as its backend reads them (training, validation).
+
+    Raises ValueError listing what the backend rejects (``resource: key: message``)."""
+    checked = check_model(spec, fields_for(backend), checks_for(backend), connection, find_project_root())
+    if checked.errors:
+        raise ValueError("\n".join(f"{resource_name}:{p.key}: {p.message}" for p in checked.errors))
+    return checked.datasets.get(DatasetRole.TRAINING), checked.datasets.get(DatasetRole.VALIDATION)

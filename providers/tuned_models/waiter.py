@@ -6,14 +6,15 @@ Tracker` until the training is done, then return the model. It raises :class:`Tu
 seconds pass first; in both cases the model is left as it is on the service, so a later ``up``
 can adopt it and resume.
 
-Progress lines (``log``): one at the first poll, then whenever the percentage grew by 10 points
-or :data:`PROGRESS_INTERVAL` seconds passed since the last line, and a last one when the
-training is done.
+Progress lines (``log``): one at the first poll, then whenever the percentage grew by 10 points,
+the status changed (a service that reports no percentage, e.g. a tuning job going from pending
+to running) or :data:`PROGRESS_INTERVAL` seconds passed since the last line, and a last one when
+the training is done.
 
 An outage does not end the wait: a poll that fails transiently (the service unavailable or
-rate limited, the connection lost; see :class:`~tuned_models.backends.base.ServiceError`) is
-tried again by :class:`Patience` until the timeout, with a line saying what failed and when the
-next try is.
+rate limited, the connection lost: a :class:`~tuned_models.rest.errors.ServiceError` whose
+``transient`` is true) is tried again by :class:`Patience` until the timeout, with a line saying
+what failed and when the next try is.
 
 Polling (:class:`PollSchedule`) is frequent at first, then spaced in proportion to the estimated
 remaining time: the next delay is half the estimated remaining time, never more than 8% of the
@@ -30,8 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tuned_models.backends.base import ServiceError, Tracker
+from tuned_models.backends.base import Tracker
 from tuned_models.model.state import LiveModel, ModelState
+from tuned_models.rest.errors import ServiceError
 
 T = TypeVar("T")
 
@@ -63,7 +65,7 @@ class OutageTimeout(TimeoutError):
     ``__cause__``."""
 
 
-def transient(error: BaseException) -> ServiceError | None:
+def _transient(error: BaseException) -> ServiceError | None:
     """``error`` as a failure that may pass with time, or None."""
     return error if isinstance(error, ServiceError) and error.transient else None
 
@@ -117,7 +119,7 @@ class Patience:
             try:
                 return step()
             except Exception as exc:
-                error = transient(exc)
+                error = _transient(exc)
                 if error is None:
                     raise
                 now = self.clock()
@@ -203,6 +205,7 @@ def wait_for_training(
     schedule = PollSchedule(started=start)
     last_logged_percent = -100.0
     last_logged_at = -1e18
+    last_status: str | None = None
     while True:
         progress = patience.call("reading the training's progress", tracker.poll)
         percent = progress.percent or 0.0
@@ -216,9 +219,13 @@ def wait_for_training(
                 + (f": {progress.error}" if progress.error else "")
             )
         now = clock()
-        if percent - last_logged_percent >= 10 or now - last_logged_at >= PROGRESS_INTERVAL:
+        if (
+            percent - last_logged_percent >= 10
+            or now - last_logged_at >= PROGRESS_INTERVAL
+            or progress.status != last_status
+        ):
             log(progress.line(label))
-            last_logged_percent, last_logged_at = percent, now
+            last_logged_percent, last_logged_at, last_status = percent, now, progress.status
         if now >= deadline:
             raise WaitTimeout(
                 f"{label}: {tracker.name} is still training after {timeout:.0f} s "

@@ -399,7 +399,8 @@ def test_validate_all_passes_on_the_shipped_stacks(capsys: pytest.CaptureFixture
     assert not [line for line in lines if ": warning: " not in line and " 0 errors, " not in line]
     summaries = [line for line in lines if " models, " in line]
     assert summaries == [
-        f"stacks/Pulumi.{s}.yaml: 3 models, 0 errors, 1 warning" for s in ("dev", "local", "prod")
+        *(f"stacks/Pulumi.{s}.yaml: 3 models, 0 errors, 1 warning" for s in ("dev", "local", "prod")),
+        "stacks/Pulumi.vertex-local.yaml: 2 models, 0 errors, 0 warnings",
     ]
 
 
@@ -463,7 +464,7 @@ def test_json_format_lists_the_dataset_digest_of_each_valid_model(
     document = json.loads(capsys.readouterr().out)
     assert code == 0
     assert document["ok"] is True and document["errors"] == 0
-    assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod"]
+    assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod", "vertex-local"]
     local = next(s for s in document["stacks"] if s["stack"] == "local")
     assert local["datasets"]["number-generator"]["path"] == "stacks/datasets/number-generator.jsonl"
     assert local["datasets"]["number-generator"]["examples"] == 15

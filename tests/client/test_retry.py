@@ -216,8 +216,9 @@ def test_each_retry_is_logged_with_the_call_that_failed_and_the_wait_before_the_
     with caplog.at_level(logging.INFO, logger="tuned_models.gemini"):
         client.get_tuned_model("m-1")
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
-        "GET /v1beta/tunedModels/m-1: 503 UNAVAILABLE: UNAVAILABLE says the server. Retry 1 of 4 in 1.0 s.",
-        "ConnectError: GET /v1beta/tunedModels/m-1: connection refused. Retry 2 of 4 in 2.0 s.",
+        "gemini: GET /v1beta/tunedModels/m-1: 503 UNAVAILABLE: UNAVAILABLE says the server. "
+        "Retry 1 of 4 in 1.0 s.",
+        "gemini: ConnectError: GET /v1beta/tunedModels/m-1: connection refused. Retry 2 of 4 in 2.0 s.",
     ]
 
 
@@ -369,3 +370,40 @@ def test_policy_is_frozen_data() -> None:
     assert policy.retry_statuses == {429, 500, 502, 503, 504}
     with pytest.raises(AttributeError):
         policy.attempts = 3  # type: ignore[misc]
+
+
+def test_each_client_logs_its_retries_on_its_own_logger(caplog: pytest.LogCaptureFixture) -> None:
+    from tuned_models.vertex.client import VertexClient
+    from tuned_models.vertex.storage import StorageClient
+
+    def flaky() -> Script:
+        return Script(
+            httpx.Response(503, json=_error(503, "UNAVAILABLE")),
+            httpx.Response(
+                200, json={"name": "projects/p/locations/us-central1/tuningJobs/1", "bucket": "b"}
+            ),
+        )
+
+    gemini, _ = _client(
+        Script(httpx.Response(503, json=_error(503, "UNAVAILABLE")), httpx.Response(200, json=MODEL))
+    )
+
+    def half() -> float:
+        return 0.5
+
+    vertex = VertexClient(
+        "p", "us-central1", None, transport=httpx.MockTransport(flaky()), sleep=lambda _: None, random=half
+    )
+    storage = StorageClient(None, transport=httpx.MockTransport(flaky()), sleep=lambda _: None, random=half)
+    with caplog.at_level("INFO", logger="tuned_models"):
+        gemini.get_tuned_model("m-1")
+        vertex.get_tuning_job("1")
+        storage.get_object("b", "x.jsonl")
+    retries = [(r.name, r.getMessage()) for r in caplog.records if "Retry 1 of 4" in r.getMessage()]
+    unavailable = "503 UNAVAILABLE: UNAVAILABLE says the server. Retry 1 of 4 in 1.0 s."
+    job = "projects/p/locations/us-central1/tuningJobs/1"
+    assert retries == [
+        ("tuned_models.gemini", f"gemini: GET /v1beta/tunedModels/m-1: {unavailable}"),
+        ("tuned_models.vertex", f"vertex: GET /v1/{job}: {unavailable}"),
+        ("tuned_models.storage", f"storage: GET /storage/v1/b/b/o/x.jsonl: {unavailable}"),
+    ]

@@ -20,20 +20,19 @@ import pytest
 
 from tests.client.vertex_fakes import FakeStorage
 from tuned_models.model.problems import Problem
-from tuned_models.vertex import (
-    CHUNK_GRANULARITY,
+from tuned_models.vertex.datasets import (
     DatasetError,
     DatasetFormat,
     DatasetKind,
     DatasetLimits,
     DatasetScan,
-    StorageClient,
     example_to_contents,
     scan_dataset,
-    upload_dataset,
     validation_set_problems,
     write_dataset,
 )
+from tuned_models.vertex.storage import CHUNK_GRANULARITY, StorageClient
+from tuned_models.vertex.upload import upload_dataset
 
 DATA = Path(__file__).parent / "data" / "vertex"
 SMALL = DatasetLimits(min_recommended_examples=1)
@@ -308,7 +307,7 @@ def test_validation_set_relative_to_training_set() -> None:
     assert validation_set_problems(10_000, 1_000) == []
     assert validation_set_problems(2_000, 900) == []
     (problem,) = validation_set_problems(2_000, 1_500)
-    assert problem.severity == "warning" and "30%" in problem.message
+    assert problem.severity == "error" and "30%" in problem.message
 
 
 # -- streaming ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The main job below the CLI: the `local` stack's program, its resources played through a real
-provider process on the embedded emulator, then `tuned-models status` in another process."""
+"""The main job below the CLI: the `local` stack's program (and `vertex-local`'s, on the embedded
+emulator's Vertex AI and Cloud Storage), its resources played through a real provider process on
+the embedded emulator, then `tuned-models status` and `plan` in another process."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from tests.support.program import ROOT, TUNED_MODEL, run_program, stack_file_con
 from tuned_models.tokens import TUNED_MODEL_PERMISSION_TYPE as PERMISSION
 
 
-@pytest.fixture
-def local_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(params=["local", "vertex-local"])
+def local_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    path = tmp_path / "stacks" / "Pulumi.local.yaml"
+    (tmp_path / "STACK").write_text(str(request.param))
+    path = tmp_path / "stacks" / f"Pulumi.{request.param}.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["config"]["tuned-models:emulatorStepSeconds"] = 0.01
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -31,12 +33,13 @@ def local_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_local_stack_up_then_status_from_another_process(local_project: Path) -> None:
-    config = stack_file_config("local", local_project)
-    run = run_program("local", config)
+    stack = (local_project / "STACK").read_text()
+    config = stack_file_config(stack, local_project)
+    run = run_program(stack, config)
     assert run.error is None, run.error
     proc = ProviderProcess(cwd=local_project)
     try:
-        engine = MiniEngine(proc, stack="local")
+        engine = MiniEngine(proc, stack=stack)
         engine.start(config)
         models = [r for r in run.monitor.registrations if r.typ == TUNED_MODEL]
         for reg in models:
@@ -56,7 +59,7 @@ def test_local_stack_up_then_status_from_another_process(local_project: Path) ->
     assert (local_project / ".tuned-models" / "emulator.sqlite").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY")}
     out = subprocess.run(
-        [sys.executable, "-m", "tuned_models.cli", "status", "--stack", "local", "--format", "json"],
+        [sys.executable, "-m", "tuned_models.cli", "status", "--stack", stack, "--format", "json"],
         cwd=local_project,
         env=env,
         capture_output=True,
@@ -69,7 +72,7 @@ def test_local_stack_up_then_status_from_another_process(local_project: Path) ->
         (reg.name, "ACTIVE", 100.0) for reg in models
     ]
     plan = subprocess.run(
-        [sys.executable, "-m", "tuned_models.cli", "plan", "--stack", "local", "--format", "json"],
+        [sys.executable, "-m", "tuned_models.cli", "plan", "--stack", stack, "--format", "json"],
         cwd=local_project,
         env=env,
         capture_output=True,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
+import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +16,9 @@ import grpc
 import pytest
 
 from tests.support.engine import TUNED_MODEL, Emulator, config_for, inputs
-from tests.support.harness import MiniEngine, ProviderProcess, wait_until
+from tests.support.harness import PROJECT_ROOT, MiniEngine, ProviderProcess, wait_until
 from tuned_models.model.datasets import examples_digest, read_examples
+from tuned_models.project import STATE_DIR_NAME
 
 
 def test_preview_of_a_new_model_only_checks(engine: MiniEngine, emu: Emulator) -> None:
@@ -276,13 +280,25 @@ def test_check_failures_name_the_property_and_the_reason(engine: MiniEngine, emu
     assert emu.journal("CreateTunedModel") == []
 
 
+@pytest.fixture
+def project_dataset() -> Iterator[Path]:
+    """A dataset file inside the project (the provider's check refuses one outside it), under
+    the git-ignored state directory."""
+    folder = PROJECT_ROOT / STATE_DIR_NAME / f"test-datasets-{secrets.token_hex(4)}"
+    folder.mkdir(parents=True)
+    try:
+        yield folder / "numbers.jsonl"
+    finally:
+        shutil.rmtree(folder)
+
+
 def test_a_changed_dataset_file_is_refused_at_create(
-    engine: MiniEngine, emu: Emulator, tmp_path: Path
+    engine: MiniEngine, emu: Emulator, project_dataset: Path
 ) -> None:
-    path = tmp_path / "numbers.jsonl"
+    path = project_dataset
     lines = [json.dumps({"textInput": str(i), "output": str(i + 1)}) + "\n" for i in range(20)]
     path.write_text("".join(lines))
-    spec = inputs(engine.stack, examples=None, dataset=str(path))
+    spec = inputs(engine.stack, examples=None, dataset=str(path.relative_to(PROJECT_ROOT)))
     spec["datasetDigest"] = examples_digest(read_examples(path))
     spec["exampleCount"] = 20
     path.write_text(path.read_text() + json.dumps({"textInput": "x", "output": "y"}) + "\n")

@@ -14,35 +14,19 @@ reports it back as :attr:`LiveModel.model_id`, so a stack's models are found wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol
 
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.grants import Grant, Role
-from tuned_models.model.spec import Example
 from tuned_models.model.state import LiveModel, Progress
 
 #: The sampling seed of every evaluation request, so that the same model asked the same thing
 #: answers the same where the service honours a seed (the Gemini API's ``generationConfig.seed``).
 EVALUATION_SEED = 20240513
-
-
-@runtime_checkable
-class ServiceError(Protocol):
-    """What a backend's errors say about themselves, so that the lifecycle can ride out an
-    outage (:class:`tuned_models.waiter.Patience`) without knowing the service.
-
-    ``transient``: the same call may succeed later (rate limited, the service failing or
-    unavailable, no response). ``retry_after``: the seconds the service asked to wait, or None.
-    """
-
-    @property
-    def transient(self) -> bool: ...
-
-    @property
-    def retry_after(self) -> float | None: ...
 
 
 class Log(Protocol):
@@ -116,9 +100,12 @@ class Grants(Protocol):
 
 class Backend(Protocol):
     """A service that tunes models. Implementations are thread-safe (a provider process serves
-    many resources at once) and hold their client; they raise their client's typed errors
-    (which are :class:`ServiceError`) unless a method says otherwise. Every method is safe to
-    call again after a transient error: ``submit`` finds its own earlier submission."""
+    many resources at once) and hold their client; they raise the typed errors of
+    :mod:`tuned_models.rest.errors` (:class:`~tuned_models.rest.errors.ServiceError` and its
+    subclasses) unless a method says otherwise, and let every error whose ``transient`` is true
+    through: the lifecycle rides those out by calling the method again
+    (:class:`tuned_models.waiter.Patience`), so every method is safe to call again after one
+    (``submit`` finds its own earlier submission, ``delete`` what is left)."""
 
     @property
     def fields(self) -> FieldTable:
@@ -140,12 +127,14 @@ class Backend(Protocol):
         models without Pulumi state."""
         ...
 
-    def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
-        """Start training ``inputs`` on ``examples`` under its deterministic id, exactly once:
-        when an earlier ``up`` already submitted it, adopt that submission (``earlier``) instead.
+    def submit(self, inputs: ModelInputs, root: Path, log: Log) -> Submission:
+        """Start training ``inputs`` under its deterministic id, exactly once: when an earlier
+        ``up`` already submitted it, adopt that submission (``earlier``) instead. Otherwise read
+        its datasets (under the project ``root``), check they are the ones the preview saw (the
+        inputs' digests), and submit.
 
         Raises RuntimeError with a message for the user when the service refuses (an unknown
-        base model, an earlier attempt that failed)."""
+        base model, an earlier attempt that failed) or a dataset changed since the preview."""
         ...
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> Tracker:

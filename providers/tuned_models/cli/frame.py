@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 from tuned_models.backends import connect_backend
 from tuned_models.backends.base import Backend
-from tuned_models.gemini import CredentialsMissing, GeminiError
+from tuned_models.config import API_KEY_BACKENDS
 from tuned_models.project import find_project_root, project_name
+from tuned_models.rest.errors import CredentialsMissing, ServiceError
 from tuned_models.stack import LoadedStack, load_stack
 
 T = TypeVar("T")
@@ -46,7 +47,9 @@ def connect_stack(stack: LoadedStack, project_root: Path) -> Backend:
     """The backend of the stack's connection; credentials from the environment (or ADC).
 
     The stack file's ``apiKey`` is encrypted by Pulumi and cannot be read here: set
-    ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) for ``plan`` and ``status``.
+    ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) for ``plan`` and ``status``; a vertex stack reads
+    ``GOOGLE_OAUTH_ACCESS_TOKEN`` or application default credentials, and its project and
+    location fall back to ``GOOGLE_CLOUD_PROJECT`` and ``GOOGLE_CLOUD_LOCATION``.
     """
     return connect_backend(stack.connection.without_key(), project_root)
 
@@ -86,11 +89,17 @@ def run_against_service(
     try:
         return stack, work(project_name(root), stack, connect_stack(stack, root), progress_printer())
     except CredentialsMissing as e:
-        print(
-            f"tuned-models {command}: {e.message} ({command} cannot read the stack's encrypted "
-            "apiKey: use the environment or application default credentials)",
-            file=sys.stderr,
+        hint = (
+            f" ({command} cannot read the stack's encrypted apiKey: use the environment or "
+            "application default credentials)"
+            if stack.connection.backend in API_KEY_BACKENDS
+            else ""
         )
-    except GeminiError as e:
+        print(f"tuned-models {command}: {e.message}{hint}", file=sys.stderr)
+    except ServiceError as e:
         print(f"tuned-models {command}: the service answered {e}", file=sys.stderr)
+    except (ValueError, RuntimeError) as e:
+        # What connecting refused (a vertex stack without a project where this runs, an
+        # embedded emulator that is not installed) or a backend's message for the user.
+        print(f"tuned-models {command}: {e}", file=sys.stderr)
     return None

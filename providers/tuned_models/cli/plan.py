@@ -87,6 +87,7 @@ def build_plan(
             spec,
             stack.datasets.get(name),
             backend=stack.connection.backend,
+            validation=stack.validation_datasets.get(name),
             evaluation=stack.evaluations.get(name),
         )
         desired = inputs.desired()
@@ -124,11 +125,14 @@ def build_plan(
                 "it FAILED on the service: `pulumi up` retrains it once Pulumi has recorded the "
                 "failure (`pulumi refresh`); otherwise it stops and asks you to delete it first"
             )
+            if current.outputs.get("error"):
+                note = f"{current.outputs['error']}; {note}"
         plans.append(
             ModelPlan(
                 model=name,
                 action=ACTION_LABELS[decision.action],
-                tuned_model=desired.name or "(named by the service)",
+                tuned_model=desired.name
+                or (current.name if keeps_model and current is not None else "(named by the service)"),
                 current=current.name if current else None,
                 changes=[{"field": c.field, "old": c.old, "new": c.new} for c in decision.changes],
                 note=note,

@@ -59,6 +59,34 @@ class DatasetInfo:
         return cls(path, examples_digest(examples), len(examples))
 
 
+def dataset_path(project_root: Path, dataset: str) -> Path:
+    """The file a model's ``dataset`` (or ``validationDataset``) names, under ``project_root``.
+
+    Raises DatasetError naming the path and the reason when it cannot name a file of the
+    project: empty, absolute, a NUL or lone surrogate in it, outside the project after
+    resolving ``..`` and symbolic links, or a symbolic link loop.
+    """
+    if not dataset.strip():
+        raise DatasetError("expected a path relative to the project root, got an empty string")
+    if "\0" in dataset or text_problem(dataset):
+        raise DatasetError(f"{dataset!r}: not a usable file name (a NUL or a lone surrogate character)")
+    if Path(dataset).is_absolute():
+        raise DatasetError(f"{dataset}: a dataset path is relative to the project root")
+    full = project_root / dataset
+    try:
+        inside = full.resolve().is_relative_to(project_root.resolve())
+    except RuntimeError:  # pathlib's "Symlink loop"
+        raise DatasetError(f"{dataset}: cannot read (a symbolic link loop)") from None
+    except OSError as e:
+        raise DatasetError(f"{dataset}: cannot read ({e.strerror or e})") from None
+    if not inside:
+        raise DatasetError(
+            f"{dataset}: outside the project (after resolving .. and symlinks); "
+            "keep datasets under the project root, e.g. in stacks/datasets/"
+        )
+    return full
+
+
 def read_examples(path: Path) -> list[Example]:
     """Read a dataset file; the format comes from its suffix (.jsonl, .csv or .json)."""
     suffix = path.suffix.lower()

@@ -20,7 +20,7 @@ from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.model.datasets import DatasetInfo
 from tuned_models.model.evaluation import Gate
 from tuned_models.model.fields import FieldTable
-from tuned_models.model.ids import tuned_model_id
+from tuned_models.model.ids import training_digest, tuned_model_id
 from tuned_models.model.spec import Integer, ModelFields, ResourceName
 
 
@@ -52,6 +52,8 @@ class ModelInputs(ModelFields):
     backend: str = DEFAULT_BACKEND
     datasetDigest: str | None = None
     exampleCount: Integer | None = None
+    validationDatasetDigest: str | None = None
+    validationExampleCount: Integer | None = None
     evaluationDigest: str | None = None
 
     @field_validator("backend")
@@ -67,6 +69,8 @@ class ModelInputs(ModelFields):
             raise ValueError(problem)
         if self.adopt is None and self.datasetDigest is None:
             raise ValueError("datasetDigest is required to train a model")
+        if self.validationDataset is not None and self.validationDatasetDigest is None:
+            raise ValueError("validationDatasetDigest is required with a validationDataset")
         if self.evaluation is not None and self.evaluationDigest is None:
             raise ValueError("evaluationDigest is required for a model with an evaluation")
         return self
@@ -89,6 +93,11 @@ class ModelInputs(ModelFields):
     def model_id(self) -> str:
         """The deterministic id (DESIGN.md decision 1)."""
         return tuned_model_id(self.project, self.stack, self.resourceName, self.training_spec())
+
+    @property
+    def spec_digest(self) -> str:
+        """The full SHA-256 (hex) whose first 8 characters end :attr:`model_id`."""
+        return training_digest(self.project, self.stack, self.resourceName, self.training_spec())
 
     @property
     def gate(self) -> Gate | None:
@@ -125,14 +134,17 @@ def model_inputs(
     dataset: DatasetInfo | None,
     *,
     backend: str = DEFAULT_BACKEND,
+    validation: DatasetInfo | None = None,
     evaluation: DatasetInfo | None = None,
 ) -> ModelInputs:
     """The ``TunedModel`` inputs for one spec: the one desired-state builder.
 
-    Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file is
-    passed by path and digest only, never its examples; so are the examples of the quality gate
-    (``evaluation``: their info). Raises ValueError (a pydantic ValidationError) when the spec
-    cannot train: no dataset info for a model that is not adopted, no evaluation info for a
+    Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file (and
+    a ``validationDataset``) is passed by path and digest only, never its examples; so are the
+    examples of the quality gate (``evaluation``: their info). The dataset digests are the
+    backend's (:data:`tuned_models.backends.checks.SpecChecks` reads them). Raises ValueError (a
+    pydantic ValidationError) when the spec cannot train: no dataset info for a model that is
+    not adopted, no validation info for a declared validation set, no evaluation info for a
     model with a gate.
     """
     values: dict[str, Any] = {
@@ -143,6 +155,8 @@ def model_inputs(
         **{f: getattr(spec, f) for f in ModelFields.model_fields},
         "datasetDigest": dataset.digest if dataset else None,
         "exampleCount": dataset.count if dataset else None,
+        "validationDatasetDigest": validation.digest if validation else None,
+        "validationExampleCount": validation.count if validation else None,
         "evaluationDigest": evaluation.digest if evaluation else None,
     }
     return ModelInputs.model_validate({k: v for k, v in values.items() if v is not None})

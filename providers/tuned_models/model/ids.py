@@ -52,14 +52,21 @@ def _normalize(value: Any) -> Any:
     return str(value)
 
 
+def training_digest(project: str, stack: str, resource: str, training_fields: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of the project, stack, resource name and training fields in canonical
+    JSON: the id's ``<digest>`` is its first 8 characters; a backend whose service chooses ids
+    may store more of it (the Vertex AI backend's ``tuned_models_spec`` label)."""
+    material = canonical(
+        {"project": project, "stack": stack, "resource": resource, "training": training_fields}
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
 def tuned_model_id(project: str, stack: str, resource: str, training_fields: Mapping[str, Any]) -> str:
     """The id to create the model under; raises ValueError for a resource name the spec rejects."""
     if not RESOURCE_NAME_PATTERN.match(resource):
         raise ValueError(f"resource name {resource!r} does not match {RESOURCE_NAME_PATTERN.pattern}")
-    material = canonical(
-        {"project": project, "stack": stack, "resource": resource, "training": training_fields}
-    )
-    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:8]
+    digest = training_digest(project, stack, resource, training_fields)[:8]
     result = f"{resource}-{stack_tag(project, stack)}{digest}"
     assert TUNED_MODEL_ID_PATTERN.match(result), result
     return result

@@ -26,7 +26,8 @@ class ModelState(StrEnum):
 @dataclass(frozen=True)
 class Progress:
     """One observation of a training: ``done`` once it ended (``error``: the service's message
-    when it failed). ``percent`` and ``total_steps`` are None when the service does not say."""
+    when it failed). ``percent`` and ``total_steps`` are None when the service does not say;
+    ``status`` then says what it does say (``tuning job running, 39 steps``)."""
 
     percent: float | None = None
     step: int = 0
@@ -36,9 +37,13 @@ class Progress:
     mean_loss: float | None = None
     done: bool = False
     error: str | None = None
+    status: str | None = None
 
     def line(self, label: str) -> str:
-        """``label: training 47% (step 9/19, epoch 2/5, mean loss 1.675)``."""
+        """``label: training 47% (step 9/19, epoch 2/5, mean loss 1.675)``, or ``label: <status>``
+        when only a status is known."""
+        if self.percent is None and self.status:
+            return f"{label}: {self.status}"
         epoch = f", epoch {self.epoch}/{self.epochs}" if self.epochs else f", epoch {self.epoch}"
         loss = f", mean loss {self.mean_loss:.4g}" if self.mean_loss is not None else ""
         percent = self.percent or 0.0

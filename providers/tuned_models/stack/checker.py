@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError, model_validator
 
+from tuned_models.backends import checks_for, fields_for
+from tuned_models.backends.checks import DatasetRead, DatasetRole, problem, spec_problems
 from tuned_models.config import (
     CONFIG_KEYS,
     KEY_DEFAULTS,
@@ -23,7 +25,13 @@ from tuned_models.config import (
     NAMESPACE,
     read_connection,
 )
-from tuned_models.model.datasets import DatasetError, DatasetInfo, dataset_problems, read_examples
+from tuned_models.model.datasets import (
+    DatasetError,
+    DatasetInfo,
+    dataset_path,
+    dataset_problems,
+    read_examples,
+)
 from tuned_models.model.problems import Problem, Severity, describe, suggest
 from tuned_models.model.spec import (
     MAX_RESOURCE_NAME,
@@ -31,7 +39,6 @@ from tuned_models.model.spec import (
     EvaluationDefaults,
     Example,
     ModelSpec,
-    text_problem,
 )
 from tuned_models.stack.explain import explain
 from tuned_models.stack.loaded import LoadedStack
@@ -52,7 +59,7 @@ class Checker:
         self.source = source
         self.root = project_root
         self.problems: list[Problem] = []
-        self._read_cache: dict[str, list[Example] | str] = {}
+        self._read_cache: dict[tuple[str, DatasetRole], DatasetRead] = {}
         # Model names YAML read as booleans, numbers or null (already reported).
         self._unnamed: set[str] = set()
 
@@ -96,21 +103,25 @@ class Checker:
         connection, findings = read_connection(config)
         for finding in findings:
             (self.warning if finding.warning else self.error)("", finding.key, finding.message)
+        self.connection = connection
+        self.fields = fields_for(connection.backend)
+        self.checks = checks_for(connection.backend)
         defaults = self._defaults(_from_json_text(config.get(KEY_DEFAULTS)))
         raw_models = self._models_map(_from_json_text(config.get(KEY_MODELS)), quiet=misspelled_models)
 
         models: dict[str, ModelSpec] = {}
         datasets: dict[str, DatasetInfo] = {}
+        validation: dict[str, DatasetInfo] = {}
         evaluations: dict[str, DatasetInfo] = {}
         for model_name, raw in raw_models.items():
             spec, merged = self._model(model_name, raw, defaults)
-            examples = self._examples(model_name, merged, spec)
+            infos = self._datasets(model_name, merged, spec)
             if spec is not None:
                 models[model_name] = spec
-                if examples is not None:
-                    datasets[model_name] = DatasetInfo.of(
-                        examples, spec.dataset if spec.examples is None else None
-                    )
+                if DatasetRole.TRAINING in infos:
+                    datasets[model_name] = infos[DatasetRole.TRAINING]
+                if DatasetRole.VALIDATION in infos:
+                    validation[model_name] = infos[DatasetRole.VALIDATION]
                 gate = self._evaluation(model_name, spec)
                 if gate is not None:
                     evaluations[model_name] = gate
@@ -123,6 +134,7 @@ class Checker:
             problems=self.problems,
             datasets=datasets,
             model_names=tuple(raw_models),
+            validation_datasets=validation,
             evaluations=evaluations,
         )
 
@@ -210,30 +222,50 @@ class Checker:
                     message += _default_hint(tuple(err["loc"]), message, raw, defaults)
                 self.error(name, key, message)
             return None, merged
+        backend_problems = spec_problems(spec, self.fields, self.checks, self.connection)
+        for p in backend_problems:
+            self.problems.append(p.at(self.source, name, p.key))
+        if any(p.severity is Severity.ERROR for p in backend_problems):
+            return None, merged
         return (spec if valid_name else None), merged
 
-    def _examples(self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None) -> list[Example] | None:
-        """Read and check the model's examples; None when they cannot be read."""
-        if spec is not None and spec.examples is not None:
-            self._report_examples(name, "examples", "", spec.examples)
-            return spec.examples
-        dataset = merged.get("dataset")
-        if not isinstance(dataset, str):
-            return None
-        examples = self._read(name, dataset)
-        if examples is not None:
-            self._report_examples(name, "dataset", f"{dataset}: ", examples)
-        return examples
+    def _datasets(
+        self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None
+    ) -> dict[DatasetRole, DatasetInfo]:
+        """Read and check the model's datasets as its backend reads them; the info of those
+        that can be read."""
+        infos: dict[DatasetRole, DatasetInfo] = {}
+        for role in DatasetRole:
+            if role.value not in self.fields.accepted:
+                continue
+            if role is DatasetRole.TRAINING and spec is not None and spec.examples is not None:
+                read = self.checks.inline(spec.examples)
+                key = "examples"
+            else:
+                path = merged.get(role.value)
+                if not isinstance(path, str):
+                    continue
+                read = self._read(path, role)
+                key = role.value
+            self.problems.extend(p.at(self.source, name, key) for p in read.problems)
+            if read.info is not None:
+                infos[role] = read.info
+        if spec is not None:
+            together = self.checks.together(
+                infos.get(DatasetRole.TRAINING), infos.get(DatasetRole.VALIDATION)
+            )
+            self.problems.extend(p.at(self.source, name, p.key) for p in together)
+        return infos
 
     def _evaluation(self, name: str, spec: ModelSpec) -> DatasetInfo | None:
-        """Read and check the examples of the model's quality gate, like a dataset's; None when
-        it declares no gate or they cannot be read."""
+        """Read and check the examples of the model's quality gate (``{textInput, output}``
+        pairs, whatever the backend); None when it declares no gate or they cannot be read."""
         if spec.evaluation is None:
             return None
         key = "evaluation.examples"
         source = spec.evaluation.examples
         if isinstance(source, str):
-            examples = self._read(name, source, key)
+            examples = self._read_examples(name, source, key)
             if examples is None:
                 return None
             problems = dataset_problems(examples, training=False)
@@ -243,49 +275,32 @@ class Checker:
         self.problems.extend(p.at(self.source, name, key, "") for p in problems)
         return DatasetInfo.of(source, None)
 
-    def _read(self, name: str, dataset: str, key: str = "dataset") -> list[Example] | None:
-        cached = self._read_cache.get(dataset)
-        if cached is None:
-            cached = self._read_uncached(dataset)
-            self._read_cache[dataset] = cached
-        if isinstance(cached, str):
-            self.error(name, key, cached)
-            return None
-        return cached
-
-    def _read_uncached(self, dataset: str) -> list[Example] | str:
-        """The examples of a dataset file, or the message saying why they cannot be read."""
-        if not dataset.strip():
-            return "expected a path relative to the project root, got an empty string"
-        if "\0" in dataset or text_problem(dataset):
-            return f"{dataset!r}: not a usable file name (a NUL or a lone surrogate character)"
-        if Path(dataset).is_absolute():
-            return f"{dataset}: a dataset path is relative to the project root"
-        full = self.root / dataset
+    def _read_examples(self, name: str, path: str, key: str) -> list[Example] | None:
+        """The ``{textInput, output}`` examples of a file, or None after reporting why not."""
         try:
-            inside = full.resolve().is_relative_to(self.root.resolve())
-        except RuntimeError:  # pathlib's "Symlink loop"
-            return f"{dataset}: cannot read (a symbolic link loop)"
-        except OSError as e:
-            return f"{dataset}: cannot read ({e.strerror or e})"
-        if not inside:
-            return (
-                f"{dataset}: outside the project (after resolving .. and symlinks); "
-                "keep datasets under the project root, e.g. in stacks/datasets/"
-            )
-        try:
+            full = dataset_path(self.root, path)
             return read_examples(full)
         except DatasetError as e:
             message = str(e)
-            prefix = str(full)
+            prefix = str(self.root / path)
             if message.startswith(prefix):
-                message = dataset + message[len(prefix) :]
-            return message
+                message = path + message[len(prefix) :]
+            self.error(name, key, message)
         except OSError as e:
-            return f"{dataset}: cannot read ({e.strerror or e})"
+            self.error(name, key, f"{path}: cannot read ({e.strerror or e})")
+        return None
 
-    def _report_examples(self, name: str, key: str, prefix: str, examples: Sequence[Example]) -> None:
-        self.problems.extend(p.at(self.source, name, key, prefix) for p in dataset_problems(examples))
+    def _read(self, dataset: str, role: DatasetRole) -> DatasetRead:
+        cached = self._read_cache.get((dataset, role))
+        if cached is None:
+            try:
+                full = dataset_path(self.root, dataset)
+            except DatasetError as e:
+                cached = DatasetRead(None, (problem(role.value, str(e)),))
+            else:
+                cached = self.checks.read(full, dataset, role)
+            self._read_cache[(dataset, role)] = cached
+        return cached
 
     # -- across models -----------------------------------------------------------------------
 

@@ -24,8 +24,10 @@ Contract:
   training examples; at most 1 GB (10^9 bytes) of JSONL (reading stops past it). An example over
   the 131,072-token limit is dropped by the service, not refused, so an example whose text
   suggests it (more than 4 characters a token) is a warning.
-- :func:`upload_dataset` uploads the canonical file to ``gs://bucket/prefix/<sha256 hex>.jsonl``
-  unless it is there already (then nothing is uploaded, after checking the stored object's MD5).
+- :func:`tuned_models.vertex.upload.upload_dataset` uploads the canonical file to
+  ``gs://bucket/prefix/<sha256 hex>.jsonl`` unless it is there already.
+
+Pure: no HTTP client is imported (``tuned-models validate`` uses it offline).
 """
 
 from __future__ import annotations
@@ -33,19 +35,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from tuned_models.gemini.errors import GeminiError, PermissionDenied
 from tuned_models.model.datasets import DatasetError
 from tuned_models.model.problems import Problem
 
 from ._readers import INPUT_KEYS, READERS, Problems, located
-from .storage import GcsLocation, StorageClient, StorageObject
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -54,10 +53,9 @@ __all__ = [
     "DatasetKind",
     "DatasetLimits",
     "DatasetScan",
-    "UploadedDataset",
     "example_to_contents",
     "scan_dataset",
-    "upload_dataset",
+    "scan_examples",
     "validation_set_problems",
     "write_dataset",
 ]
@@ -174,17 +172,6 @@ class DatasetScan:
     def file_name(self) -> str:
         """``<sha256 hex>.jsonl``: the object name of the canonical file under a prefix."""
         return f"{self.digest.removeprefix('sha256:')}.jsonl"
-
-
-@dataclass(frozen=True)
-class UploadedDataset:
-    """A dataset in Cloud Storage: its ``gs://`` URI and whether this call uploaded it."""
-
-    uri: str
-    digest: str
-    example_count: int
-    size: int
-    uploaded: bool
 
 
 class _Writable(Protocol):
@@ -369,35 +356,67 @@ class _Converter:
 
 def _convert(path: Path, kind: DatasetKind, limits: DatasetLimits, out: _Writable | None) -> DatasetScan:
     problems = Problems(limits.max_problems)
+    suffix = path.suffix.lower()
+    reader = READERS.get(suffix)
+    if reader is None:
+        problems.error("", f"unsupported dataset format {suffix or '(none)'}; use .jsonl, .csv or .json")
+        return _scan_records(
+            path, iter(()), kind, limits, out, problems, DatasetFormat.EXAMPLES, readable=False
+        )
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        problems.error("", "file not found")
+        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
+    except OSError as exc:
+        problems.error("", f"cannot read ({exc.strerror or exc})")
+        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
+    if size > limits.max_bytes:
+        # Refused without reading it: its JSONL would be about as large (larger, from CSV).
+        problems.error(
+            "", f"{size} bytes; the service reads at most {limits.max_bytes} bytes (1 GB): split the dataset"
+        )
+        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
+    records = reader(path, problems, limits.max_line_bytes, limits.max_json_bytes)
+    fixed = DatasetFormat.EXAMPLES if suffix == ".csv" else None
+    return _scan_records(path, records, kind, limits, out, problems, fixed, readable=True)
+
+
+def _scan_records(
+    path: Path,
+    records: Iterator[tuple[str, Any]],
+    kind: DatasetKind,
+    limits: DatasetLimits,
+    out: _Writable | None,
+    problems: Problems,
+    fixed: DatasetFormat | None,
+    *,
+    readable: bool,
+) -> DatasetScan:
     sha256 = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False)
     size = count = 0
-    suffix = path.suffix.lower()
-    reader = READERS.get(suffix)
-    converter = _Converter(limits, problems, DatasetFormat.EXAMPLES if suffix == ".csv" else None)
-    if reader is None:
-        problems.error("", f"unsupported dataset format {suffix or '(none)'}; use .jsonl, .csv or .json")
-    else:
-        try:
-            for where, record in reader(path, problems, limits.max_line_bytes, limits.max_json_bytes):
-                line = converter.line(where, record)
-                if line is None:
-                    continue
-                count += 1
-                size += len(line)
-                if size > limits.max_bytes:
-                    break  # certainly refused: reading the rest would only cost time
-                sha256.update(line)
-                md5.update(line)
-                if out is not None:
-                    out.write(line)
-        except FileNotFoundError:
-            problems.error("", "file not found")
-        except IsADirectoryError:
-            problems.error("", "is a directory, not a file")
-        except OSError as exc:
-            problems.error("", f"cannot read ({exc.strerror or exc})")
-    _totals(problems, kind, count, size, limits, reader is not None)
+    converter = _Converter(limits, problems, fixed)
+    try:
+        for where, record in records:
+            line = converter.line(where, record)
+            if line is None:
+                continue
+            count += 1
+            size += len(line)
+            if size > limits.max_bytes:
+                break  # certainly refused: reading the rest would only cost time
+            sha256.update(line)
+            md5.update(line)
+            if out is not None:
+                out.write(line)
+    except FileNotFoundError:
+        problems.error("", "file not found")
+    except IsADirectoryError:
+        problems.error("", "is a directory, not a file")
+    except OSError as exc:
+        problems.error("", f"cannot read ({exc.strerror or exc})")
+    _totals(problems, kind, count, size, limits, readable)
     return DatasetScan(
         path=path,
         kind=kind,
@@ -409,6 +428,24 @@ def _convert(path: Path, kind: DatasetKind, limits: DatasetLimits, out: _Writabl
         problems=tuple(problems.listed),
         unlisted=problems.unlisted,
         unlisted_errors=problems.unlisted_errors,
+    )
+
+
+def scan_examples(
+    examples: Sequence[tuple[str, str]],
+    kind: DatasetKind = DatasetKind.TRAINING,
+    limits: DatasetLimits = DEFAULT_LIMITS,
+    out: _Writable | None = None,
+) -> DatasetScan:
+    """Like :func:`scan_dataset` for inline ``(textInput, output)`` examples (a stack file's
+    ``examples``), located as ``example N``; writes the canonical JSONL to ``out`` when given."""
+    problems = Problems(limits.max_problems)
+    records = (
+        (f"example {i}", {"textInput": text_input, "output": output})
+        for i, (text_input, output) in enumerate(examples, start=1)
+    )
+    return _scan_records(
+        Path("<inline examples>"), records, kind, limits, out, problems, DatasetFormat.EXAMPLES, readable=True
     )
 
 
@@ -460,99 +497,18 @@ def write_dataset(
 
 
 def validation_set_problems(training_count: int, validation_count: int) -> list[Problem]:
-    """Problems of a validation set relative to its training set.
-
-    A warning when a validation set of more than 1,000 examples exceeds 30% of the training
-    examples (a rule in the service's 2026 limits table whose wording is ambiguous, hence not an
-    error); the 5,000-example bound is checked by :func:`scan_dataset`.
-    """
+    """Problems of a validation set relative to its training set: one of more than 1,000
+    examples may hold at most 30% of the training examples (the service's limits table; the
+    emulator refuses such a job with a 400). The 5,000-example bound is checked by
+    :func:`scan_dataset`."""
     if validation_count > 1000 and validation_count > 0.3 * training_count:
         return [
             located(
-                "warning",
+                "error",
                 "",
                 f"{validation_count} validation examples is more than 30% of the {training_count} "
-                "training examples; the service may refuse a validation set over 1,000 examples that large",
+                "training examples; a validation set of over 1,000 examples may hold at most 30% "
+                "of the training set",
             )
         ]
     return []
-
-
-# -- uploading ---------------------------------------------------------------------------------
-
-
-def _problem_text(scan: DatasetScan) -> str:
-    lines = [f"{scan.path}: {p.message}" for p in scan.errors[:5]]
-    more = len(scan.errors) - 5 + scan.unlisted
-    if more > 0:
-        lines.append(f"... and {more} more problems")
-    return "\n".join(lines)
-
-
-def _check_stored(stored: StorageObject, scan: DatasetScan, uri: str) -> None:
-    """The object named by the digest must hold the canonical bytes (same size and MD5)."""
-    if (stored.size is not None and stored.size != scan.size) or (
-        stored.md5Hash is not None and stored.md5Hash != scan.md5
-    ):
-        raise DatasetError(
-            f"{uri} exists but holds other content (size {stored.size}, MD5 {stored.md5Hash}; "
-            f"expected {scan.size} bytes, MD5 {scan.md5}); delete it and run again"
-        )
-
-
-def upload_dataset(
-    storage: StorageClient,
-    path: Path,
-    destination: GcsLocation | str,
-    *,
-    kind: DatasetKind = DatasetKind.TRAINING,
-    limits: DatasetLimits = DEFAULT_LIMITS,
-    scan: DatasetScan | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-    work_dir: Path | None = None,
-) -> UploadedDataset:
-    """Upload the canonical JSONL of ``path`` to ``destination`` (``gs://bucket/prefix``) as
-    ``<sha256 hex>.jsonl``, unless that object exists already.
-
-    ``scan`` may be passed when the caller just scanned the unchanged file (it saves a pass).
-    The canonical file is written to a temporary directory (``work_dir``, default the system's)
-    and removed afterwards; ``on_progress(sent, total)`` follows the upload.
-
-    Returns:
-        the object's URI and whether this call uploaded it.
-    Raises:
-        DatasetError: the dataset has errors (the first few are listed), it changed while being
-            read, or the object exists with other content.
-        ValueError: ``destination`` is not a ``gs://`` URI. GeminiError, TransportFailure: the
-            service's refusal or failure.
-    """
-    where = GcsLocation.parse(destination) if isinstance(destination, str) else destination
-    scan = scan if scan is not None else scan_dataset(path, kind, limits)
-    if not scan.ok:
-        raise DatasetError(_problem_text(scan))
-    name = where.object_name(scan.file_name)
-    uri = where.uri(scan.file_name)
-    try:
-        existing = storage.find_object(where.bucket, name)
-    except PermissionDenied:
-        existing = None  # may create without reading: the create-only upload tells
-    if existing is not None:
-        _check_stored(existing, scan, uri)
-        return UploadedDataset(uri, scan.digest, scan.example_count, scan.size, uploaded=False)
-    with tempfile.TemporaryDirectory(prefix="tuned-models-", dir=work_dir) as tmp:
-        canonical = Path(tmp) / scan.file_name
-        with canonical.open("wb") as out:
-            written = write_dataset(path, out, kind, limits)
-        if written.digest != scan.digest or not written.ok:
-            raise DatasetError(f"{path}: the file changed while being read; run again")
-        result = storage.upload_file(canonical, where.bucket, name, on_progress=on_progress)
-    if result.object is not None:
-        try:
-            _check_stored(result.object, scan, uri)
-        except DatasetError:
-            if result.uploaded:
-                raise GeminiError(
-                    f"{uri}: the stored object differs from the file sent", status="DATA_LOSS"
-                ) from None
-            raise
-    return UploadedDataset(uri, scan.digest, scan.example_count, scan.size, uploaded=result.uploaded)

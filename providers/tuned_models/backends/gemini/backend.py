@@ -38,6 +38,7 @@ from tuned_models.gemini.types import (
     TunedModelState,
 )
 from tuned_models.gemini.types import Role as ApiRole
+from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.grants import Grant, GranteeType, Role
 from tuned_models.model.ids import parse_id
@@ -60,6 +61,31 @@ def connect(connection: Connection, project_root: Path) -> GeminiBackend:
 
 
 # -- conversions ---------------------------------------------------------------------------------
+
+
+def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
+    """Re-read the dataset and verify it is the one preview saw (same digest).
+
+    Raises RuntimeError naming the model when it cannot be read or its digest changed.
+    """
+    if inputs.examples is not None:
+        examples = list(inputs.examples)
+        where = "the inline examples"
+    elif inputs.dataset is not None:
+        try:
+            examples = read_examples(root / inputs.dataset)
+        except DatasetError as e:
+            raise RuntimeError(f"{inputs.label}: cannot read the dataset: {e}") from None
+        where = inputs.dataset
+    else:
+        raise RuntimeError(f"{inputs.label}: no dataset or examples to train on")
+    digest = examples_digest(examples)
+    if digest != inputs.datasetDigest:
+        raise RuntimeError(
+            f"{inputs.label}: {where} changed since the preview (digest {digest} != "
+            f"{inputs.datasetDigest}); nothing was submitted. Run `pulumi up` again to review the change."
+        )
+    return examples
 
 
 def model_to_api(inputs: ModelInputs, examples: Sequence[Example]) -> dict[str, Any]:
@@ -188,7 +214,8 @@ class GeminiBackend:
             if parsed is not None and parsed.tag == tag:
                 yield live_from_api(model)
 
-    def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
+    def submit(self, inputs: ModelInputs, root: Path, log: Log) -> Submission:
+        examples = load_training_examples(inputs, root)
         model_id = inputs.model_id
         name = f"{TUNED_MODELS_PREFIX}{model_id}"
         # Our own earlier submission (an interrupted `up`, or a model its quality gate kept from
