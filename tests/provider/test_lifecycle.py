@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.seed_examples import NUMBER_EXAMPLES
+from tests.support.manual_clock import BASE_URL, ManualClock
 from tuned_models.backends.gemini.backend import GeminiBackend
 from tuned_models.gemini import ApiKeyAuth, GeminiClient, InvalidArgument
 from tuned_models.lifecycle import ModelLifecycle
@@ -27,7 +28,6 @@ from tuned_models.model.spec import ModelSpec
 from tuned_models.waiter import MAX_PAUSE, OutageTimeout, TuningFailed, WaitTimeout
 from tuned_models_emulator.embedded import embedded_transport
 
-BASE_URL = "http://emulator.invalid"
 STEPS = math.ceil(15 * 5 / 4)  # 15 examples, 5 epochs, batch 4
 
 
@@ -45,17 +45,12 @@ class Lines:
         self.warnings.append(message)
 
 
-class Service:
+class Service(ManualClock):
     """The lifecycle, its backend and client on an embedded emulator whose clock moves only
     when someone sleeps (the client's retries and the lifecycle's waits alike)."""
 
     def __init__(self, transport: httpx.BaseTransport) -> None:
-        self.admin = httpx.Client(transport=transport, base_url=BASE_URL)
-        self.admin.post("/_emulator/clock", json={"mode": "manual"}).raise_for_status()
-        self.now = [0.0]
-        self.sleeps: list[float] = []
-        #: (start, end, fault): faults injected while the clock is in [start, end).
-        self.outages: list[tuple[float, float, dict[str, Any]]] = []
+        super().__init__(transport)
         self.client = GeminiClient(
             BASE_URL,
             ApiKeyAuth("me"),
@@ -69,38 +64,6 @@ class Service:
         self.lifecycle = ModelLifecycle(
             lambda _name: self.backend, Path.cwd(), self.log, clock=self.clock, sleep=self.sleep
         )
-
-    def clock(self) -> float:
-        return self.now[0]
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now[0] += seconds
-        self.admin.post("/_emulator/advance", json={"seconds": seconds}).raise_for_status()
-        self._faults()
-
-    def journal(self, rpc: str) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self.admin.get("/_emulator/journal").json()["requests"]
-        return [e for e in entries if e.get("rpc") == rpc]
-
-    def outage(self, start: float, seconds: float, **fault: Any) -> None:
-        """Every API call fails as ``fault`` says (503 by default) from ``start`` for ``seconds``."""
-        self.outages.append((start, start + seconds, {"method": "*", "status": 503, **fault}))
-        self._faults()
-
-    def calm(self) -> None:
-        """End every outage now."""
-        self.outages.clear()
-        self.admin.delete("/_emulator/faults").raise_for_status()
-
-    def _faults(self) -> None:
-        """The faults of the outages under way (once a test has outages, they are all the faults)."""
-        if not self.outages:
-            return
-        self.admin.delete("/_emulator/faults").raise_for_status()
-        for start, end, fault in self.outages:
-            if start <= self.now[0] < end:
-                self.admin.post("/_emulator/faults", json=fault).raise_for_status()
 
 
 @pytest.fixture

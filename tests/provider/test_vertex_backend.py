@@ -18,6 +18,7 @@ import pytest
 
 from tests.provider.test_lifecycle import Lines
 from tests.support.harness import PROJECT_ROOT, PROVIDER_KEY
+from tests.support.manual_clock import BASE_URL, ManualClock
 from tests.support.vertex import BUCKET, LOCATION, PROJECT, TOKEN, vertex_inputs
 from tuned_models.backends.vertex.backend import VertexBackend
 from tuned_models.lifecycle import ModelLifecycle
@@ -28,32 +29,37 @@ from tuned_models.vertex.auth import AccessTokenAuth
 from tuned_models.vertex.client import VertexClient
 from tuned_models.vertex.names import GcsLocation
 from tuned_models.vertex.storage import CHUNK_GRANULARITY, StorageClient
+from tuned_models.waiter import MAX_PAUSE
 from tuned_models_emulator.embedded import embedded_transport
-
-BASE_URL = "http://emulator.invalid"
 
 
 @dataclass
 class Vertex:
-    admin: httpx.Client
+    clock: ManualClock
     transport: httpx.BaseTransport
     backend: VertexBackend
     log: Lines
     lifecycle: ModelLifecycle
     root: Path
 
+    @property
+    def admin(self) -> httpx.Client:
+        return self.clock.admin
+
     def journal(self, rpc: str) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self.admin.get("/_emulator/journal").json()["requests"]
-        return [e for e in entries if e.get("rpc") == rpc]
+        return self.clock.journal(rpc)
 
     def get(self, name: str) -> httpx.Response:
         return self.admin.get(f"/v1/{name}", headers={"authorization": f"Bearer {TOKEN}"})
 
 
-def _connect(transport: httpx.BaseTransport, root: Path, *, local: bool) -> VertexBackend:
+def _connect(transport: httpx.BaseTransport, root: Path, clock: ManualClock, *, local: bool) -> VertexBackend:
+    """The backend on the emulator; every wait (the clients' retries, the backend's polls) is a
+    sleep on ``clock``."""
     auth = AccessTokenAuth(TOKEN)
+    waits: dict[str, Any] = {"sleep": clock.sleep, "clock": clock.clock, "random": lambda: 0.5}
     client = VertexClient(
-        PROJECT, LOCATION, auth, base_url=BASE_URL, transport=transport, retry=DEFAULT_RETRY
+        PROJECT, LOCATION, auth, base_url=BASE_URL, transport=transport, retry=DEFAULT_RETRY, **waits
     )
     # Small chunks, so that a dataset of a few hundred kilobytes goes in a resumable upload.
     storage = StorageClient(
@@ -62,8 +68,11 @@ def _connect(transport: httpx.BaseTransport, root: Path, *, local: bool) -> Vert
         transport=transport,
         chunk_size=CHUNK_GRANULARITY,
         resumable_threshold=CHUNK_GRANULARITY,
+        **waits,
     )
-    return VertexBackend(client, storage, GcsLocation.parse(BUCKET), root, local=local, sleep=lambda _s: None)
+    return VertexBackend(
+        client, storage, GcsLocation.parse(BUCKET), root, local=local, sleep=clock.sleep, clock=clock.clock
+    )
 
 
 @pytest.fixture
@@ -72,19 +81,12 @@ def vertex(tmp_path: Path) -> Iterator[Vertex]:
     (root / "stacks").mkdir(parents=True)
     shutil.copytree(PROJECT_ROOT / "stacks" / "datasets", root / "stacks" / "datasets")
     transport = embedded_transport(None, step_seconds=1.0)
-    admin = httpx.Client(transport=transport, base_url=BASE_URL)
-    admin.post("/_emulator/clock", json={"mode": "manual"}).raise_for_status()
-    backend = _connect(transport, root, local=True)
-    now = [0.0]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-        admin.post("/_emulator/advance", json={"seconds": seconds}).raise_for_status()
-
+    clock = ManualClock(transport)
+    backend = _connect(transport, root, clock, local=True)
     log = Lines()
-    lifecycle = ModelLifecycle(lambda _name: backend, root, log, clock=lambda: now[0], sleep=sleep)
+    lifecycle = ModelLifecycle(lambda _name: backend, root, log, clock=clock.clock, sleep=clock.sleep)
     try:
-        yield Vertex(admin, transport, backend, log, lifecycle, root)
+        yield Vertex(clock, transport, backend, log, lifecycle, root)
     finally:
         transport.close()
 
@@ -162,7 +164,7 @@ def test_patching_a_model_still_training_says_when_it_can_be_patched(vertex: Ver
 
 
 def test_a_missing_bucket_on_google_cloud_is_an_error_that_says_so(vertex: Vertex) -> None:
-    remote = _connect(vertex.transport, vertex.root, local=False)
+    remote = _connect(vertex.transport, vertex.root, vertex.clock, local=False)
     inputs = ModelInputs.model_validate(_inputs(vertex))
     with pytest.raises(RuntimeError, match=r"The specified bucket does not exist\..*create the bucket first"):
         remote.submit(inputs, vertex.root, vertex.log)
@@ -178,3 +180,52 @@ def test_a_changed_dataset_is_refused_before_anything_is_sent(vertex: Vertex) ->
     assert (
         vertex.journal("storage.objects.insert") == [] and vertex.journal("aiplatform.CreateTuningJob") == []
     )
+
+
+# -- outages: every step of a vertex model rides them out, as on the Gemini API -----------------
+
+
+def _failed_steps(vertex: Vertex) -> set[str]:
+    """The steps that failed and were tried again (each a line ``<label>: <step> failed (...)``)."""
+    return {line.split(" failed (")[0] for line in vertex.log.info_lines if " failed (" in line}
+
+
+def test_outages_while_submitting_training_and_evaluating_are_ridden_out_and_train_once(
+    vertex: Vertex,
+) -> None:
+    gate = {"examples": "stacks/datasets/support-tickets-eval.jsonl", "metric": "exactMatch", "minScore": 0.9}
+    vertex.clock.outage(start=0, seconds=100)  # the job lookup, the upload and the job's create
+    vertex.clock.outage(start=150, seconds=600)  # ten minutes while it trains
+    vertex.clock.outage(start=0, seconds=900, method="aiplatform.GenerateContent")
+    _, outs = vertex.lifecycle.create(_inputs(vertex, evaluation=gate, timeout=3600))
+    assert outs["state"] == "ACTIVE" and outs["evaluation"]["passed"] is True
+    assert vertex.clock.now[0] >= 900
+    assert [e["status"] for e in vertex.journal("aiplatform.CreateTuningJob")] == [200]
+    steps = _failed_steps(vertex)
+    assert {"tickets: submitting the training", "tickets: reading the training's progress"} <= steps
+    assert {s for s in steps if "asking example" in s} and all(s.startswith("tickets: ") for s in steps), (
+        steps
+    )
+    assert max(vertex.clock.sleeps) <= MAX_PAUSE * 1.2
+
+
+def test_update_read_and_delete_ride_out_an_outage_and_delete_leaves_nothing(vertex: Vertex) -> None:
+    model_id, outs = vertex.lifecycle.create(_inputs(vertex))
+    clock = vertex.clock
+    clock.outage(start=clock.now[0], seconds=90)
+    updated = vertex.lifecycle.update(model_id, outs, _inputs(vertex, description="Routes tickets"))
+    assert updated["description"] == "Routes tickets"
+    clock.outage(start=clock.now[0], seconds=90)
+    assert vertex.lifecycle.read(model_id, updated) == updated
+    # The endpoints' deletes fail after the model's endpoints were read: not a refusal, an outage.
+    clock.outage(start=clock.now[0], seconds=90, method="aiplatform.DeleteEndpoint")
+    vertex.lifecycle.delete(model_id, updated)
+    assert vertex.log.warnings == []
+    assert vertex.get(outs["model"].partition("@")[0]).status_code == 404
+    assert all(vertex.get(c["endpoint"]).status_code == 404 for c in outs["checkpoints"])
+    job = outs["name"]
+    assert _failed_steps(vertex) == {
+        "tickets: updating description",
+        f"{job}: reading it",
+        f"{job}: deleting it",
+    }

@@ -489,7 +489,7 @@ class VertexBackend:
             except NotFound:
                 pass
             except ServiceError as e:
-                refused.append(f"{tuned.model.partition('@')[0]} ({e})")
+                _refused(e, tuned.model.partition("@")[0], refused)
         if refused:
             log.warn(
                 f"{job.name}: Vertex AI refused to delete {'; '.join(refused)}. It stays on the service "
@@ -541,7 +541,7 @@ class VertexBackend:
         except NotFound:
             return
         except ServiceError as e:
-            refused.append(f"{name} ({e})")
+            _refused(e, name, refused)
 
     # -- using -------------------------------------------------------------------------------
 
@@ -556,6 +556,14 @@ class VertexBackend:
         return self.client.generate_content(
             endpoint, prompt, generation_config=config, retry_server_errors=True
         ).text
+
+
+def _refused(error: ServiceError, name: str, refused: list[str]) -> None:
+    """Note that the service refused to delete ``name``; a transient error is raised instead
+    (the lifecycle tries the whole delete again, which starts from what is left)."""
+    if error.transient:
+        raise error
+    refused.append(f"{name} ({error})")
 
 
 class _UploadProgress:
