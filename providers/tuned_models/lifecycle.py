@@ -6,8 +6,8 @@ to :class:`ModelLifecycle` and wraps the results; tests drive it in process.
     diff    :func:`tuned_models.model.planner.decide_inputs` on (old outputs, new inputs); pure.
     create  submit under the deterministic id (the backend re-reads the datasets and checks
             they are the ones the preview saw, and adopts its own earlier submission instead of
-            training twice; the declared updatable fields are then patched onto it); wait for
-            ACTIVE, bounded by ``timeout``, unless ``wait`` is false. With
+            training twice; once it is ACTIVE the declared updatable fields are patched onto
+            it); wait for ACTIVE, bounded by ``timeout``, unless ``wait`` is false. With
             ``adopt``: take over an existing model, patch the declared updatable fields.
     update  patch exactly the changed updatable fields; or pick up a training's outcome.
     gate    once a model with an ``evaluation`` is ACTIVE (created, adopted, or its gate changed),
@@ -158,7 +158,10 @@ class ModelLifecycle:
             model = self._wait(tracker, inputs, patience)
         elif model.state is ModelState.FAILED:
             raise RuntimeError(f"{inputs.label}: {submission.name} failed on the service")
-        if submission.earlier is not None:
+        if submission.earlier is not None and model.state is ModelState.ACTIVE:
+            # A model still training (``wait: false``) may have nothing to patch yet (a Vertex AI
+            # job makes its model when it succeeds): its live values are recorded, and the next
+            # `up` patches the declared ones.
             model = self._apply_declared(backend, model, inputs, patience)
         outputs = outputs_from_live(
             model, inputs, operation=submission.operation, total_steps=submission.total_steps

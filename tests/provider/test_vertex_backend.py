@@ -229,3 +229,18 @@ def test_update_read_and_delete_ride_out_an_outage_and_delete_leaves_nothing(ver
         f"{job}: reading it",
         f"{job}: deleting it",
     }
+
+
+def test_an_earlier_job_still_training_is_adopted_without_wait_and_patched_by_the_next_up(
+    vertex: Vertex,
+) -> None:
+    earlier = ModelInputs.model_validate(_inputs(vertex))
+    vertex.backend.submit(earlier, vertex.root, vertex.log)  # the `up` that submitted it died
+    declared = _inputs(vertex, description="Routes tickets", wait=False)
+    model_id, outs = vertex.lifecycle.create(declared)  # the job has no model to patch yet
+    assert outs["state"] == "CREATING" and outs["description"] == earlier.description
+    assert len(vertex.journal("aiplatform.CreateTuningJob")) == 1
+    assert vertex.lifecycle.diff(outs, declared).update_fields == ("description",)
+    vertex.clock.sleep(600)  # it trains
+    updated = vertex.lifecycle.update(model_id, outs, declared)
+    assert updated["state"] == "ACTIVE" and updated["description"] == "Routes tickets"
