@@ -34,6 +34,7 @@ from typing import TypeVar
 from tuned_models.backends.base import Tracker
 from tuned_models.model.state import LiveModel, ModelState
 from tuned_models.rest.errors import ServiceError
+from tuned_models.rest.retry import RetryPolicy
 
 T = TypeVar("T")
 
@@ -48,6 +49,9 @@ PROGRESS_INTERVAL = 30.0
 #: The first pause before trying a failed step again; it doubles up to :data:`MAX_PAUSE`.
 FIRST_PAUSE = 2.0
 MAX_PAUSE = 60.0
+#: The pauses of :class:`Patience` (only the policy's backoff applies: a step is tried until
+#: the deadline, not a number of times).
+PATIENCE = RetryPolicy(initial=FIRST_PAUSE, multiplier=2.0, maximum=MAX_PAUSE, jitter=0.2)
 #: How long a step with no timeout of its own (read, delete, a grant) rides out an outage.
 OUTAGE_TIMEOUT = 600.0
 
@@ -75,10 +79,10 @@ class Patience:
     """Rides out an outage of the service until ``deadline`` (seconds on ``clock``).
 
     :meth:`call` runs a step and, while it fails transiently, logs what failed and when the
-    next try is, pauses, and runs it again. Pauses start at :data:`FIRST_PAUSE`, double up to
-    :data:`MAX_PAUSE` (spread by ``random``, ±20%), and are never shorter than the wait the
-    service asked for. Steps must be safe to run again: they read, or find what an earlier
-    try did before acting.
+    next try is, pauses, and runs it again. Pauses are the backoff of :data:`PATIENCE` (read
+    when a pause is chosen): they start at :data:`FIRST_PAUSE`, double up to :data:`MAX_PAUSE`
+    (spread by ``random``, ±20%), and are never shorter than the wait the service asked for.
+    Steps must be safe to run again: they read, or find what an earlier try did before acting.
     """
 
     label: str
@@ -132,8 +136,7 @@ class Patience:
                 self.sleep(pause)
 
     def _pause(self, failures: int, retry_after: float | None) -> float:
-        backoff = min(FIRST_PAUSE * 2.0 ** (failures - 1), MAX_PAUSE) * (0.8 + 0.4 * self.random())
-        return max(backoff, retry_after or 0.0)
+        return max(PATIENCE.backoff(failures, self.random), retry_after or 0.0)
 
     def _give_up(self, what: str, error: BaseException, failing_for: float, now: float) -> str:
         left = max(0.0, self.deadline - now)

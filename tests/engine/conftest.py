@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.engine import API_KEY, TUNED_MODEL, Emulator, config_for, fresh, inputs, running_emulator
+from tests.support.engine import (
+    API_KEY,
+    TUNED_MODEL,
+    Emulator,
+    config_for,
+    engine_on,
+    fresh,
+    inputs,
+    running_emulator,
+)
 from tests.support.harness import MiniEngine, ProviderProcess
 
 __all__ = ["API_KEY", "TUNED_MODEL", "Emulator", "config_for", "inputs"]
@@ -26,15 +34,10 @@ def emu(emulator_server: Emulator) -> Emulator:
 
 @pytest.fixture(scope="session")
 def provider_process() -> Iterator[ProviderProcess]:
-    proc = ProviderProcess()
-    try:
+    with ProviderProcess() as proc:
         yield proc
-    finally:
-        proc.close()
 
 
 @pytest.fixture
 def engine(provider_process: ProviderProcess, emulator_server: Emulator) -> MiniEngine:
-    eng = MiniEngine(provider_process, stack="test-" + secrets.token_hex(3))
-    eng.start(config_for(emulator_server.base_url))
-    return eng
+    return engine_on(provider_process, config_for(emulator_server.base_url))

@@ -47,6 +47,12 @@ def generate(emu: Emulator, model: str, key: str) -> int:
     return r.status_code
 
 
+def roles(emu: Emulator, model: str) -> dict[str | None, str]:
+    """Who has which role on ``model`` (as the reader sees it)."""
+    perms = emu.api("GET", f"/v1beta/{model}/permissions", key=READER_KEY).json()["permissions"]
+    return {p.get("emailAddress"): p["role"] for p in perms}
+
+
 def test_a_granted_reader_can_generate_and_loses_access_when_the_grant_is_removed(
     engine: MiniEngine, emu: Emulator, shared: str
 ) -> None:
@@ -187,11 +193,7 @@ def test_ownership_transfer_makes_the_previous_owner_a_writer(
 ) -> None:
     args = {"model": shared, "emailAddress": "reader@example.com", PROVIDER_KEY: OWNERS}
     assert engine.up("numbers:owner", OWNER, args).op == "create"
-    perms = {
-        p.get("emailAddress"): p["role"]
-        for p in emu.api("GET", f"/v1beta/{shared}/permissions", key=READER_KEY).json()["permissions"]
-    }
-    assert perms == {"reader@example.com": "OWNER", "owner@example.com": "WRITER"}
+    assert roles(emu, shared) == {"reader@example.com": "OWNER", "owner@example.com": "WRITER"}
     assert engine.up("numbers:owner", OWNER, args).op == "same"
     assert engine.refresh("numbers:owner", OWNER).op == "refreshed"
     # The stack's caller can still patch, but no longer delete the model.
@@ -229,8 +231,4 @@ def test_an_ownership_transfer_whose_answer_is_lost_is_tried_again_and_made_once
     emu.admin("POST", "faults", {"method": "TransferOwnership", "status": 503, "count": 1})
     args = {"model": shared, "emailAddress": "reader@example.com", PROVIDER_KEY: OWNERS}
     assert engine.up("numbers:owner", OWNER, args).op == "create"
-    perms = {
-        p.get("emailAddress"): p["role"]
-        for p in emu.api("GET", f"/v1beta/{shared}/permissions", key=READER_KEY).json()["permissions"]
-    }
-    assert perms == {"reader@example.com": "OWNER", "owner@example.com": "WRITER"}
+    assert roles(emu, shared) == {"reader@example.com": "OWNER", "owner@example.com": "WRITER"}

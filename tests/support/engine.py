@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.seed_examples import NUMBER_EXAMPLES
-from tests.support.harness import PROVIDER_KEY, secret, serialize_provider
+from tests.support.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, secret, serialize_provider
 from tuned_models.model.datasets import DatasetInfo, evaluation_info, read_examples
 from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
@@ -25,6 +25,7 @@ __all__ = [
     "TUNED_MODEL",
     "Emulator",
     "config_for",
+    "engine_on",
     "fresh",
     "inputs",
     "running_emulator",
@@ -112,3 +113,10 @@ def inputs(stack: str, name: str = "numbers", **spec: Any) -> dict[str, Any]:
     gate = evaluation_info(model, Path.cwd())
     built = model_inputs("tuned-models", stack, name, model, dataset, evaluation=gate)
     return {**built.to_inputs(), PROVIDER_KEY: PROVIDER}
+
+
+def engine_on(proc: ProviderProcess, config: Mapping[str, Any]) -> MiniEngine:
+    """A mini engine on ``proc`` for a new stack, its provider configured with ``config``."""
+    eng = MiniEngine(proc, stack="test-" + secrets.token_hex(3))
+    eng.start(config)
+    return eng

@@ -110,6 +110,12 @@ class ProviderProcess:
         grpc.channel_ready_future(self.channel).result(timeout=start_timeout)
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
 
+    def __enter__(self) -> ProviderProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def output(self) -> str:
         """Everything the provider printed (what the CLI would show the user)."""
         return "\n".join(self.stdout + self.stderr)
