@@ -48,10 +48,17 @@ def engine(emulator_server: Emulator) -> Iterator[MiniEngine]:
         yield eng
 
 
-def quick_retries_were_used(engine: MiniEngine) -> bool:
-    """The provider's retries were the quick ones (a 503's first after 0.1 s, not 1 s), and
-    reported."""
-    return bool(re.search(r": 503 UNAVAILABLE: .*\. Retry 1 of 4 in 0\.1 s\.", engine.proc.output()))
+def assert_converged(run: Run, engine: MiniEngine, started: float, label: str) -> None:
+    """Print the figures; every step converged in one run, within the budget, and the
+    provider's retries were the quick ones (a 503's first after 0.1 s, not 1 s), reported."""
+    elapsed = time.monotonic() - started
+    print(
+        f"{label}: {len(run.ups)} ups, {sum(run.ups)} converged in one run; {run.steps} steps, "
+        f"{run.steps_converged} converged in one run; {elapsed:.0f} s"
+    )
+    assert run.failed == [], run.report()
+    assert re.search(r": 503 UNAVAILABLE: .*\. Retry 1 of 4 in 0\.1 s\.", engine.proc.output())
+    assert elapsed < BUDGET_SECONDS
 
 
 def live(emu: Emulator) -> dict[str, dict[str, Any]]:
@@ -91,18 +98,11 @@ def test_every_up_converges_in_one_run_under_429s_503s_and_dropped_connections(
     chaos(emu)
     run.destroy(MODELS)
     calm(emu)
-    elapsed = time.monotonic() - started
 
-    print(
-        f"chaos: {len(run.ups)} ups, {sum(run.ups)} converged in one run; {run.steps} steps, "
-        f"{run.steps_converged} converged in one run; {elapsed:.0f} s"
-    )
-    assert run.failed == [], run.report()
-    assert quick_retries_were_used(engine)
+    assert_converged(run, engine, started, "chaos")
     assert emu.models() == []
     trained = [e for e in emu.journal("CreateTunedModel") if e["status"] == 200]
     assert len(trained) == len(MODELS) + 1  # nothing trained twice: each model, and gamma's retrain
-    assert elapsed < BUDGET_SECONDS
 
 
 def test_every_vertex_up_converges_in_one_run_under_the_same_faults(
@@ -135,15 +135,7 @@ def test_every_vertex_up_converges_in_one_run_under_the_same_faults(
         chaos(emu)
         run.destroy(specs)  # cancel nothing, undeploy and delete every endpoint, delete the models
         calm(emu)
-        elapsed = time.monotonic() - started
-
-        print(
-            f"chaos (vertex): {len(run.ups)} ups, {sum(run.ups)} converged in one run; {run.steps} steps, "
-            f"{run.steps_converged} converged in one run; {elapsed:.0f} s"
-        )
-        assert run.failed == [], run.report()
-        assert quick_retries_were_used(engine)
+        assert_converged(run, engine, started, "chaos (vertex)")
     assert vertex.models() == [] and vertex.endpoints() == []
     created = [e for e in vertex.journal("aiplatform.CreateTuningJob") if e["status"] == 200]
     assert len(created) == 3  # nothing trained twice: each model, and triage's retrain
-    assert elapsed < BUDGET_SECONDS
