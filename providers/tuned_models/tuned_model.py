@@ -25,6 +25,7 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
+    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -37,8 +38,9 @@ from pulumi.dynamic import (
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.lifecycle import ModelLifecycle
+from tuned_models.model.cache import project_cache
 from tuned_models.model.datasets import DatasetInfo, dataset_info
-from tuned_models.model.desired import ModelInputs, model_inputs
+from tuned_models.model.desired import ModelInputs, inputs_problems, model_inputs
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
 from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
@@ -67,7 +69,15 @@ class TunedModelProvider(ProviderBase):
         return ModelLifecycle(self.backend, self.root(), PulumiLog())
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, check_failures(news, ModelInputs))
+        # The rules `validate` applies, before any API call: the inputs' schema, then the
+        # examples they train on (read from the project, cached by content).
+        failures = check_failures(news, ModelInputs)
+        known, unknown = split_unknown(news)
+        if not failures and not unknown:
+            inputs = ModelInputs.model_validate(known)
+            root = self.root()
+            failures = [CheckFailure(k, m) for k, m in inputs_problems(inputs, root, project_cache(root))]
+        return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         known, unknown = split_unknown(news)
@@ -95,6 +105,11 @@ class TunedModelProvider(ProviderBase):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         self._lifecycle().delete(_id, plain(props))
+
+
+def _dataset_info(spec: TunedModelArgs) -> DatasetInfo | None:
+    root = find_project_root()
+    return dataset_info(spec, root, project_cache(root))
 
 
 class TunedModel(Resource, module="gemini", name="TunedModel"):
@@ -138,7 +153,7 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 pulumi.get_stack(),
                 resource_name,
                 spec,
-                dataset if dataset is not None else dataset_info(spec, find_project_root()),
+                dataset if dataset is not None else _dataset_info(spec),
                 backend=backend or stack_connection().backend,
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)

@@ -8,8 +8,10 @@ check in (over 4 MB, over 40,000 characters) are written to ``tmp_path`` at test
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -691,4 +693,69 @@ def test_the_readme_stack_example_validates(tmp_path: Path, capsys: pytest.Captu
     assert code == 0, "\n".join(lines)
     assert [line for line in lines if ": warning: " not in line] == [
         "stacks/Pulumi.readme.yaml: 2 models, 0 errors, 1 warning"
+    ]
+
+
+# -- hostile input (issue 13): a clear line, never a traceback, never a hang -----------------------
+
+
+def test_a_5000_digit_integer_in_the_stack_file_is_a_yaml_error_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, "good.jsonl", _examples_jsonl(20))
+    stack = root / "stacks" / "Pulumi.case.yaml"
+    stack.write_text(stack.read_text() + "      topK: " + "7" * 5000 + "\n", encoding="utf-8")
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == [
+        "stacks/Pulumi.case.yaml:7: invalid YAML: an integer of 5000 digits is too large to read",
+        "stacks/Pulumi.case.yaml: 0 models, 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        (
+            "big.jsonl",
+            '{"textInput": "a", "output": ' + "7" * 5000 + "}\n",
+            ":1: invalid JSON (an integer of 5000 digits is too large to read)",
+        ),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, ": invalid JSON (nested too deeply)"),
+        ("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", ":1: invalid JSON (nested too deeply)"),
+    ],
+)
+def test_huge_integers_and_deep_json_in_a_dataset_are_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, reason: str
+) -> None:
+    root = _project(tmp_path, name, text)
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == [
+        f"stacks/Pulumi.case.yaml:counter:dataset: datasets/{name}{reason}",
+        "stacks/Pulumi.case.yaml: 1 model, 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_as_dataset_is_refused_without_blocking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, "good.jsonl", _examples_jsonl(20))
+    os.mkfifo(root / "datasets" / "pipe.jsonl")
+    stack = root / "stacks" / "Pulumi.case.yaml"
+    stack.write_text(stack.read_text().replace("good.jsonl", "pipe.jsonl"), encoding="utf-8")
+    result: list[int] = []
+    runner = threading.Thread(
+        target=lambda: result.append(main(["validate", "--project-root", str(root), "--stack", "case"])),
+        daemon=True,
+    )
+    runner.start()
+    runner.join(20)  # a bound, never reached unless validate blocks on the pipe
+    assert not runner.is_alive(), "validate blocked on a named pipe"
+    assert result == [1]
+    assert capsys.readouterr().out.splitlines() == [
+        "stacks/Pulumi.case.yaml:counter:dataset: datasets/pipe.jsonl: not a regular file (a named pipe); "
+        "a dataset is a file",
+        "stacks/Pulumi.case.yaml: 1 model, 1 error, 0 warnings",
     ]

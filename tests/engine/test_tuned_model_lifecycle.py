@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -271,17 +272,77 @@ def test_check_failures_name_the_property_and_the_reason(engine: MiniEngine, emu
     assert emu.journal("CreateTunedModel") == []
 
 
-def test_a_changed_dataset_file_is_refused_at_create(
-    engine: MiniEngine, emu: Emulator, tmp_path: Path
-) -> None:
+def test_a_dataset_changed_since_the_program_read_it_fails_check(emu: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: tuned-models\nruntime: python\n")
     path = tmp_path / "numbers.jsonl"
     lines = [json.dumps({"textInput": str(i), "output": str(i + 1)}) + "\n" for i in range(20)]
     path.write_text("".join(lines))
-    spec = inputs(engine.stack, examples=None, dataset=str(path))
-    spec["datasetDigest"] = examples_digest(read_examples(path))
-    spec["exampleCount"] = 20
+    spec = {k: v for k, v in inputs("changed").items() if k != "examples"}
+    spec.update(dataset="numbers.jsonl", datasetDigest=examples_digest(read_examples(path)), exampleCount=20)
     path.write_text(path.read_text() + json.dumps({"textInput": "x", "output": "y"}) + "\n")
-    with pytest.raises(grpc.RpcError) as err:
-        engine.up("numbers", TUNED_MODEL, spec)
-    assert "changed since the preview" in (err.value.details() or "")
-    assert emu.journal("CreateTunedModel") == []
+    proc = ProviderProcess(cwd=tmp_path)
+    try:
+        engine = MiniEngine(proc, stack="changed")
+        engine.start(config_for(emu.base_url))
+        step = engine.up("numbers", TUNED_MODEL, spec)
+        assert step.op == "check-failed"
+        [(prop, reason)] = step.failures
+        assert prop == "datasetDigest" and "changed since the program read them" in reason
+        assert emu.journal("CreateTunedModel") == []
+    finally:
+        proc.close()
+
+
+def _without(values: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in keys}
+
+
+def _bad_inputs(stack: str, tmp_path: Path) -> dict[str, tuple[dict[str, Any], tuple[str, str]]]:
+    """Inputs validate refuses, each with the failure check must give (property, reason start)."""
+    good = inputs(stack)
+    long_input = [{"textInput": "x" * 40_001, "output": "y"}, *good["examples"][1:]]
+    empty_text = [*good["examples"][:2], {"textInput": "   ", "output": "y"}]
+    bad_line = tmp_path / "bad.jsonl"
+    bad_line.write_text('{"textInput": "a", "output": "b"}\n{"textInput": \n')
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)
+    return {
+        "empty examples": ({**good, "examples": []}, ("examples", "the dataset has no examples")),
+        "a 40,001-character input": (
+            {**good, "examples": long_input},
+            ("examples", "example 1: textInput has 40001 characters; the limit is 40000"),
+        ),
+        "an empty text": ({**good, "examples": empty_text}, ("examples", "example 3: textInput is empty")),
+        "neither examples nor dataset": (
+            _without(good, "examples"),
+            ("inputs", "declare a dataset (a file) or examples (inline)"),
+        ),
+        "a dataset line that is not JSON": (
+            {**_without(good, "examples"), "dataset": "bad.jsonl"},
+            ("dataset", "bad.jsonl:2: invalid JSON (Expecting value)"),
+        ),
+        "a named pipe": (
+            {**_without(good, "examples"), "dataset": "pipe.jsonl"},
+            ("dataset", "pipe.jsonl: not a regular file (a named pipe)"),
+        ),
+    }
+
+
+def test_check_rejects_what_validate_rejects_with_no_api_call(emu: Emulator, tmp_path: Path) -> None:
+    """Issue 13: empty examples, a 40,001-character input, an empty text, no data at all, an
+    unreadable dataset and a named pipe fail the provider's check; the service sees no request."""
+    proc = ProviderProcess(cwd=tmp_path)
+    try:
+        (tmp_path / "Pulumi.yaml").write_text("name: tuned-models\nruntime: python\n")
+        engine = MiniEngine(proc, stack="check")
+        engine.start(config_for(emu.base_url))
+        emu.admin("DELETE", "journal")
+        for case, (news, (prop, reason)) in _bad_inputs(engine.stack, tmp_path).items():
+            step = engine.up("numbers", TUNED_MODEL, news)
+            assert step.op == "check-failed", case
+            assert [p for p, _ in step.failures] == [prop], (case, step.failures)
+            assert step.failures[0][1].startswith(reason), (case, step.failures)
+        assert emu.journal() == []
+        assert engine.calls == ["Check"] * 6
+    finally:
+        proc.close()

@@ -7,6 +7,7 @@ same behaviours through the real provider process are in tests/engine.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from tests.seed_examples import NUMBER_EXAMPLES
 from tuned_models.backends.gemini.backend import GeminiBackend
 from tuned_models.gemini import ApiKeyAuth, GeminiClient
 from tuned_models.lifecycle import ModelLifecycle
-from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.datasets import DatasetInfo, examples_digest, read_examples
 from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
 from tuned_models.waiter import TuningFailed, WaitTimeout
@@ -180,3 +181,16 @@ def test_adopt_takes_over_an_existing_model_and_patches_the_declared_fields(serv
     assert len(service.journal("CreateTunedModel")) == 1
     with pytest.raises(RuntimeError, match="cannot adopt tunedModels/missing: it does not exist"):
         service.lifecycle.create(inputs("taker", examples=None, adopt="tunedModels/missing"))
+
+
+def test_a_dataset_changed_after_check_is_refused_at_create(service: Service, tmp_path: Path) -> None:
+    path = tmp_path / "numbers.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in NUMBER_EXAMPLES))
+    spec = {k: v for k, v in inputs().items() if k != "examples"}
+    spec["dataset"] = "numbers.jsonl"
+    spec["datasetDigest"] = examples_digest(read_examples(path))
+    path.write_text(path.read_text() + json.dumps({"textInput": "x", "output": "y"}) + "\n")
+    lifecycle = ModelLifecycle(lambda _name: service.backend, tmp_path, service.log)
+    with pytest.raises(RuntimeError, match="changed since the preview"):
+        lifecycle.create(spec)
+    assert service.journal("CreateTunedModel") == []

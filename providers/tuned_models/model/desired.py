@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import field_validator, model_validator
 
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
-from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.cache import ScanCache
+from tuned_models.model.datasets import DatasetInfo, training_data
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.ids import tuned_model_id
 from tuned_models.model.spec import Integer, ModelFields, ResourceName
@@ -58,7 +60,7 @@ class ModelInputs(ModelFields):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelInputs:
-        problem = self.sources_problem(trains=True)
+        problem = self.sources_problem(trains=self.dataset is not None or self.examples is not None)
         if problem:
             raise ValueError(problem)
         if self.adopt is None and self.datasetDigest is None:
@@ -100,6 +102,29 @@ class ModelInputs(ModelFields):
         if not self.hyperparameters.declared():
             values["hyperparameters"] = {}
         return values
+
+
+def inputs_problems(
+    inputs: ModelInputs, project_root: Path, cache: ScanCache | None = None
+) -> list[tuple[str, str]]:
+    """What is wrong with the examples ``inputs`` train on, as ``(input name, reason)`` pairs:
+    the rules ``validate`` applies (:func:`tuned_models.model.datasets.training_data`: the file
+    exists in the project, is a regular file, parses, has examples with non-empty texts within
+    the length limits), and a ``datasetDigest`` that is not the digest of those examples (the
+    file changed since the program read it). Reads the dataset (cached by content); no API call.
+    """
+    data = training_data(inputs, project_root, cache=cache)
+    found = [(data.key, p.message) for p in data.errors]
+    if not found and data.info is not None and data.info.digest != inputs.datasetDigest:
+        where = inputs.dataset or "the inline examples"
+        found.append(
+            (
+                "datasetDigest",
+                f"{inputs.datasetDigest} is not the digest of {where} ({data.info.digest}): the "
+                "examples changed since the program read them; run the command again",
+            )
+        )
+    return found
 
 
 def model_inputs(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,10 @@ from tuned_models.config import (
     NAMESPACE,
     read_connection,
 )
-from tuned_models.model.datasets import DatasetError, DatasetInfo, dataset_problems, read_examples
+from tuned_models.model.cache import ScanCache, project_cache
+from tuned_models.model.datasets import DatasetInfo, TrainingData, training_data
 from tuned_models.model.problems import Problem, Severity, describe, suggest
-from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, Example, ModelSpec, text_problem
+from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, ModelSpec
 from tuned_models.stack.explain import explain
 from tuned_models.stack.loaded import LoadedStack
 
@@ -41,11 +42,13 @@ _RESOURCE_NAME_LENGTH = (
 class Checker:
     """Accumulates the problems of one stack while it is parsed."""
 
-    def __init__(self, source: str, project_root: Path) -> None:
+    def __init__(self, source: str, project_root: Path, cache: ScanCache | None = None) -> None:
         self.source = source
         self.root = project_root
+        self.cache = cache if cache is not None else project_cache(project_root)
         self.problems: list[Problem] = []
-        self._read_cache: dict[str, list[Example] | str] = {}
+        # Each dataset file is checked once per stack, however many models train on it.
+        self._checked: dict[str, TrainingData] = {}
         # Model names YAML read as booleans, numbers or null (already reported).
         self._unnamed: set[str] = set()
 
@@ -96,13 +99,11 @@ class Checker:
         datasets: dict[str, DatasetInfo] = {}
         for model_name, raw in raw_models.items():
             spec, merged = self._model(model_name, raw, defaults)
-            examples = self._examples(model_name, merged, spec)
+            info = self._training_data(model_name, merged, spec)
             if spec is not None:
                 models[model_name] = spec
-                if examples is not None:
-                    datasets[model_name] = DatasetInfo.of(
-                        examples, spec.dataset if spec.examples is None else None
-                    )
+                if info is not None:
+                    datasets[model_name] = info
         self._depends_on(raw_models, models)
         return LoadedStack(
             name=name,
@@ -200,62 +201,24 @@ class Checker:
             return None, merged
         return (spec if valid_name else None), merged
 
-    def _examples(self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None) -> list[Example] | None:
-        """Read and check the model's examples; None when they cannot be read."""
+    def _training_data(
+        self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None
+    ) -> DatasetInfo | None:
+        """Check the model's examples (inline or its dataset file, also when the spec itself is
+        not valid); the info of those that could be read."""
         if spec is not None and spec.examples is not None:
-            self._report_examples(name, "examples", "", spec.examples)
-            return spec.examples
-        dataset = merged.get("dataset")
-        if not isinstance(dataset, str):
-            return None
-        examples = self._read(name, dataset)
-        if examples is not None:
-            self._report_examples(name, "dataset", f"{dataset}: ", examples)
-        return examples
-
-    def _read(self, name: str, dataset: str) -> list[Example] | None:
-        cached = self._read_cache.get(dataset)
-        if cached is None:
-            cached = self._read_uncached(dataset)
-            self._read_cache[dataset] = cached
-        if isinstance(cached, str):
-            self.error(name, "dataset", cached)
-            return None
-        return cached
-
-    def _read_uncached(self, dataset: str) -> list[Example] | str:
-        """The examples of a dataset file, or the message saying why they cannot be read."""
-        if not dataset.strip():
-            return "expected a path relative to the project root, got an empty string"
-        if "\0" in dataset or text_problem(dataset):
-            return f"{dataset!r}: not a usable file name (a NUL or a lone surrogate character)"
-        if Path(dataset).is_absolute():
-            return f"{dataset}: a dataset path is relative to the project root"
-        full = self.root / dataset
-        try:
-            inside = full.resolve().is_relative_to(self.root.resolve())
-        except RuntimeError:  # pathlib's "Symlink loop"
-            return f"{dataset}: cannot read (a symbolic link loop)"
-        except OSError as e:
-            return f"{dataset}: cannot read ({e.strerror or e})"
-        if not inside:
-            return (
-                f"{dataset}: outside the project (after resolving .. and symlinks); "
-                "keep datasets under the project root, e.g. in stacks/datasets/"
-            )
-        try:
-            return read_examples(full)
-        except DatasetError as e:
-            message = str(e)
-            prefix = str(full)
-            if message.startswith(prefix):
-                message = dataset + message[len(prefix) :]
-            return message
-        except OSError as e:
-            return f"{dataset}: cannot read ({e.strerror or e})"
-
-    def _report_examples(self, name: str, key: str, prefix: str, examples: Sequence[Example]) -> None:
-        self.problems.extend(p.at(self.source, name, key, prefix) for p in dataset_problems(examples))
+            data = training_data(spec, self.root)
+        else:
+            dataset = merged.get("dataset")
+            if not isinstance(dataset, str):
+                return None
+            checked = self._checked.get(dataset)
+            if checked is None:
+                checked = training_data(None, self.root, dataset=dataset, cache=self.cache)
+                self._checked[dataset] = checked
+            data = checked
+        self.problems.extend(p.at(self.source, name, data.key) for p in data.problems)
+        return data.info
 
     # -- across models -----------------------------------------------------------------------
 

@@ -66,6 +66,20 @@ class StrictLoader(yaml.SafeLoader):
                 seen.add(key_node.value)
         return node
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # Python refuses to convert integers of more than 4,300 digits (a ValueError, which
+        # PyYAML does not turn into a YAMLError): say so with the line.
+        try:
+            value: int = super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"an integer of {sum(c.isdigit() for c in node.value)} digits is too large to read",
+                node.start_mark,
+            ) from None
+        return value
+
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
         # PyYAML's merge (<<) keeps every merged entry, later ones winning, so a chain of
         # mappings each merging the previous one twice doubles at every link. Keep only the
@@ -79,3 +93,6 @@ class StrictLoader(yaml.SafeLoader):
             winners[ident] = pair
         if len(winners) < len(node.value):
             node.value = list(winners.values())
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
