@@ -1,9 +1,11 @@
-"""What a stack has on the service, found without Pulumi state.
+"""What a stack has on the service: its Pulumi state, and the models that carry its tag.
 
-The deterministic ids (:mod:`tuned_models.model.ids`) carry the stack's tag, so the models of a
-stack are the caller's models whose id has that tag (the backend finds them,
-:meth:`~tuned_models.backends.base.Backend.list_models`); the resource name is the id's prefix.
-Used by ``plan`` and ``status``. Performs reads only.
+A model is this stack's when the stack's Pulumi state records it, or when it carries the exact
+deterministic id of a model the stack file declares. The stack tag in ids
+(:func:`tuned_models.model.ids.stack_tag`) only narrows the listing: models that carry the tag
+but are neither in the state nor declared are candidates the caller labels ("not managed" with
+state, "not attributed" without), never this stack's. Used by ``plan``, ``status`` and ``prune``.
+Performs reads only.
 """
 
 from __future__ import annotations
@@ -12,34 +14,55 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tuned_models.backends.base import Backend
+from tuned_models.model.desired import Desired
 from tuned_models.model.ids import parse_id, stack_tag
 from tuned_models.model.state import LiveModel
-from tuned_models.stack import LoadedStack
+from tuned_models.stack.state import StackState
 
 
 @dataclass
-class StackModels:
-    """The live models of one stack, by resource name (several when a retrain is pending)."""
+class StackView:
+    """The stack's state (None: not read, see ``state_note``) and the caller's models that carry
+    the stack's tag (``tagged``, by service name). :meth:`find` reads any other model once."""
 
-    by_resource: dict[str, list[LiveModel]] = field(default_factory=dict)
-    adopted: dict[str, LiveModel] = field(default_factory=dict)
+    backend: Backend
+    tag: str
+    state: StackState | None
+    state_note: str
+    tagged: dict[str, LiveModel] = field(default_factory=dict)
+    _found: dict[str, LiveModel | None] = field(default_factory=dict)
+
+    def find(self, name: str) -> LiveModel | None:
+        """The live model named ``name`` (as ``pulumi refresh`` reads it), or None when gone."""
+        if name in self.tagged:
+            return self.tagged[name]
+        if name not in self._found:
+            self._found[name] = self.backend.find(name)
+        return self._found[name]
+
+    def exact(self, desired: Desired) -> LiveModel | None:
+        """The live model carrying exactly ``desired``'s deterministic id, if any."""
+        if desired.name is not None:
+            return self.find(desired.name)
+        return next((m for m in self.tagged.values() if m.model_id == desired.model_id), None)
+
+    def tagged_for(self, resource: str) -> list[LiveModel]:
+        """Tagged models whose id names the resource ``resource``."""
+        return [m for m in self.tagged.values() if (p := parse_id(m.model_id)) and p.resource == resource]
 
 
-def find_stack_models(
-    backend: Backend, project: str, stack: LoadedStack, progress: Callable[[str], None]
-) -> StackModels:
-    """The stack's models on the service, and the models its specs ``adopt``."""
-    tag = stack_tag(project, stack.name)
-    found = StackModels()
-    progress(f"listing tuned models on the service for stack {stack.name} ...")
-    for model in backend.list_models(tag):
-        parsed = parse_id(model.model_id)
-        if parsed is not None:
-            found.by_resource.setdefault(parsed.resource, []).append(model)
-    progress(f"found {sum(map(len, found.by_resource.values()))} tuned models of stack {stack.name}")
-    for name, spec in stack.models.items():
-        if spec.adopt:
-            adopted = backend.find(spec.adopt)
-            if adopted is not None:
-                found.adopted[name] = adopted
-    return found
+def observe(
+    backend: Backend,
+    project: str,
+    stack: str,
+    state: StackState | None,
+    state_note: str,
+    progress: Callable[[str], None],
+) -> StackView:
+    """List the caller's models that carry the stack's tag; keep the state beside them."""
+    view = StackView(backend, stack_tag(project, stack), state, state_note)
+    progress(f"listing tuned models on the service for stack {stack} ...")
+    for model in backend.list_models(view.tag):
+        view.tagged[model.name] = model
+    progress(f"found {len(view.tagged)} tuned models with the tag of stack {stack}")
+    return view

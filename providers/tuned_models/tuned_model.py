@@ -40,7 +40,7 @@ from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.lifecycle import ModelLifecycle
 from tuned_models.model.cache import project_cache
 from tuned_models.model.datasets import DatasetInfo, dataset_info
-from tuned_models.model.desired import ModelInputs, inputs_problems, model_inputs
+from tuned_models.model.desired import ModelInputs, inputs_problems, model_inputs, source_of
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
 from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
@@ -107,6 +107,10 @@ class TunedModelProvider(ProviderBase):
         self._lifecycle().delete(_id, plain(props))
 
 
+#: Stands for a source model's name that is known only once it exists (the inputs carry its output).
+_PENDING_SOURCE = "tunedModels/pending-source"
+
+
 def _dataset_info(spec: TunedModelArgs) -> DatasetInfo | None:
     root = find_project_root()
     return dataset_info(spec, root, project_cache(root))
@@ -120,7 +124,9 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
     - :class:`~tuned_models.model.spec.TunedModelArgs` (the library API): the model's inputs are
       built with :func:`~tuned_models.model.desired.model_inputs` for this Pulumi project and
       stack (``dataset``: the examples' info when the caller has it, else read from the
-      ``dataset`` file under the project root; ``backend``: else ``tuned-models:backend``), and
+      ``dataset`` file under the project root; ``backend``: else ``tuned-models:backend``;
+      ``source``: the TunedModel a ``tunedModelSource: {model: ...}`` names, which this one then
+      follows and depends on), and
       each of its ``permissions`` and its ``owner`` become child resources
       (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
       :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
@@ -145,9 +151,20 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
         *,
         dataset: DatasetInfo | None = None,
         backend: str | None = None,
+        source: TunedModel | None = None,
     ) -> None:
         spec = args if isinstance(args, TunedModelArgs) else None
+        source_name: Any = None
         if spec is not None:
+            if source_of(spec) is not None:
+                if source is None:
+                    raise ValueError(
+                        f"{resource_name}: tunedModelSource.model names {source_of(spec)!r}: "
+                        "pass that TunedModel as source=..."
+                    )
+                # A name the backend knows before the model exists is passed as a plain value,
+                # so a preview shows the cascade exactly; otherwise the source's output name.
+                source_name = source.known_name or source.name
             args = model_inputs(
                 pulumi.get_project(),
                 pulumi.get_stack(),
@@ -155,12 +172,18 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 spec,
                 dataset if dataset is not None else _dataset_info(spec),
                 backend=backend or stack_connection().backend,
+                source_name=source_name if isinstance(source_name, str) else _PENDING_SOURCE,
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)
+        if source_name is not None and not isinstance(source_name, str):
+            inputs["tunedModelSource"] = {"tunedModel": source_name}
         outputs = fields_for(str(inputs.get("backend") or DEFAULT_BACKEND)).outputs
         props: dict[str, Any] = {k: None for k in outputs}
         props.update({k: v for k, v in inputs.items() if v is not None})
+        if source is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[source]))
         super().__init__(TunedModelProvider(), resource_name, props, opts)
+        self.known_name: str | None = args.desired().name if isinstance(args, ModelInputs) else None
         self.permissions = []
         self.owner = None
         if spec is not None and isinstance(args, ModelInputs):

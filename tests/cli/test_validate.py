@@ -429,15 +429,20 @@ def test_json_format_reports_every_problem_with_its_parts(
     code = main(["validate", "--project-root", str(CORPUS), "--stack", "wrong-type", "--format", "json"])
     document: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert code == 1
+    text = (CORPUS / "stacks" / "Pulumi.wrong-type.yaml").read_text().splitlines()
+    line_no = next(i for i, line in enumerate(text, start=1) if "batchSize" in line)
+    column = text[line_no - 1].index("batchSize") + 1
     assert document == {
+        "schemaVersion": 1,
+        "command": "validate",
         "ok": False,
-        "errors": 1,
-        "warnings": 0,
+        "changes": False,
         "stacks": [
             {
                 "stack": "wrong-type",
                 "file": "stacks/Pulumi.wrong-type.yaml",
                 "ok": False,
+                "backend": "gemini",
                 "endpoint": "embedded",
                 "models": ["counter"],
                 "errors": 1,
@@ -448,7 +453,8 @@ def test_json_format_reports_every_problem_with_its_parts(
                         "file": "stacks/Pulumi.wrong-type.yaml",
                         "model": "counter",
                         "key": "hyperparameters.batchSize",
-                        "line": None,
+                        "line": line_no,
+                        "column": column,
                         "message": "expected an integer, got 'four'",
                     }
                 ],
@@ -458,14 +464,34 @@ def test_json_format_reports_every_problem_with_its_parts(
     }
 
 
+def test_schema_errors_carry_the_line_and_column_of_their_key(capsys: pytest.CaptureFixture[str]) -> None:
+    """For CI annotations: a key's own position, else its nearest parent's (a value error of the
+    model as a whole is placed on the model's name)."""
+    expected = {
+        "model-key-typo": ("counter", "temprature"),
+        "permission-owner-role": ("counter", "permissions[0].role"),
+        "no-base-model": ("counter", ""),
+        "unknown-config-key": ("", "tuned-models:emulatorStepSecs"),
+    }
+    for case, (model, key) in expected.items():
+        main(["validate", "--project-root", str(CORPUS), "--stack", case, "--format", "json"])
+        [problem] = json.loads(capsys.readouterr().out)["stacks"][0]["problems"]
+        assert (problem["model"], problem["key"]) == (model, key)
+        text = (CORPUS / "stacks" / f"Pulumi.{case}.yaml").read_text().splitlines()
+        line = text[problem["line"] - 1]
+        word = (key.split(".")[-1].split("[")[0] or model) if key or model else ""
+        assert line[problem["column"] - 1 :].startswith(word) or line.strip().startswith("- "), (case, line)
+
+
 def test_json_format_lists_the_dataset_digest_of_each_valid_model(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code = main(["validate", "--project-root", str(ROOT), "--all", "--format", "json"])
     document = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert document["ok"] is True and document["errors"] == 0
+    assert document["ok"] is True and document["schemaVersion"] == 1 and document["command"] == "validate"
     assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod"]
+    assert {s["errors"] for s in document["stacks"]} == {0}
     local = next(s for s in document["stacks"] if s["stack"] == "local")
     assert local["datasets"]["number-generator"]["path"] == "stacks/datasets/number-generator.jsonl"
     assert local["datasets"]["number-generator"]["examples"] == 15
@@ -505,9 +531,10 @@ def test_json_format_reports_the_same_problems_as_the_text_lines(
     assert code_json == code_text
     rebuilt = []
     for p in document["stacks"][0]["problems"]:
+        whole_file = not p["model"] and not p["key"]  # only those show their line in text
         parts = [
             p["file"],
-            *([str(p["line"])] if p["line"] is not None else []),
+            *([str(p["line"])] if p["line"] is not None and whole_file else []),
             *(x for x in (p["model"], p["key"]) if x),
         ]
         warning = "warning: " if p["severity"] == "warning" else ""
@@ -536,7 +563,7 @@ def test_deeply_nested_yaml_is_one_problem_line_not_a_traceback(
     ]
     assert code == 1
     assert main(["validate", "--project-root", str(root), "--format", "json"]) == 1
-    assert json.loads(capsys.readouterr().out)["errors"] == 1
+    assert json.loads(capsys.readouterr().out)["stacks"][0]["errors"] == 1
 
 
 def test_a_recursive_alias_inside_a_model_is_one_problem_line(

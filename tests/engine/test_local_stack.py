@@ -15,6 +15,7 @@ import yaml
 
 from tests.support.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, strip_secrets
 from tests.support.program import ROOT, TUNED_MODEL, run_program, stack_file_config
+from tests.support.state import engine_export, write_state
 from tuned_models.tokens import TUNED_MODEL_PERMISSION_TYPE as PERMISSION
 
 
@@ -51,12 +52,14 @@ def test_local_stack_up_then_status_from_another_process(local_project: Path) ->
             }
             assert PROVIDER_KEY in inputs
             assert engine.up(reg.name, PERMISSION, inputs).op == "create"
+        state = write_state(local_project / "local.state.json", engine_export(engine))
     finally:
         proc.close()
     assert (local_project / ".tuned-models" / "emulator.sqlite").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY")}
+    cli = [sys.executable, "-m", "tuned_models.cli"]
     out = subprocess.run(
-        [sys.executable, "-m", "tuned_models.cli", "status", "--stack", "local", "--format", "json"],
+        [*cli, "status", "--stack", "local", "--format", "json", "--state", str(state)],
         cwd=local_project,
         env=env,
         capture_output=True,
@@ -64,12 +67,12 @@ def test_local_stack_up_then_status_from_another_process(local_project: Path) ->
         timeout=120,
         check=True,
     )
-    rows = json.loads(out.stdout)["models"]
+    rows = json.loads(out.stdout)["stacks"][0]["models"]
     assert [(r["model"], r["state"], r["percent"]) for r in rows] == [
         (reg.name, "ACTIVE", 100.0) for reg in models
     ]
     plan = subprocess.run(
-        [sys.executable, "-m", "tuned_models.cli", "plan", "--stack", "local", "--format", "json"],
+        [*cli, "plan", "--stack", "local", "--format", "json", "--state", str(state)],
         cwd=local_project,
         env=env,
         capture_output=True,
@@ -77,4 +80,6 @@ def test_local_stack_up_then_status_from_another_process(local_project: Path) ->
         timeout=120,
         check=True,
     )
-    assert {m["action"] for m in json.loads(plan.stdout)["models"]} == {"no change"}
+    document = json.loads(plan.stdout)
+    assert document["changes"] is False
+    assert {m["action"] for m in document["stacks"][0]["models"]} == {"none"}

@@ -115,9 +115,11 @@ def test_destroy_deletes_the_model_and_a_second_delete_is_success(engine: MiniEn
     engine.delete(engine.urn("numbers", TUNED_MODEL), snapshot)  # 404 counts as success
 
 
-def test_failed_tuning_raises_the_service_message_and_records_nothing(
-    engine: MiniEngine, emu: Emulator
+def test_failed_tuning_raises_the_service_message_and_the_next_up_retrains(
+    engine: MiniEngine, emu: Emulator, provider_process: ProviderProcess
 ) -> None:
+    """Issue 12.3: a training that FAILED during up is not in state; the next up deletes that
+    attempt (the same deterministic id, so certainly its own) and trains again."""
     emu.admin(
         "POST",
         "failures",
@@ -128,12 +130,22 @@ def test_failed_tuning_raises_the_service_message_and_records_nothing(
     assert err.value.code() == grpc.StatusCode.UNKNOWN
     assert "Training diverged: loss is NaN." in (err.value.details() or "")
     assert engine.state == {}
-    # A second up finds the failed attempt and says what to do, without training again.
-    with pytest.raises(grpc.RpcError) as again:
-        engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
-    assert "failed on the service" in (again.value.details() or "")
-    assert "delete it" in (again.value.details() or "")
-    assert len([e for e in emu.journal("CreateTunedModel") if e["status"] == 200]) == 1
+    emu.admin("DELETE", "failures")
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
+    outs = engine.outputs("numbers", TUNED_MODEL)
+    assert outs["state"] == "ACTIVE"
+    assert [e["status"] for e in emu.journal("CreateTunedModel")] == [200, 409, 200]
+    assert [e["rpc"] for e in emu.journal() if e["rpc"] in ("CreateTunedModel", "DeleteTunedModel")] == [
+        "CreateTunedModel",
+        "CreateTunedModel",
+        "DeleteTunedModel",
+        "CreateTunedModel",
+    ]
+    assert [m["name"] for m in emu.models()] == [outs["name"]]
+    assert (
+        f"the previous attempt, {outs['name']}, FAILED (Training diverged: loss is NaN.); "
+        "deleting it and training again"
+    ) in provider_process.output()
 
 
 def test_recorded_failed_state_is_replaced_delete_first(engine: MiniEngine, emu: Emulator) -> None:

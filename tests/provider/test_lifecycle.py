@@ -123,14 +123,19 @@ def test_an_interrupted_create_is_adopted_by_the_next_one_without_training_twice
     assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
 
 
-def test_a_failed_training_raises_and_the_next_create_refuses_the_failed_attempt(service: Service) -> None:
+def test_a_failed_training_raises_and_the_next_create_deletes_it_and_trains_again(service: Service) -> None:
     service.admin.post("/_emulator/failures", json={"match": "numbers", "atPercent": 50, "message": "boom"})
     with pytest.raises(TuningFailed, match=r"numbers: tuning tunedModels/numbers-\w+ ended FAILED: boom"):
         service.lifecycle.create(inputs())
-    with pytest.raises(
-        RuntimeError, match=r"an earlier attempt, tunedModels/numbers-.*failed on the service"
-    ):
-        service.lifecycle.create(inputs())
+    service.admin.delete("/_emulator/failures").raise_for_status()
+    model_id, outs = service.lifecycle.create(inputs())
+    assert outs["state"] == "ACTIVE" and outs["name"] == f"tunedModels/{model_id}"
+    assert service.log.warnings == [
+        f"numbers: the previous attempt, tunedModels/{model_id}, FAILED (boom); "
+        "deleting it and training again"
+    ]
+    calls = [e["status"] for e in service.journal("CreateTunedModel")]
+    assert calls == [200, 409, 200] and len(service.journal("DeleteTunedModel")) == 1
 
 
 def test_the_timeout_leaves_the_model_training_and_an_update_resumes_the_wait(service: Service) -> None:

@@ -121,10 +121,12 @@ class Backend(Protocol):
 
     def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
         """Start training ``inputs`` on ``examples`` under its deterministic id, exactly once:
-        when an earlier ``up`` already submitted it, adopt that submission (``earlier``) instead.
+        when an earlier ``up`` already submitted it, adopt that submission (``earlier``) instead;
+        when that earlier attempt FAILED (the same id, so certainly this stack's own), remove it,
+        say so on ``log`` (with the service's message), and submit again.
 
         Raises RuntimeError with a message for the user when the service refuses (an unknown
-        base model, an earlier attempt that failed)."""
+        base model)."""
         ...
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> Tracker:
@@ -133,8 +135,9 @@ class Backend(Protocol):
         ...
 
     def progress(self, model: LiveModel) -> Progress | None:
-        """Where the training of ``model`` is now (a running one asked from the service), or
-        None when nothing is known."""
+        """Where the training of ``model`` is now (a running one asked from the service; for a
+        FAILED one, ``error`` carries the service's message when it keeps one), or None when
+        nothing is known."""
         ...
 
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:

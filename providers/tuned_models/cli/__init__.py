@@ -1,4 +1,4 @@
-"""The ``tuned-models`` command: ``validate``, ``plan``, ``status`` and ``emulator``.
+"""The ``tuned-models`` command: ``validate``, ``plan``, ``status``, ``prune`` and ``emulator``.
 
 Contract:
 
@@ -10,9 +10,10 @@ Contract:
   (``stacks/Pulumi.dev.yaml: 3 models, 0 errors, 1 warning``), all on stdout. It exits 1 when
   any stack has an error, else 0. ``--format json`` prints one JSON document instead. Text that
   cannot be written as UTF-8 (a lone surrogate in a model name) is printed escaped (``\\ud800``).
-- ``validate``, ``plan`` and ``status`` live in :mod:`.validate`, :mod:`.plan` and
-  :mod:`.status`; ``plan`` and ``status`` (which need the API client) are imported when the
-  command runs, so ``validate`` stays offline and light.
+- ``validate``, ``plan``, ``status`` and ``prune`` live in :mod:`.validate`, :mod:`.plan`,
+  :mod:`.status` and :mod:`.prune`; those that read the service (which need the API client) are
+  imported when the command runs, so ``validate`` stays offline and light. Their JSON output
+  shares one versioned shape (:mod:`.output`).
 - ``emulator`` hands its arguments to the ``cli`` entry point of the ``tuned_models.embedded``
   group (the emulator's server); this package never imports :mod:`tuned_models_emulator`.
 """
@@ -54,20 +55,39 @@ examples:
 """
 
 _PLAN_HELP = f"""\
-Show what `pulumi up` would do to a stack's tuned models: create, replace (retrain), update in
-place, delete, or nothing, and why. Reads the service with the stack's credentials.
+Show exactly what `pulumi up` will do to a stack's tuned models and their sharing: create,
+adopt, retrain, update in place, delete, or nothing, and why. Reads the stack's Pulumi state
+(`pulumi stack export`, when a Pulumi CLI is reachable, or --state FILE) and the service (with
+GOOGLE_API_KEY / GEMINI_API_KEY or application default credentials). Without state the plan is
+partial: deletes cannot be known, and it says so.
+
+exit codes: 0 success (with --detailed-exitcode: no changes), 2 changes (--detailed-exitcode),
+1 error.
 
 examples:
   {_PROG} plan --stack dev
-  {_PROG} plan --stack prod --format json
+  {_PROG} plan --stack prod --format json --detailed-exitcode
+  pulumi stack export --stack prod > prod.state.json && {_PROG} plan --stack prod --state prod.state.json
 """
 
 _STATUS_HELP = f"""\
-Show the tuned models of a stack as the service has them: state, progress, id, permissions.
+Show the tuned models of a stack as the service has them: state, progress, age. The stack's
+models are those its Pulumi state records and those carrying a declared model's exact id.
 
 examples:
   {_PROG} status --stack local
   {_PROG} status --stack prod --format json
+"""
+
+_PRUNE_HELP = f"""\
+Delete the stack's FAILED attempts that nothing else removes: models with the stack's tag that
+FAILED, are not in its Pulumi state and are no declared model's exact id (a training that failed
+during `pulumi up`, for a model since removed or changed). Needs the stack's state. Without
+--yes, only lists them.
+
+examples:
+  {_PROG} prune --stack dev
+  {_PROG} prune --stack dev --yes
 """
 
 _EMULATOR_HELP = f"""\
@@ -103,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _project_root_argument(validate)
     validate.set_defaults(handler=run_validate)
 
-    _service_command(
+    plan = _service_command(
         commands,
         "plan",
         "show what `pulumi up` would change",
@@ -113,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         formats=("markdown", "json"),
         format_help="markdown (default, for a pull request comment) or json",
     )
+    _detailed_exitcode(plan, "exit 2 when `pulumi up` would change something, 0 when not")
     _service_command(
         commands,
         "status",
@@ -123,6 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
         formats=("table", "json"),
         format_help="table (default) or json",
     )
+    prune = _service_command(
+        commands,
+        "prune",
+        "delete a stack's FAILED attempts nothing else removes",
+        _PRUNE_HELP,
+        "the stack to prune",
+        _run_prune,
+        formats=("text", "json"),
+        format_help="text (default) or json",
+    )
+    prune.add_argument("--yes", action="store_true", help="delete them (default: only list them)")
+    _detailed_exitcode(prune, "exit 2 when there is something to delete (or was deleted), 0 when not")
 
     emulator = _command(commands, "emulator", "run the local tuning API emulator", _EMULATOR_HELP)
     emulator.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the emulator")
@@ -165,13 +198,38 @@ def _service_command(
     *,
     formats: tuple[str, str],
     format_help: str,
-) -> None:
-    """A command that reads the service: ``--stack`` (required), ``--format``, ``--project-root``."""
+) -> argparse.ArgumentParser:
+    """A command that reads the service: ``--stack`` (required), ``--format``, ``--state`` or
+    ``--no-state``, ``--project-root``."""
     parser = _command(commands, name, summary, description)
     parser.add_argument("--stack", metavar="NAME", required=True, help=stack_help)
     parser.add_argument("--format", choices=formats, default=formats[0], help=format_help)
+    add_state_arguments(parser)
     _project_root_argument(parser)
     parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_state_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--state FILE`` and ``--no-state``, shared by the commands that read a stack's state."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--state",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="the stack's state as `pulumi stack export --stack NAME` wrote it "
+        "(default: ask the Pulumi CLI when one is reachable)",
+    )
+    which.add_argument(
+        "--no-state",
+        action="store_true",
+        help="do not read the stack's state (a partial plan: deletes cannot be known)",
+    )
+
+
+def _detailed_exitcode(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--detailed-exitcode", action="store_true", help=text + " (1: error)")
 
 
 def _project_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -198,6 +256,12 @@ def _run_status(args: argparse.Namespace) -> int:
     from tuned_models.cli.status import run_status
 
     return run_status(args)
+
+
+def _run_prune(args: argparse.Namespace) -> int:
+    from tuned_models.cli.prune import run_prune
+
+    return run_prune(args)
 
 
 # -- emulator ------------------------------------------------------------------------------------

@@ -1,24 +1,45 @@
-"""The frame of the commands that read the service (``plan``, ``status``): load and check the
-stack, connect its backend, run the command's work, turn failures into one line on stderr."""
+"""The frame of the commands that read the service (``plan``, ``status``, ``prune``): load and
+check the stack, read its Pulumi state (:func:`tuned_models.stack.state.read_state`), connect its
+backend, list the models that carry its tag, run the command's work, and turn failures into one
+clear line on stderr (and, with ``--format json``, a JSON document with ``ok: false``)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tuned_models.backends import connect_backend
 from tuned_models.backends.base import Backend
+from tuned_models.cli.output import document, dumps, problem_json
+from tuned_models.discovery import StackView, observe
 from tuned_models.gemini import CredentialsMissing, GeminiError
 from tuned_models.project import find_project_root, project_name
 from tuned_models.stack import LoadedStack, load_stack
+from tuned_models.stack.state import StateError, read_state
 
 T = TypeVar("T")
-#: What a command does once connected: (project, stack, backend, progress) -> result.
-Work = Callable[[str, LoadedStack, Backend, Callable[[str], None]], T]
+
+#: Exit codes of the commands that read the service.
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command works on: the project, the checked stack, and what it has (state, tagged
+    models, the backend: ``view.backend``)."""
+
+    project: str
+    root: Path
+    stack: LoadedStack
+    view: StackView
+
+
+#: What a command does once connected: (context, progress) -> result.
+Work = Callable[[Context, Callable[[str], None]], T]
 
 
 def progress_printer(enabled: bool = True) -> Callable[[str], None]:
@@ -31,17 +52,6 @@ def progress_printer(enabled: bool = True) -> Callable[[str], None]:
     return show
 
 
-def load_valid_stack(project_root: Path, name: str) -> LoadedStack | None:
-    """The stack, or ``None`` after printing its problems to stderr."""
-    stack = load_stack(project_root, name)
-    if not stack.ok:
-        for p in stack.problems:
-            print(p.line(), file=sys.stderr)
-        print(f"{stack.path}: fix the errors above first (see `tuned-models validate`)", file=sys.stderr)
-        return None
-    return stack
-
-
 def connect_stack(stack: LoadedStack, project_root: Path) -> Backend:
     """The backend of the stack's connection; credentials from the environment (or ADC).
 
@@ -51,46 +61,73 @@ def connect_stack(stack: LoadedStack, project_root: Path) -> Backend:
     return connect_backend(stack.connection.without_key(), project_root)
 
 
+def _fail(args: argparse.Namespace, command: str, message: str, stack: LoadedStack | None = None) -> int:
+    print(
+        f"tuned-models {command}: {message}" if not message.startswith("stacks/") else message,
+        file=sys.stderr,
+    )
+    if getattr(args, "format", None) == "json":
+        entry: dict[str, Any] = {"stack": args.stack, "error": message}
+        if stack is not None:
+            entry.update(file=stack.path, problems=[problem_json(p) for p in stack.problems])
+        print(dumps(document(command, [entry], ok=False)))
+    return EXIT_ERROR
+
+
 def run_command(
     args: argparse.Namespace,
     command: str,
     work: Work[T],
-    render_json: Callable[[LoadedStack, T], Any],
+    to_json: Callable[[T], dict[str, Any]],
     render_text: Callable[[T], str],
+    *,
+    changes: Callable[[T], bool] | None = None,
 ) -> int:
-    """Run ``work`` against the service and print its result: ``render_json`` (a JSON-ready
-    document) with ``--format json``, else ``render_text``. Returns the exit code."""
-    result = run_against_service(args, command, work)
-    if result is None:
-        return 1
-    stack, value = result
-    if args.format == "json":
-        print(json.dumps(render_json(stack, value), indent=2, default=str))
-    else:
-        print(render_text(value), end="")
-    return 0
-
-
-def run_against_service(
-    args: argparse.Namespace, command: str, work: Work[T]
-) -> tuple[LoadedStack, T] | None:
-    """Load and check the stack, connect, run ``work``.
-
-    Returns the stack and ``work``'s result, or ``None`` after one clear line on stderr (the
-    stack's problems, missing credentials, or the service's error): the caller exits 1.
-    """
+    """Run ``work`` against the service and print its result: the JSON document (``to_json``
+    gives the stack's entry) with ``--format json``, else ``render_text``. Returns the exit code:
+    1 on any failure; with ``--detailed-exitcode``, 2 when ``changes`` says there are some."""
     root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
-    stack = load_valid_stack(root, args.stack)
-    if stack is None:
-        return None
+    stack = load_stack(root, args.stack)
+    if not stack.ok:
+        for p in stack.problems:
+            print(p.line(), file=sys.stderr)
+        return _fail(
+            args, command, f"{stack.path}: fix the errors above first (see `tuned-models validate`)", stack
+        )
+    progress = progress_printer()
     try:
-        return stack, work(project_name(root), stack, connect_stack(stack, root), progress_printer())
+        project = project_name(root)
+        backend = connect_stack(stack, root)  # first: missing credentials fail fast
+        source = read_state(
+            root,
+            project,
+            stack.name,
+            state_file=getattr(args, "state", None),
+            use_cli=not getattr(args, "no_state", False),
+        )
+        progress(source.note)
+        view = observe(backend, project, stack.name, source.state, source.note, progress)
+        result = work(Context(project, root, stack, view), progress)
+    except StateError as e:
+        return _fail(args, command, str(e), stack)
     except CredentialsMissing as e:
-        print(
-            f"tuned-models {command}: {e.message} ({command} cannot read the stack's encrypted "
-            "apiKey: use the environment or application default credentials)",
-            file=sys.stderr,
+        return _fail(
+            args,
+            command,
+            f"{e.message} ({command} cannot read the stack's encrypted apiKey: use the environment "
+            "or application default credentials)",
+            stack,
         )
     except GeminiError as e:
-        print(f"tuned-models {command}: the service answered {e}", file=sys.stderr)
-    return None
+        return _fail(args, command, f"the service answered {e}", stack)
+    except (OSError, KeyError, TypeError) as e:  # Pulumi.yaml missing or naming no project
+        return _fail(args, command, f"cannot read the project ({e})", stack)
+    has_changes = bool(changes and changes(result))
+    if args.format == "json":
+        entry = {**to_json(result), "problems": [problem_json(p) for p in stack.problems]}
+        print(dumps(document(command, [entry], ok=True, changes=has_changes)))
+    else:
+        print(render_text(result), end="")
+    if getattr(args, "detailed_exitcode", False) and has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK

@@ -1,23 +1,26 @@
 """``tuned-models status --stack NAME``: the stack's models on the service, as a table or JSON.
 
-One row per model of the stack found on the service (and one per declared model not found):
-state, percent done, step and epoch, the latest mean loss, and age. Progress comes from the
-backend (:meth:`~tuned_models.backends.base.Backend.progress`): the running training while a
-model is CREATING, what the model records otherwise. Read-only.
+The stack's models are those its Pulumi state records and those carrying the exact
+deterministic id of a declared model (see :mod:`tuned_models.cli.plan`); one row per model found
+(and one per declared model not found): state, percent done, step and epoch, the latest mean
+loss, and age. Models that only carry the stack's tag are listed after the table, never as
+rows. Progress comes from the backend (:meth:`~tuned_models.backends.base.Backend.progress`):
+the running training while a model is CREATING, what the model records otherwise. Read-only.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tuned_models.backends.base import Backend
-from tuned_models.cli.frame import run_command
-from tuned_models.discovery import find_stack_models
-from tuned_models.model.state import LiveModel, iso_z
-from tuned_models.stack import LoadedStack
+from tuned_models.cli.frame import Context, run_command
+from tuned_models.model.desired import stack_inputs
+from tuned_models.model.ids import parse_id
+from tuned_models.model.state import LiveModel, ModelState, iso_z
 
 COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE")
 
@@ -50,46 +53,106 @@ def model_row(backend: Backend, resource: str, model: LiveModel, now: datetime) 
     }
 
 
-def build_status(
-    project: str,
-    stack: LoadedStack,
-    backend: Backend,
-    progress: Callable[[str], None],
-    now: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """The status rows, in stack-file order, then models no longer declared."""
+@dataclass
+class StackStatus:
+    """The rows of one stack: its models (the state's, and declared ids), then models that
+    carry its tag but that it does not manage (``others``, never counted as its own)."""
+
+    stack: str
+    file: str
+    state_note: str
+    partial: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    others: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "file": self.file,
+            "state": {"read": not self.partial, "source": self.state_note},
+            "partial": self.partial,
+            "models": self.rows,
+            "otherModels": self.others,
+        }
+
+
+def _missing(resource: str, why: str) -> dict[str, Any]:
+    return {
+        "model": resource,
+        "tunedModel": None,
+        "state": "NOT CREATED",
+        "percent": None,
+        "step": 0,
+        "totalSteps": None,
+        "epoch": 0,
+        "epochs": None,
+        "meanLoss": None,
+        "createTime": None,
+        "age": "-",
+        "managedBy": why,
+    }
+
+
+def build_status(ctx: Context, progress: Callable[[str], None], now: datetime | None = None) -> StackStatus:
+    """The status of the stack ``ctx`` names: for each declared model, the model its state
+    records and the one carrying its exact deterministic id (when they differ, both); then the
+    state's models the file no longer declares. Models with only the stack's tag are listed
+    apart (``others``)."""
     now = now or datetime.now(UTC)
-    live = find_stack_models(backend, project, stack, progress)
-    rows: list[dict[str, Any]] = []
-    found = {r: list(ms) for r, ms in live.by_resource.items()}
-    for r, m in live.adopted.items():
-        found.setdefault(r, []).insert(0, m)
-    names = list(stack.models) + sorted(set(found) - set(stack.models))
+    view, stack = ctx.view, ctx.stack
+    state = view.state
+    recorded_names = {n: r.service_name for n, r in (state.models.items() if state else [])}
+    desired = stack_inputs(
+        ctx.project,
+        stack.name,
+        stack.models,
+        stack.datasets,
+        backend=stack.connection.backend,
+        names=recorded_names,
+    )
+    result = StackStatus(stack.name, stack.path, view.state_note, state is None)
+    shown: set[str] = set()
+    names = list(stack.models) + sorted(set(recorded_names) - set(stack.models))
     for i, name in enumerate(names, start=1):
         progress(f"reading {name} ({i}/{len(names)}) ...")
-        models = found.get(name, [])
-        if not models:
-            rows.append(
-                {
-                    "model": name,
-                    "tunedModel": None,
-                    "state": "NOT CREATED",
-                    "percent": None,
-                    "step": 0,
-                    "totalSteps": None,
-                    "epoch": 0,
-                    "epochs": None,
-                    "meanLoss": None,
-                    "createTime": None,
-                    "age": "-",
-                }
-            )
-        rows.extend(model_row(backend, name, m, now) for m in models)
-    return rows
+        found: list[tuple[LiveModel, str]] = []
+        recorded = recorded_names.get(name)
+        if recorded is not None:
+            live = view.find(recorded)
+            if live is not None:
+                found.append((live, "state" if name in stack.models else "state (no longer declared)"))
+        inputs = desired.get(name)
+        if inputs is not None:
+            exact = view.exact(inputs.desired())
+            if exact is not None and exact.name != recorded:
+                found.append((exact, "declared id"))
+        if not found:
+            if name in stack.models:
+                result.rows.append(_missing(name, "declared id"))
+            continue
+        for live, why in found:
+            shown.add(live.name)
+            result.rows.append({**model_row(view.backend, name, live, now), "managedBy": why})
+    for m in sorted(view.tagged.values(), key=lambda m: m.name):
+        if m.name in shown or (state is not None and m.name in state.service_names):
+            continue
+        parsed = parse_id(m.model_id)
+        result.others.append(
+            {
+                "model": parsed.resource if parsed else "",
+                "tunedModel": m.name,
+                "state": m.state.value,
+                "kind": "not attributed"
+                if state is None
+                else ("orphan" if m.state is ModelState.FAILED else "not managed"),
+            }
+        )
+    return result
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
-    """A fixed-width text table."""
+def render_table(status: StackStatus) -> str:
+    """A fixed-width text table, then a line per model with the stack's tag that it does not manage."""
+    rows = status.rows
 
     def cells(r: dict[str, Any]) -> list[str]:
         step = f"{r['step']}/{r['totalSteps']}" if r["totalSteps"] else "-"
@@ -107,14 +170,17 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
     table = [list(COLUMNS), *(cells(r) for r in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    return (
-        "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table)
-        + "\n"
-    )
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    for other in status.others:
+        lines.append(
+            f"({other['kind']}: {other['tunedModel']} {other['state']} has this stack's tag; "
+            "see `tuned-models plan`)"
+        )
+    if status.partial:
+        lines.append(f"(partial: {status.state_note})")
+    return "\n".join(lines) + "\n"
 
 
 def run_status(args: argparse.Namespace) -> int:
     """The ``status`` command (see the module docstring)."""
-    return run_command(
-        args, "status", build_status, lambda stack, rows: {"stack": stack.name, "models": rows}, render_table
-    )
+    return run_command(args, "status", build_status, lambda status: status.to_json(), render_table)

@@ -65,6 +65,11 @@ class ModelInputs(ModelFields):
             raise ValueError(problem)
         if self.adopt is None and self.datasetDigest is None:
             raise ValueError("datasetDigest is required to train a model")
+        if self.tunedModelSource is not None and self.tunedModelSource.tunedModel is None:
+            raise ValueError(
+                "tunedModelSource.model names a model of the stack: the program passes that "
+                "model's name as tunedModelSource.tunedModel"
+            )
         return self
 
     @property
@@ -135,12 +140,16 @@ def model_inputs(
     dataset: DatasetInfo | None,
     *,
     backend: str = DEFAULT_BACKEND,
+    source_name: str | None = None,
 ) -> ModelInputs:
     """The ``TunedModel`` inputs for one spec: the one desired-state builder.
 
     Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file is
-    passed by path and digest only, never its examples. Raises ValueError (a pydantic
-    ValidationError) when the spec cannot train: no dataset info for a model that is not adopted.
+    passed by path and digest only, never its examples. ``source_name``: the service name of the
+    model a ``tunedModelSource: {model: ...}`` names (it becomes ``tunedModelSource.tunedModel``,
+    so the id, and a retrain, follow that model). Raises ValueError (a pydantic ValidationError)
+    when the spec cannot train: no dataset info for a model that is not adopted, or a
+    ``tunedModelSource.model`` without ``source_name``.
     """
     values: dict[str, Any] = {
         "project": project,
@@ -151,4 +160,69 @@ def model_inputs(
         "datasetDigest": dataset.digest if dataset else None,
         "exampleCount": dataset.count if dataset else None,
     }
+    source = spec.tunedModelSource
+    if source is not None and source.model is not None and source_name is not None:
+        values["tunedModelSource"] = {"tunedModel": source_name}
     return ModelInputs.model_validate({k: v for k, v in values.items() if v is not None})
+
+
+def source_of(spec: ModelFields) -> str | None:
+    """The resource name of the stack's model ``spec`` is tuned from (``tunedModelSource.model``)."""
+    return spec.tunedModelSource.model if spec.tunedModelSource is not None else None
+
+
+def creation_order(specs: Mapping[str, Any]) -> list[str]:
+    """The resource names of ``specs`` (name -> a spec with ``dependsOn`` and maybe a
+    ``tunedModelSource``) with every model after those it depends on or is tuned from; file
+    order otherwise. Unknown names and cycles (which ``validate`` reports) are ignored."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting:
+            return
+        visiting.add(name)
+        spec = specs[name]
+        for dep in [*getattr(spec, "dependsOn", []), source_of(spec)]:
+            if dep is not None and dep in specs:
+                visit(dep)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in specs:
+        visit(name)
+    return order
+
+
+def stack_inputs(
+    project: str,
+    stack: str,
+    specs: Mapping[str, ModelFields],
+    datasets: Mapping[str, DatasetInfo],
+    *,
+    backend: str = DEFAULT_BACKEND,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, ModelInputs]:
+    """The inputs of every model of a stack, in :func:`creation_order`, each source reference
+    (``tunedModelSource.model``) resolved to that model's name as the program passes it: the
+    source's desired name when the backend knows it before the model exists, else
+    ``names[source]`` (e.g. what the state records). A model whose source's name is not known
+    is left out. Raises ValueError as :func:`model_inputs` does."""
+    known = dict(names or {})
+    result: dict[str, ModelInputs] = {}
+    for name in creation_order(specs):
+        spec = specs[name]
+        source = source_of(spec)
+        source_name = None
+        if source is not None:
+            source_name = known.get(source)
+            if source_name is None:
+                continue
+        inputs = model_inputs(
+            project, stack, name, spec, datasets.get(name), backend=backend, source_name=source_name
+        )
+        desired_name = inputs.desired().name
+        if desired_name is not None:
+            known[name] = desired_name  # what the program passes when the name is known before
+        result[name] = inputs
+    return result

@@ -25,6 +25,7 @@ from tuned_models.config import (
 )
 from tuned_models.model.cache import ScanCache, project_cache
 from tuned_models.model.datasets import DatasetInfo, TrainingData, training_data
+from tuned_models.model.desired import source_of
 from tuned_models.model.problems import Problem, Severity, describe, suggest
 from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, ModelSpec
 from tuned_models.stack.explain import explain
@@ -223,19 +224,29 @@ class Checker:
     # -- across models -----------------------------------------------------------------------
 
     def _depends_on(self, raw_models: Mapping[str, Any], models: Mapping[str, ModelSpec]) -> None:
+        """``dependsOn`` and ``tunedModelSource.model`` name other models of this stack, and
+        the two together make no cycle."""
         declared = set(raw_models)
         for name, spec in models.items():
-            for i, dep in enumerate(spec.dependsOn):
+            refs = [(f"dependsOn[{i}]", dep) for i, dep in enumerate(spec.dependsOn)]
+            source = source_of(spec)
+            if source is not None:
+                refs.append(("tunedModelSource.model", source))
+            for key, dep in refs:
                 if dep == name:
-                    self.error(name, f"dependsOn[{i}]", "a model cannot depend on itself")
+                    what = "be tuned from" if key == "tunedModelSource.model" else "depend on"
+                    self.error(name, key, f"a model cannot {what} itself")
                 elif dep not in declared:
                     self.error(
                         name,
-                        f"dependsOn[{i}]",
+                        key,
                         f"no model named {dep!r} in this stack" + suggest(dep, sorted(declared - {name})),
                     )
         # Cycles among valid models, each reported once, on its first model in file order.
-        graph = {n: [d for d in s.dependsOn if d in models and d != n] for n, s in models.items()}
+        graph = {
+            n: [d for d in [*s.dependsOn, source_of(s)] if d is not None and d in models and d != n]
+            for n, s in models.items()
+        }
         reported: set[frozenset[str]] = set()
         for start in graph:
             cycle = _find_cycle(graph, start)

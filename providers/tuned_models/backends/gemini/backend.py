@@ -2,9 +2,10 @@
 
 Identity: the deterministic id is the client-chosen ``tunedModelId``, so the model's name is
 ``tunedModels/<id>`` before it exists, and a create the service answers 409 is our own earlier
-submission (adopted). Training is tracked through its long-running operation (falling back to
-the model's state when the operation cannot be found). Delete cancels a running tuning first;
-after an ownership transfer the service refuses the delete, which is reported, not raised.
+submission: adopted, or, when it FAILED, deleted and submitted again. Training is tracked
+through its long-running operation (falling back to the model's state when the operation cannot
+be found). Delete cancels a running tuning first; after an ownership transfer the service
+refuses the delete, which is reported, not raised.
 
 Conversions are named by direction: ``*_to_api`` builds request bodies, ``*_from_api`` reads
 responses into the neutral terms of :mod:`tuned_models.model.state`.
@@ -191,7 +192,27 @@ class GeminiBackend:
         model_id = inputs.model_id
         name = f"{TUNED_MODELS_PREFIX}{model_id}"
         try:
-            op = self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
+            op = self._create(inputs, examples, model_id)
+        except AlreadyExists:
+            earlier = live_from_api(self.client.get_tuned_model(name))
+            if earlier.state is not ModelState.FAILED:
+                return Submission(name, earlier=earlier)
+            # The same deterministic id: certainly this stack's own earlier attempt, and useless.
+            progress = self.progress(earlier)
+            why = f" ({progress.error})" if progress is not None and progress.error else ""
+            log.warn(
+                f"{inputs.label}: the previous attempt, {name}, FAILED{why}; deleting it and training again"
+            )
+            with contextlib.suppress(NotFound):
+                self.client.delete_tuned_model(name)
+            op = self._create(inputs, examples, model_id)
+        total_steps = op.metadata.totalSteps if op.metadata else None
+        log.info(f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)")
+        return Submission(name, op.name, total_steps)
+
+    def _create(self, inputs: ModelInputs, examples: Sequence[Example], model_id: str) -> Operation:
+        try:
+            return self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
         except NotFound as e:
             source = inputs.baseModel or (
                 inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
@@ -201,24 +222,18 @@ class GeminiBackend:
                 "the public Gemini API offers no base model for tuning; take over an existing tuned "
                 "model with `adopt`, or point tuned-models:endpoint at an emulator)"
             ) from None
-        except AlreadyExists:
-            earlier = live_from_api(self.client.get_tuned_model(name))
-            if earlier.state is ModelState.FAILED:
-                raise RuntimeError(
-                    f"{inputs.label}: an earlier attempt, {name}, failed on the service. Fix the "
-                    f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
-                    "`pulumi up` again."
-                ) from None
-            return Submission(name, earlier=earlier)
-        total_steps = op.metadata.totalSteps if op.metadata else None
-        log.info(f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)")
-        return Submission(name, op.name, total_steps)
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> GeminiTracker:
         return GeminiTracker(self.client, name, operation, epochs)
 
     def progress(self, model: LiveModel) -> Progress | None:
         progress = model.progress
+        if model.state is ModelState.FAILED:
+            failed = [
+                op for op in self.client.list_operations(model.name) if op.done and op.error is not None
+            ]
+            if failed and failed[0].error is not None:
+                progress = dataclasses.replace(progress or Progress(done=True), error=failed[0].error.message)
         if model.state is ModelState.CREATING:
             running = [op for op in self.client.list_operations(model.name) if not op.done]
             meta = running[0].metadata if running else None
