@@ -13,6 +13,7 @@ import pytest
 import yaml
 from pulumi.dynamic import Config, ConfigureRequest
 
+from tests.support.output import checked
 from tests.support.state import Recorded, export_document, write_state
 from tuned_models.backends import close_backends
 from tuned_models.cli import main
@@ -82,7 +83,7 @@ def plan_json(root: Path, capsys: pytest.CaptureFixture[str], *state: str) -> di
     """The plan's entry for the local stack (``state``: --state FILE, or --no-state by default)."""
     args = ["plan", "--stack", "local", "--format", "json", "--project-root", str(root)]
     assert main([*args, *(state or ["--no-state"])]) == 0
-    document: dict[str, Any] = json.loads(capsys.readouterr().out)
+    document = checked(capsys.readouterr().out)
     assert document["schemaVersion"] == 1 and document["command"] == "plan" and document["ok"] is True
     [entry] = document["stacks"]
     assert document["changes"] is entry["changes"]

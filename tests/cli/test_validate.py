@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.output import checked
 from tuned_models.cli import main
 from tuned_models.model.spec import MAX_DATASET_BYTES, MAX_INPUT_CHARS, MAX_OUTPUT_CHARS
 from tuned_models.stack import list_stacks
@@ -487,7 +488,7 @@ def test_json_format_lists_the_dataset_digest_of_each_valid_model(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code = main(["validate", "--project-root", str(ROOT), "--all", "--format", "json"])
-    document = json.loads(capsys.readouterr().out)
+    document = checked(capsys.readouterr().out)
     assert code == 0
     assert document["ok"] is True and document["schemaVersion"] == 1 and document["command"] == "validate"
     assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod"]
@@ -527,7 +528,7 @@ def test_json_format_reports_the_same_problems_as_the_text_lines(
     argv = ["--project-root", str(CORPUS), "--stack", case.stack]
     code_text, lines = _validate(capsys, *argv)
     code_json = main(["validate", *argv, "--format", "json"])
-    document = json.loads(capsys.readouterr().out)
+    document = checked(capsys.readouterr().out)
     assert code_json == code_text
     rebuilt = []
     for p in document["stacks"][0]["problems"]:

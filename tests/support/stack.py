@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import yaml
 
 from tests.support.engine import API_KEY, PROVIDER, Emulator
 from tests.support.harness import PROVIDER_KEY, MiniEngine, Step, serialize_provider
+from tests.support.output import checked
 from tests.support.state import engine_export, write_state
 from tuned_models.backends import close_backends
 from tuned_models.cli import main
@@ -150,7 +150,7 @@ class PlayedStack:
         where = ["--state", str(self.state_file())] if state else ["--no-state"]
         code, out = self._run("plan", "--format", "json", *where)
         assert code == 0, out
-        document: dict[str, Any] = json.loads(out)
+        document = checked(out)
         entry: dict[str, Any] = document["stacks"][0]
         return entry
 
@@ -163,13 +163,13 @@ class PlayedStack:
         where = ["--state", str(self.state_file())] if state else ["--no-state"]
         code, out = self._run("status", "--format", "json", *where)
         assert code == 0, out
-        entry: dict[str, Any] = json.loads(out)["stacks"][0]
+        entry: dict[str, Any] = checked(out)["stacks"][0]
         return entry
 
     def prune(self, *args: str) -> dict[str, Any]:
         code, out = self._run("prune", "--format", "json", "--state", str(self.state_file()), *args)
         assert code == 0, out
-        entry: dict[str, Any] = json.loads(out)["stacks"][0]
+        entry: dict[str, Any] = checked(out)["stacks"][0]
         return entry
 
 
