@@ -13,7 +13,9 @@
 | ``GET``/``DELETE /_emulator/journal`` | - | ``{"requests": [...]}`` / ``{}`` |
 | ``GET /_emulator/time`` | - | ``{"now"}`` |
 
-Bodies accept camelCase or snake_case keys. Errors use the API's error shape.
+Services add routes of their own (:meth:`~tuned_models_emulator.routes.Service.admin_routes`,
+e.g. ``/_emulator/buckets``). Bodies accept camelCase or snake_case keys. Errors use the API's
+error shape.
 """
 
 from __future__ import annotations
@@ -175,6 +177,9 @@ class Admin:
     def __init__(self, runtime: Runtime, router: Router) -> None:
         self.runtime = runtime
         self.router = router
+        self.service_routes = {
+            key: handler for service in router.services for key, handler in service.admin_routes().items()
+        }
 
     async def __call__(self, request: Request) -> Response:
         """Serve one admin request; every error is answered in the API's error shape."""
@@ -191,10 +196,15 @@ class Admin:
             if not isinstance(body, dict):
                 raise InvalidArgument("The body must be a JSON object.")
             handler = ADMIN_ROUTES.get((method, route))
-            if handler is None:
+            service_handler = self.service_routes.get((method, route))
+            if handler is None and service_handler is None:
                 raise NotFound(f"The requested URL {path} was not found on this server.")
             with self.runtime.store.transaction() as tx:
-                answer = handler(self, tx, body)
+                if handler is not None:
+                    answer = handler(self, tx, body)
+                else:
+                    assert service_handler is not None
+                    answer = service_handler(tx, body)
             return answer if isinstance(answer, Response) else _response(answer)
         except ApiError as error:
             return _response(error_body(error), error.http_code)

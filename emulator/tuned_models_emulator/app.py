@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,21 +39,23 @@ from tuned_models_emulator.errors import (
 )
 from tuned_models_emulator.faults import FaultDecision, decide_fault
 from tuned_models_emulator.records import Caller, Settings
-from tuned_models_emulator.routes import Body, Call, Route, Router, Service, off_loop, read_body
+from tuned_models_emulator.routes import Body, Call, Route, Router, Service, Upload, off_loop, read_body
 from tuned_models_emulator.runtime import Runtime
+from tuned_models_emulator.storage import CloudStorage
 from tuned_models_emulator.store import Store, Tx
+from tuned_models_emulator.vertex import VertexAi
 from tuned_models_emulator.wire import camel, format_timestamp
 
 log = logging.getLogger("emulator")
 
 #: The services an app serves unless told otherwise, in match order.
-DEFAULT_SERVICES: tuple[Callable[[Runtime], Service], ...] = (GeminiApi,)
+DEFAULT_SERVICES: tuple[Callable[[Runtime], Service], ...] = (GeminiApi, CloudStorage, VertexAi)
 
 #: The largest body an inline endpoint's request may have to be served on the event loop.
 INLINE_BODY_LIMIT = 16 * 1024
 
-#: Query parameters that carry credentials: never journaled.
-_SECRET_PARAMS = frozenset({"key", "accessToken", "access_token"})
+#: Query parameters that carry credentials (a resumable upload session id is one): never journaled.
+_SECRET_PARAMS = frozenset({"key", "accessToken", "access_token", "uploadId"})
 
 
 def parse_query(raw: str) -> dict[str, str]:
@@ -64,11 +66,8 @@ def parse_query(raw: str) -> dict[str, str]:
     echoed in an error message or kept in the journal as part of another value).
     """
     out: dict[str, str] = {}
-    for name, value in parse_qsl(raw, keep_blank_values=True):
-        if "?" in value:
-            value, _, rest = value.partition("?")
-            for extra_name, extra_value in parse_qsl(rest, keep_blank_values=True):
-                out.setdefault(camel(extra_name), extra_value)
+    # Only a literal "?" separates: an encoded one (%3F, in a Cloud Storage object name) is data.
+    for name, value in parse_qsl(raw.replace("?", "&"), keep_blank_values=True):
         out.setdefault(camel(name) if not name.startswith("$") else name, value)
     return out
 
@@ -118,6 +117,8 @@ class _Request:
     query: dict[str, str]
     body: bytes
     credentials: Credentials
+    headers: dict[str, str] = field(default_factory=dict)
+    base_url: str = ""
 
     @property
     def journal(self) -> dict[str, str]:
@@ -132,6 +133,8 @@ class _Outcome:
     delay_ms: int = 0
     decision: FaultDecision | None = None
     parsed: Call | ApiError | None = None
+    upload: Upload | None = None
+    caller: str | None = None
 
 
 class Api:
@@ -146,7 +149,9 @@ class Api:
         self.router = router
 
     async def __call__(self, request: Request) -> Response:
-        path = request.url.path
+        # The scope's path is already percent-decoded; Starlette's URL re-parses it, which would
+        # cut a Cloud Storage object name holding "?" or "#".
+        path = str(request.scope["path"])
         query = parse_query(request.url.query)
         route = self.router.match(request.method, path)
         if route is None:
@@ -154,22 +159,41 @@ class Api:
             await off_loop(self._journal_only, request.method, path, None, error.http_code, {}, None)
             return error_response(error)
         try:
-            body = await read_body(request, route.endpoint.max_body)
+            body = b"" if route.endpoint.stream_body else await read_body(request, route.endpoint.max_body)
         except PayloadTooLarge as error:
             journal = _Request(request.method, path, route, query, b"", Credentials()).journal
             await off_loop(self._journal_only, request.method, path, route.endpoint.rpc, 413, journal, query)
             return error_response(error, route.service.error_body(error))
-        req = _Request(request.method, path, route, query, body, _credentials(request, query))
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        base_url = str(request.base_url).rstrip("/")
+        req = _Request(
+            request.method, path, route, query, body, _credentials(request, query), headers, base_url
+        )
         try:
             outcome = await self._run(req, None)
-            if outcome.response is None:
+            if outcome.response is None and outcome.upload is None:
                 await asyncio.sleep(outcome.delay_ms / 1000.0)
                 outcome = await self._run(req, outcome)
+            if outcome.upload is not None:
+                return await self._receive(req, outcome.upload, outcome.caller, request)
         except Exception:
             log.exception("emulator bug while serving %s %s", request.method, path)
             return error_response(Internal("Internal error encountered."))
         assert outcome.response is not None
         return outcome.response
+
+    async def _receive(self, req: _Request, upload: Upload, caller: str | None, request: Request) -> Response:
+        """The rest of a ``stream_body`` request, after its transaction: the handler's upload gets
+        the body's chunks; then the journal."""
+        service = req.route.service
+        try:
+            body = await upload.receive(request.stream())
+            response, status = _respond(body), _status(body)
+        except ApiError as error:
+            response, status = error_response(error, service.error_body(error)), error.http_code
+        rpc = req.route.endpoint.rpc
+        await off_loop(self._journal_only, req.method, req.path, rpc, status, req.journal, req.query, caller)
+        return response
 
     async def _run(self, req: _Request, previous: _Outcome | None) -> _Outcome:
         """:meth:`_serve` in a worker thread, or on the loop for an inline endpoint with a small
@@ -186,7 +210,16 @@ class Api:
         try:
             body = req.body if endpoint.raw_body else parse_json_body(req.body)
             enum_int = "enum-encoding=int" in (req.query.get("$alt") or "")
-            call = Call(endpoint.rpc, route.version, route.params, req.query, body, enum_int)
+            call = Call(
+                endpoint.rpc,
+                route.version,
+                route.params,
+                req.query,
+                body,
+                enum_int,
+                req.headers,
+                req.base_url,
+            )
             return endpoint.prepare(call) if endpoint.prepare is not None else call
         except ApiError as error:
             return error
@@ -198,7 +231,7 @@ class Api:
         decision = previous.decision if previous is not None else None
         endpoint, service = req.route.endpoint, req.route.service
         journal = req.journal
-        body: Body | None = None
+        body: Body | Upload | None = None
         with self.runtime.store.transaction() as tx:
             if previous is None:
                 decision = decide_fault(self.runtime, tx, endpoint.rpc)
@@ -224,12 +257,14 @@ class Api:
                     body = endpoint.handler(tx, caller, parsed)
             except ApiError as error:
                 failure = error
-            status = failure.http_code if failure is not None else _status(body)
             email = caller.email if caller is not None else None
+            if isinstance(body, Upload):
+                return _Outcome(upload=body, caller=email)  # journaled once the body is received
+            status = failure.http_code if failure is not None else _status(body)
             self._journal(tx, req.method, req.path, endpoint.rpc, status, email, journal, req.query)
         if failure is not None:
             return _Outcome(error_response(failure, service.error_body(failure)))
-        assert body is not None
+        assert body is not None and not isinstance(body, Upload)
         return _Outcome(_respond(body))
 
     def _journal_only(
@@ -240,9 +275,10 @@ class Api:
         status: int,
         params: dict[str, str],
         query: dict[str, str] | None,
+        caller: str | None = None,
     ) -> None:
         with self.runtime.store.transaction() as tx:
-            self._journal(tx, method, path, rpc, status, None, params, query)
+            self._journal(tx, method, path, rpc, status, caller, params, query)
 
     def _journal(
         self,

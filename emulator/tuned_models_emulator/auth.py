@@ -58,11 +58,19 @@ def derived_email(digest: str) -> str:
     return f"caller-{digest[:10]}@emulator.local"
 
 
+def token_accepted(settings: Settings, bearer: str) -> bool:
+    """Whether a bearer token is accepted: any non-empty one, unless tokens are configured
+    (``--access-token``), then only those."""
+    token = bearer.strip()
+    return bool(token) and (not settings.token_hashes or credential_hash(token) in settings.token_hashes)
+
+
 def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller:
     """The caller behind a request's credentials.
 
     Raises 403 for a request without credentials, 400 API_KEY_INVALID for a key that is not
-    configured (only when keys are configured) or empty, 401 for an empty bearer token.
+    configured (only when keys are configured) or empty, 401 for an empty bearer token or, when
+    tokens are configured, one that is not.
     """
     api_key, bearer = credentials.api_key, credentials.bearer
     if api_key:
@@ -71,7 +79,7 @@ def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller
             raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
         kind = CredentialKind.KEY
     elif bearer is not None:
-        if not bearer.strip():
+        if not token_accepted(settings, bearer):
             raise Unauthenticated(INVALID_TOKEN, details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")])
         digest = credential_hash(bearer.strip())
         kind = CredentialKind.TOKEN

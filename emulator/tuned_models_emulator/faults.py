@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,16 +132,20 @@ def validate_failure(body: dict[str, Any]) -> dict[str, Any]:
     return rule
 
 
-def forced_failure(tx: Tx, model_id: str, display_name: str, total: int) -> tuple[int | None, str | None]:
-    """The step at which a new model must fail and the message, from the first matching rule
-    (``(None, None)`` when none matches)."""
+def forced_failure(
+    tx: Tx, model_id: str, display_name: str, total: int, *, also: Iterable[str] = ()
+) -> tuple[int | None, str | None]:
+    """The step at which a new model (or job) must fail and the message, from the first rule whose
+    ``match`` is found in its id, its display name or one of ``also`` (a tuning job's ``key=value``
+    labels); ``(None, None)`` when none matches."""
+    subjects = [model_id, display_name, *also]
     for rule in tx.failures():
         pattern = str(rule.get("match") or "")
         try:
             regex = re.compile(pattern)
         except re.error:
             continue
-        if regex.search(model_id) or (display_name and regex.search(display_name)):
+        if any(subject and regex.search(subject) for subject in subjects):
             percent = float(rule.get("atPercent") or 0.0)
             at = min(total, max(1, math.ceil(total * percent / 100.0)))
             return at, rule.get("message") or None

@@ -64,6 +64,8 @@ class CredentialKind(StrEnum):
 
     KEY = "key"
     TOKEN = "token"
+    #: No credentials: Cloud Storage lets such a caller in and refuses it per method (``allUsers``).
+    ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,12 +278,15 @@ def credential_hash(credential: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """Per-process settings: defaults for the stored ones, and the accepted API keys (hashed)."""
+    """Per-process settings: defaults for the stored ones, the accepted API keys and access
+    tokens (hashed; empty = any is accepted) and the Cloud Storage buckets that always exist."""
 
     step_seconds: float = 1.0
     seed: int | None = None
     key_hashes: frozenset[str] = frozenset()
     key_emails: Mapping[str, str] = field(default_factory=dict)
+    token_hashes: frozenset[str] = frozenset()
+    buckets: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -290,14 +295,22 @@ class Settings:
         step_seconds: float = 1.0,
         api_keys: tuple[str, ...] | list[str] = (),
         seed: int | None = None,
+        access_tokens: tuple[str, ...] | list[str] = (),
+        buckets: tuple[str, ...] | list[str] = (),
     ) -> Settings:
-        """Settings from ``KEY`` / ``KEY=EMAIL`` entries; raw keys are hashed at once."""
-        hashes: set[str] = set()
+        """Settings from ``KEY`` / ``KEY=EMAIL`` and ``TOKEN`` / ``TOKEN=EMAIL`` entries; raw keys
+        and tokens are hashed at once."""
         emails: dict[str, str] = {}
-        for entry in api_keys:
-            key, _, email = entry.partition("=")
-            digest = credential_hash(key)
-            hashes.add(digest)
-            if email:
-                emails[digest] = email
-        return cls(step_seconds, seed, frozenset(hashes), emails)
+
+        def hashed(entries: tuple[str, ...] | list[str]) -> frozenset[str]:
+            hashes: set[str] = set()
+            for entry in entries:
+                secret, _, email = entry.partition("=")
+                digest = credential_hash(secret)
+                hashes.add(digest)
+                if email:
+                    emails[digest] = email
+            return frozenset(hashes)
+
+        key_hashes = hashed(api_keys)
+        return cls(step_seconds, seed, key_hashes, emails, hashed(access_tokens), tuple(buckets))

@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -59,12 +59,24 @@ or a complete Starlette response (non-JSON answers such as a media download)."""
 
 
 @dataclass(frozen=True, slots=True)
+class Upload:
+    """What the handler of a ``stream_body`` endpoint returns once it has checked the request:
+    the rest of the work, ``receive(chunks)``, awaited after the transaction with the request
+    body's chunks as they arrive. It opens its own short transactions (so a large body holds no
+    lock), returns the answer's :data:`Body`, or raises :class:`ApiError`."""
+
+    receive: Callable[[AsyncIterator[bytes]], Awaitable[Body]]
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     """One API call as the HTTP layer parsed it.
 
     ``params`` are the pattern's named groups except ``v``, the API version (``""`` for a pattern
     without one); ``query`` has the query parameters by camelCase name; ``body`` is the decoded
-    JSON (``{}`` when empty), or the raw bytes for an endpoint with ``raw_body``.
+    JSON (``{}`` when empty), or the raw bytes for an endpoint with ``raw_body``; ``headers`` the
+    request's headers (lower-case names); ``base_url`` the scheme and host the client used (for
+    links in answers, such as a Cloud Storage object's ``mediaLink``).
     """
 
     rpc: str
@@ -73,9 +85,12 @@ class Call:
     query: Mapping[str, str]
     body: Any
     enum_int: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    base_url: str = ""
 
 
-Handler = Callable[[Tx, Caller, Call], Body]
+Handler = Callable[[Tx, Caller, Call], Body | Upload]
+AdminHandler = Callable[[Tx, dict[str, Any]], dict[str, Any]]
 Prepare = Callable[[Call], Call]
 
 #: The default largest request body of an endpoint (bytes).
@@ -94,6 +109,8 @@ class Endpoint:
     authentication, as if the handler had raised it. ``inline`` says the endpoint's work is
     small and bounded whatever the stored data (a get, not a list): it may then run on the event
     loop, skipping the hop to a worker thread, when its body is small and the store is free.
+    ``stream_body``: the body is not read before the handler; the handler returns an
+    :class:`Upload` that receives it (uploads of any size).
     """
 
     method: str
@@ -105,6 +122,7 @@ class Endpoint:
     max_body: int = BODY_LIMIT
     prepare: Prepare | None = None
     inline: bool = False
+    stream_body: bool = False
 
 
 class Service:
@@ -127,6 +145,11 @@ class Service:
 
     def reset(self, tx: Tx) -> None:
         """Forget what the service keeps outside the store (the store itself is emptied by reset)."""
+
+    def admin_routes(self) -> Mapping[tuple[str, str], AdminHandler]:
+        """The service's own admin routes: (HTTP method, route under ``/_emulator/``) -> handler of
+        the admin transaction and the request's JSON object, returning the answer's JSON."""
+        return {}
 
 
 @dataclass(frozen=True, slots=True)

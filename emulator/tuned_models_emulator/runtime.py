@@ -65,6 +65,7 @@ class Runtime:
             "seed": self.seed(tx),
             "clock": self.clock_json(tx),
             "apiKeysConfigured": bool(self.settings.key_hashes),
+            "accessTokensConfigured": bool(self.settings.token_hashes),
         }
 
     def set_step_seconds(self, tx: Tx, seconds: float) -> None:

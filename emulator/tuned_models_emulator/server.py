@@ -118,13 +118,22 @@ def serve_in_thread(
     step_seconds: float = 1.0,
     api_keys: Iterable[str] = (),
     seed: int | None = None,
+    access_tokens: Iterable[str] = (),
+    buckets: Iterable[str] = (),
 ) -> RunningServer:
     """Serve the emulator in a background thread; returns once it accepts connections.
 
     ``state_path=None`` keeps state in memory. The returned ``.base_url`` has the bound port.
+    ``access_tokens`` and ``buckets`` as for :func:`tuned_models_emulator.embedded.embedded_transport`.
     """
     store = Store.open(resolve_state(state_path))
-    settings = Settings.build(step_seconds=step_seconds, api_keys=tuple(api_keys), seed=seed)
+    settings = Settings.build(
+        step_seconds=step_seconds,
+        api_keys=tuple(api_keys),
+        seed=seed,
+        access_tokens=tuple(access_tokens),
+        buckets=tuple(buckets),
+    )
     sock = _bind(host, port)
     server = _server(store, settings)
     thread = threading.Thread(
@@ -145,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``tuned-models emulator`` command line."""
     parser = argparse.ArgumentParser(
         prog="tuned-models emulator",
-        description="Serve a local emulator of the Gemini API's model-tuning service.",
+        description="Serve a local emulator of the Gemini API's model-tuning service, Vertex AI tuning "
+        "(jobs, Model Registry, endpoints) and the Cloud Storage JSON API, on one port.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8471, help="port (8471; 0 = any free port)")
@@ -160,6 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY[=EMAIL]",
         help="accept only these API keys (repeatable); without it any key is accepted",
+    )
+    parser.add_argument(
+        "--access-token",
+        action="append",
+        default=[],
+        metavar="TOKEN[=EMAIL]",
+        help="accept only these OAuth bearer tokens (repeatable); without it any token is accepted",
+    )
+    parser.add_argument(
+        "--bucket",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Cloud Storage bucket that exists from the start and after every reset (repeatable)",
     )
     parser.add_argument(
         "--step-seconds", type=float, default=1.0, help="simulated time per training step (1.0)"
@@ -181,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     store = Store.open(state)
-    settings = Settings.build(step_seconds=args.step_seconds, api_keys=tuple(args.api_key), seed=args.seed)
+    settings = Settings.build(
+        step_seconds=args.step_seconds,
+        api_keys=tuple(args.api_key),
+        seed=args.seed,
+        access_tokens=tuple(args.access_token),
+        buckets=tuple(args.bucket),
+    )
     server = _server(store, settings)
     print(_url(args.host, sock), flush=True)
     print(

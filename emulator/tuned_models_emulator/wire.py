@@ -123,6 +123,19 @@ MESSAGES: dict[str, dict[str, Field]] = {
     "CancelOperationRequest": {"name": Field("string")},
 }
 
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """The messages and enums one API's bodies are read against, and the proto package its
+    enum types are named in (error messages)."""
+
+    messages: dict[str, dict[str, Field]]
+    enums: dict[str, tuple[str, ...]]
+    package: str
+
+
+GEMINI = Schema(MESSAGES, ENUMS, "google.ai.generativelanguage.v1beta")
+
 _PROTO_TYPE = {
     "string": "TYPE_STRING",
     "int32": "TYPE_INT32",
@@ -132,9 +145,9 @@ _PROTO_TYPE = {
 }
 
 
-def _invalid_value(path: str, field: Field, value: Any) -> InvalidArgument:
+def _invalid_value(path: str, field: Field, value: Any, schema: Schema = GEMINI) -> InvalidArgument:
     kind = (
-        f"type.googleapis.com/google.ai.generativelanguage.v1beta.{field.ref}"
+        f"type.googleapis.com/{schema.package}.{field.ref}"
         if field.kind == "enum"
         else _PROTO_TYPE.get(field.kind, "TYPE_MESSAGE")
     )
@@ -150,21 +163,21 @@ def int32_value(path: str, value: Any) -> int:
     return result
 
 
-def _scalar(path: str, field: Field, value: Any) -> Any:
+def _scalar(path: str, field: Field, value: Any, schema: Schema = GEMINI) -> Any:
     kind = field.kind
     if kind == "any":
         return value
     if kind == "string":
         if not isinstance(value, str):
-            raise _invalid_value(path, field, value)
+            raise _invalid_value(path, field, value, schema)
         return value
     if kind == "bool":
         if not isinstance(value, bool):
-            raise _invalid_value(path, field, value)
+            raise _invalid_value(path, field, value, schema)
         return value
     if kind in ("int32", "int64"):
         if isinstance(value, bool):
-            raise _invalid_value(path, field, value)
+            raise _invalid_value(path, field, value, schema)
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
@@ -173,28 +186,28 @@ def _scalar(path: str, field: Field, value: Any) -> Any:
             try:
                 number = float(value) if any(c in value for c in ".eE") else int(value)
             except ValueError:
-                raise _invalid_value(path, field, value) from None
+                raise _invalid_value(path, field, value, schema) from None
             if isinstance(number, float):
                 if not number.is_integer():
-                    raise _invalid_value(path, field, value)
+                    raise _invalid_value(path, field, value, schema)
                 return int(number)
             return number
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     if kind == "float":
         if isinstance(value, bool):
-            raise _invalid_value(path, field, value)
+            raise _invalid_value(path, field, value, schema)
         if isinstance(value, int | float):
             return float(value)
         if isinstance(value, str):
             try:
                 return float(value)
             except ValueError:
-                raise _invalid_value(path, field, value) from None
-        raise _invalid_value(path, field, value)
+                raise _invalid_value(path, field, value, schema) from None
+        raise _invalid_value(path, field, value, schema)
     if kind == "enum":
-        names = ENUMS[field.ref]
+        names = schema.enums[field.ref]
         if isinstance(value, bool):
-            raise _invalid_value(path, field, value)
+            raise _invalid_value(path, field, value, schema)
         if isinstance(value, int) and 0 <= value < len(names):
             return names[value]
         if isinstance(value, str):
@@ -202,21 +215,22 @@ def _scalar(path: str, field: Field, value: Any) -> Any:
                 return value
             if value.isdigit() and int(value) < len(names):
                 return names[int(value)]
-        raise _invalid_value(path, field, value)
+        raise _invalid_value(path, field, value, schema)
     raise AssertionError(kind)
 
 
-def normalize(message: str, data: Any, path: str) -> dict[str, Any]:
+def normalize(message: str, data: Any, path: str, schema: Schema = GEMINI) -> dict[str, Any]:
     """Validate ``data`` against ``message`` and return it with camelCase keys and canonical values.
 
     ``path`` is the proto path used in error messages (``tuned_model``; empty for a request's
-    top level). Raises :class:`InvalidArgument` for unknown fields and values of the wrong type.
+    top level); ``schema`` the API the message belongs to (the Gemini API's by default). Raises
+    :class:`InvalidArgument` for unknown fields and values of the wrong type.
     """
     if not isinstance(data, dict):
         where = f" at '{path}'" if path else ""
         text = f"Invalid JSON payload received. Expected an object{where}."
         raise InvalidArgument(text, details=[bad_request(path, text)])
-    fields = MESSAGES[message]
+    fields = schema.messages[message]
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = camel(key) if isinstance(key, str) else str(key)
@@ -232,18 +246,18 @@ def normalize(message: str, data: Any, path: str) -> dict[str, Any]:
             if not isinstance(value, list):
                 value = [value] if field.kind != "any" else value
             if isinstance(value, list):
-                out[name] = [_one(f"{child}[{i}]", field, item) for i, item in enumerate(value)]
+                out[name] = [_one(f"{child}[{i}]", field, item, schema) for i, item in enumerate(value)]
             else:
                 out[name] = value
         else:
-            out[name] = _one(child, field, value)
+            out[name] = _one(child, field, value, schema)
     return out
 
 
-def _one(path: str, field: Field, value: Any) -> Any:
+def _one(path: str, field: Field, value: Any, schema: Schema) -> Any:
     if field.kind == "message":
-        return normalize(field.ref, value, path)
-    return _scalar(path, field, value)
+        return normalize(field.ref, value, path, schema)
+    return _scalar(path, field, value, schema)
 
 
 def normalize_free(data: Any) -> Any:

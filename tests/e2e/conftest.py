@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.engine import Emulator
-from tuned_models_emulator.server import serve_in_thread
+from tests.support.engine import Emulator, fresh, running_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Generous bounds: a command that hangs fails the test instead of the CI job.
@@ -141,18 +140,13 @@ class Project:
 
 @pytest.fixture(scope="module")
 def emulator_server() -> Iterator[Emulator]:
-    server = serve_in_thread(step_seconds=0.02)
-    try:
-        yield Emulator(server.base_url)
-    finally:
-        server.stop()
+    with running_emulator(step_seconds=0.02) as emu:
+        yield emu
 
 
 @pytest.fixture
 def emu(emulator_server: Emulator) -> Emulator:
-    emulator_server.admin("POST", "reset")
-    emulator_server.admin("PATCH", "settings", {"stepSeconds": 0.02})
-    return emulator_server
+    return fresh(emulator_server, 0.02)
 
 
 @pytest.fixture

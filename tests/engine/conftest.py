@@ -7,27 +7,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.engine import API_KEY, TUNED_MODEL, Emulator, config_for, inputs
+from tests.support.engine import API_KEY, TUNED_MODEL, Emulator, config_for, fresh, inputs, running_emulator
 from tests.support.harness import MiniEngine, ProviderProcess
-from tuned_models_emulator.server import serve_in_thread
 
 __all__ = ["API_KEY", "TUNED_MODEL", "Emulator", "config_for", "inputs"]
 
 
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[Emulator]:
-    server = serve_in_thread(step_seconds=0.01)
-    try:
-        yield Emulator(server.base_url)
-    finally:
-        server.stop()
+    with running_emulator(step_seconds=0.01) as emu:
+        yield emu
 
 
 @pytest.fixture
 def emu(emulator_server: Emulator) -> Emulator:
-    emulator_server.admin("POST", "reset")
-    emulator_server.admin("PATCH", "settings", {"stepSeconds": 0.01})
-    return emulator_server
+    return fresh(emulator_server, 0.01)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,18 @@ from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
 from tuned_models.tokens import TUNED_MODEL_TYPE
 from tuned_models.tuned_model import TunedModelProvider
+from tuned_models_emulator.server import serve_in_thread
 
-__all__ = ["API_KEY", "PROVIDER", "TUNED_MODEL", "Emulator", "config_for", "inputs"]
+__all__ = [
+    "API_KEY",
+    "PROVIDER",
+    "TUNED_MODEL",
+    "Emulator",
+    "config_for",
+    "fresh",
+    "inputs",
+    "running_emulator",
+]
 
 
 #: A key that is easy to search for in everything the provider writes.
@@ -50,6 +62,23 @@ class Emulator:
         assert r.status_code == 200, r.text
         result: list[dict[str, Any]] = r.json().get("tunedModels", [])
         return result
+
+
+@contextmanager
+def running_emulator(step_seconds: float) -> Iterator[Emulator]:
+    """An emulator server on loopback (state in memory) for the duration of the block."""
+    server = serve_in_thread(step_seconds=step_seconds)
+    try:
+        yield Emulator(server.base_url)
+    finally:
+        server.stop()
+
+
+def fresh(emu: Emulator, step_seconds: float) -> Emulator:
+    """``emu`` reset (no models, faults or journal) with ``step_seconds`` per training step."""
+    emu.admin("POST", "reset")
+    emu.admin("PATCH", "settings", {"stepSeconds": step_seconds})
+    return emu
 
 
 def config_for(base_url: str) -> dict[str, Any]:
