@@ -138,6 +138,14 @@ def test_plan_with_state_shows_update_retrain_create_and_the_delete(
     assert set(actions(before).values()) == {"none"} and before["changes"] is False
     assert before["partial"] is False and before["otherModels"] == []
 
+    dataset = project / "stacks" / "datasets" / "number-generator.jsonl"
+    dataset.write_text(dataset.read_text() + '{"textInput": "41", "output": "42"}\n')
+    grown = plan_json(project, capsys, "--state", str(state))
+    [retrain] = [m for m in grown["models"] if m["action"] != "none"]
+    assert (retrain["model"], retrain["action"]) == ("number-generator", "retrain")
+    assert retrain["reason"] == "dataset stacks/datasets/number-generator.jsonl changed: 15 -> 16 examples"
+    dataset.write_text("".join(dataset.read_text().splitlines(keepends=True)[:-1]))
+
     edit_stack(project, _change_the_stack)
     plan = plan_json(project, capsys, "--state", str(state))
     assert actions(plan) == {
