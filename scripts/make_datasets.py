@@ -6,6 +6,7 @@
 - ``number-generator.jsonl``: the 15 examples of the API's tuning tutorial (next number).
 - ``support-tickets.jsonl``: support messages -> queue (``scripts/support_tickets.py``).
 - ``summaries.csv``: paragraph -> one-sentence summary (``scripts/summaries.py``).
+- ``*-eval.*``: held-out examples of each, for the stacks' quality gates (``evaluation``).
 
 The output is deterministic (the sources' order) and checked in.
 """
@@ -21,7 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from summaries import HELD_OUT as HELD_OUT_SUMMARIES
 from summaries import SUMMARIES
+from support_tickets import HELD_OUT as HELD_OUT_TICKETS
 from support_tickets import TICKETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,12 +49,25 @@ NUMBER_GENERATOR: list[tuple[str, str]] = [
 ]
 
 
-def _interleaved_tickets() -> list[tuple[str, str]]:
+#: Held-out numbers: six written differently from a training input, two unlike any.
+NUMBER_GENERATOR_EVAL: list[tuple[str, str]] = [
+    ("Twenty-two", "twenty three"),
+    ("ninety-nine", "one hundred"),
+    ("Eighty", "eighty one"),
+    ("two hundred.", "two hundred one"),
+    ("Thirteen", "fourteen"),
+    ("seven!", "eight"),
+    ("5", "6"),
+    ("forty", "forty one"),
+]
+
+
+def _interleaved_tickets(tickets: dict[str, list[str]] = TICKETS) -> list[tuple[str, str]]:
     """Tickets in round-robin order over the categories, so any prefix is balanced."""
     out: list[tuple[str, str]] = []
-    longest = max(len(v) for v in TICKETS.values())
+    longest = max(len(v) for v in tickets.values())
     for i in range(longest):
-        for category, messages in TICKETS.items():
+        for category, messages in tickets.items():
             if i < len(messages):
                 out.append((messages[i], category))
     return out
@@ -75,6 +91,9 @@ def files() -> dict[str, str]:
         "number-generator.jsonl": (NUMBER_GENERATOR, _jsonl),
         "support-tickets.jsonl": (_interleaved_tickets(), _jsonl),
         "summaries.csv": (SUMMARIES, _csv),
+        "number-generator-eval.jsonl": (NUMBER_GENERATOR_EVAL, _jsonl),
+        "support-tickets-eval.jsonl": (_interleaved_tickets(HELD_OUT_TICKETS), _jsonl),
+        "summaries-eval.csv": (HELD_OUT_SUMMARIES, _csv),
     }
     out: dict[str, str] = {}
     for name, (pairs, render) in datasets.items():

@@ -694,3 +694,36 @@ SUMMARIES: list[tuple[str, str]] = [
         "without a leak.",
     ),
 ]
+
+#: Held-out paragraphs for the quality gate (``summaries-eval.csv``): three say again what a
+#: training paragraph says, in other words, with a summary written anew; one is new.
+HELD_OUT: list[tuple[str, str]] = [
+    (
+        "The council voted to extend the bike lane network downtown by 12 km over three years, "
+        "paid for mostly by a regional transport grant and partly by parking revenue; building "
+        "starts on Harbour Street in April.",
+        "Downtown bike lanes will grow by 12 km, funded mainly by a regional grant, with work "
+        "starting on Harbour Street in April.",
+    ),
+    (
+        "The third-floor kitchen will be renovated for about two weeks starting Monday. Coffee "
+        "machines on the second and fourth floors can still be used. Remove your food from the "
+        "third-floor fridge by Friday.",
+        "From Monday the third-floor kitchen is closed for about two weeks; clear your food from "
+        "its fridge by Friday.",
+    ),
+    (
+        "Revenue for the quarter was up 8 percent on last year, mostly thanks to European "
+        "subscriptions, while hardware sales stayed flat and higher component costs squeezed "
+        "margins a little.",
+        "Revenue grew 8% thanks to European subscriptions, with flat hardware sales and slightly "
+        "lower margins.",
+    ),
+    (
+        "Our volunteer choir will hold its spring concert in the town hall on the last Saturday "
+        "of May. Tickets are free but must be reserved online, and donations will go to the "
+        "children's hospital.",
+        "The volunteer choir's free spring concert is on the last Saturday of May in the town "
+        "hall, with donations for the children's hospital.",
+    ),
+]

@@ -150,3 +150,33 @@ TICKETS: dict[str, list[str]] = {
         "A tablet layout for the iPad app would make the wall-mounted iPad much more useful.",
     ],
 }
+
+#: Held-out messages for the quality gate (``support-tickets-eval.jsonl``): none is in TICKETS;
+#: most say again what a training message says, a few are new.
+HELD_OUT: dict[str, list[str]] = {
+    "billing": [
+        "I got charged two times for the Premium plan this month, both on March 3.",
+        "How do I get receipts for my subscription for an expense report?",
+        "Is there a discount for students on the energy reports plan?",
+    ],
+    "account": [
+        "I can't log in, it says my password is wrong even though I reset it a few minutes ago.",
+        "Someone else seems to have logged into my account from another country.",
+    ],
+    "bug": [
+        "The thermostat says 72 degrees but the room is colder, my own thermometer reads 65.",
+        "The display on the unit went blank after a power cut and never came back.",
+    ],
+    "shipping": [
+        "My order should have arrived Monday and the tracking has not updated for five days.",
+        "The box arrived damaged and the thermostat inside is cracked.",
+    ],
+    "refund": [
+        "I sent the thermostat back two weeks ago and I still have not got my refund.",
+        "I was billed for a thermostat that I returned last month, please give the money back.",
+    ],
+    "feature-request": [
+        "Please add support for controlling the thermostat with a smartwatch.",
+        "It would be great if the app had a dark mode.",
+    ],
+}

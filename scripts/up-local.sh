@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: `pulumi up` of the `local` stack on the embedded emulator (no credentials, no server
-# to start), then `tuned-models status --stack local`.
+# to start), then `tuned-models status --stack local` and the HTML page of
+# `tuned-models report --stack local` (its path is printed last).
 #
 # Sets up .venv with the project, validates the stack offline, provides the Pulumi CLI
 # (scripts/install-pulumi.sh: the one on PATH, else Pulumi's installer, else a build from Pulumi's
@@ -12,7 +13,7 @@ python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[report]'
 
 echo "== tuned-models validate --stack local"
 .venv/bin/tuned-models validate --stack local
@@ -27,3 +28,6 @@ pulumi up --stack local --yes --non-interactive
 
 echo "== tuned-models status --stack local"
 tuned-models status --stack local
+
+echo "== tuned-models report --stack local"
+tuned-models report --stack local

@@ -4,20 +4,40 @@ A model is this stack's when the stack's Pulumi state records it, or when it car
 deterministic id of a model the stack file declares. The stack tag in ids
 (:func:`tuned_models.model.ids.stack_tag`) only narrows the listing: models that carry the tag
 but are neither in the state nor declared are candidates the caller labels ("not managed" with
-state, "not attributed" without), never this stack's. Used by ``plan``, ``status`` and ``prune``.
-Performs reads only.
+state, "not attributed" without), never this stack's. :meth:`StackView.stack_models` applies that
+rule per resource. Used by ``plan``, ``status``, ``prune`` and ``report``. Performs reads only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from tuned_models.backends.base import Backend
 from tuned_models.model.desired import Desired
 from tuned_models.model.ids import parse_id, stack_tag
 from tuned_models.model.state import LiveModel
 from tuned_models.stack.state import StackState
+
+
+class ManagedBy(StrEnum):
+    """Why a model on the service is the stack's."""
+
+    STATE = "state"
+    UNDECLARED = "state (no longer declared)"
+    DECLARED_ID = "declared id"
+
+
+@dataclass(frozen=True)
+class StackModel:
+    """A model of the stack on the service, for the resource ``resource``; ``serving`` whether
+    the stack's state records it (None: no state was read)."""
+
+    resource: str
+    model: LiveModel
+    managed_by: ManagedBy
+    serving: bool | None
 
 
 @dataclass
@@ -49,6 +69,30 @@ class StackView:
     def tagged_for(self, resource: str) -> list[LiveModel]:
         """Tagged models whose id names the resource ``resource``."""
         return [m for m in self.tagged.values() if (p := parse_id(m.model_id)) and p.resource == resource]
+
+    def stack_models(
+        self, declared: Mapping[str, Desired | None], progress: Callable[[str], None] = lambda _: None
+    ) -> dict[str, list[StackModel]]:
+        """The stack's models on the service, by resource: the declared resources in order
+        (``declared``: each one's desired state, None when it is not known yet), then those only
+        the state records, sorted.
+        Per resource, the model the state records, then the one carrying the exact desired id
+        when it is another (trained but not recorded). A resource with neither maps to []."""
+        recorded = {n: r.service_name for n, r in (self.state.models.items() if self.state else [])}
+        names = list(declared) + sorted(set(recorded) - set(declared))
+        found: dict[str, list[StackModel]] = {}
+        for i, name in enumerate(names, start=1):
+            progress(f"reading {name} ({i}/{len(names)}) ...")
+            models = found.setdefault(name, [])
+            live = self.find(recorded[name]) if name in recorded else None
+            if live is not None:
+                why = ManagedBy.STATE if name in declared else ManagedBy.UNDECLARED
+                models.append(StackModel(name, live, why, True))
+            desired = declared.get(name)
+            exact = self.exact(desired) if desired is not None else None
+            if exact is not None and exact.name != recorded.get(name):
+                models.append(StackModel(name, exact, ManagedBy.DECLARED_ID, False if self.state else None))
+        return found
 
 
 def observe(

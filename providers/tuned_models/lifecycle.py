@@ -9,31 +9,55 @@ to :class:`ModelLifecycle` and wraps the results; tests drive it in process.
             twice); wait for ACTIVE, bounded by ``timeout``, unless ``wait`` is false. With
             ``adopt``: take over an existing model, patch the declared updatable fields.
     update  patch exactly the changed updatable fields; or pick up a training's outcome.
+    gate    once a model with an ``evaluation`` is ACTIVE (created, adopted, or its gate changed),
+            :mod:`tuned_models.gate` evaluates it; below ``minScore`` the call fails, so a create
+            records nothing (the trained model stays on the service; with create-before-delete
+            the serving model stays too) and the next ``up`` adopts and re-evaluates it.
     read    refresh from the service; gone -> None (removed from state).
     delete  the backend removes the model and what its training made; gone is success.
 
 Outputs come from what the service returned (:attr:`LiveModel.outputs`), plus our records:
 the declared create-only fields (``trainingSpec``: Pulumi's Python SDK hands ``diff`` the old
-outputs, never the old inputs), ``datasetDigest``, ``exampleCount``, ``backend`` and the
-``operationName``. Never examples, never credentials.
+outputs, never the old inputs), ``datasetDigest``, ``exampleCount``, ``backend``, the
+``operationName``, the gate's outcome (``evaluation``: scores and the worst few examples, see
+:class:`tuned_models.model.evaluation.GateResult`) and what this call did (``lastChange``).
+Never the examples, never credentials.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Set
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from tuned_models.backends.base import Backend, Log
 from tuned_models.config import DEFAULT_BACKEND
+from tuned_models.gate import enforce, evaluate
 from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.fields import FieldTable
-from tuned_models.model.planner import Decision, decide_inputs, same_value
+from tuned_models.model.planner import GATE_FIELD, Decision, decide_inputs, same_value
 from tuned_models.model.spec import Example
-from tuned_models.model.state import LiveModel, ModelState
+from tuned_models.model.state import LiveModel, ModelState, iso_z
 from tuned_models.waiter import wait_for_training
+
+
+class LastAction(StrEnum):
+    """What a create or update did to a model (the ``lastChange`` output's ``action``)."""
+
+    TRAINED = "trained"
+    ADOPTED = "adopted"
+    UPDATED = "updated"
+    EVALUATED = "evaluated"
+    RECORDED = "recorded"
+
+
+def last_change(action: LastAction, detail: str) -> dict[str, Any]:
+    """The ``lastChange`` output: ``{action, detail, time}`` (time in UTC, RFC 3339)."""
+    return {"action": action.value, "detail": detail, "time": iso_z(datetime.now(UTC))}
 
 
 def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
@@ -137,7 +161,9 @@ class ModelLifecycle:
         backend = self._backends(inputs.backend)
         if inputs.adopt:
             model = self._adopt(backend, inputs)
-            return model.model_id, outputs_from_live(model, inputs, operation=None, total_steps=None)
+            outputs = outputs_from_live(model, inputs, operation=None, total_steps=None)
+            change = last_change(LastAction.ADOPTED, f"took over {model.name}")
+            return model.model_id, self._gated(backend, model, inputs, {**outputs, "lastChange": change})
         examples = load_training_examples(inputs, self._root)
         submission = backend.submit(inputs, examples, self._log)
         if submission.earlier is not None:
@@ -153,7 +179,30 @@ class ModelLifecycle:
         outputs = outputs_from_live(
             model, inputs, operation=submission.operation, total_steps=submission.total_steps
         )
-        return inputs.model_id, outputs
+        if submission.earlier is not None:
+            change = last_change(LastAction.ADOPTED, f"adopted {model.name}, trained by an earlier run")
+        else:
+            change = last_change(
+                LastAction.TRAINED, f"trained {model.name} on {inputs.exampleCount} examples"
+            )
+        return inputs.model_id, self._gated(backend, model, inputs, {**outputs, "lastChange": change})
+
+    def _gated(
+        self,
+        backend: Backend,
+        model: LiveModel,
+        inputs: ModelInputs,
+        outputs: dict[str, Any],
+        *,
+        serving: bool = False,
+    ) -> dict[str, Any]:
+        """``outputs`` with the outcome of the model's quality gate, when it declares one and
+        the model is ACTIVE. Raises :class:`tuned_models.gate.GateFailed` below ``minScore``."""
+        if inputs.gate is None or model.state is not ModelState.ACTIVE:
+            return outputs
+        result = evaluate(backend, model.name, inputs, self._root, self._log)
+        enforce(result, inputs.label, self._log, serving=serving)
+        return {**outputs, GATE_FIELD: result.to_output()}
 
     def _adopt(self, backend: Backend, inputs: ModelInputs) -> LiveModel:
         assert inputs.adopt is not None
@@ -204,7 +253,32 @@ class ModelLifecycle:
             model = self._wait(backend, name, operation, inputs)
         if model.state is ModelState.FAILED:
             self._log.warn(f"{inputs.label}: {name} failed on the service; the next `pulumi up` retrains it")
-        return outputs_from_live(model, inputs, operation=operation, total_steps=_int(olds.get("totalSteps")))
+        outputs = outputs_from_live(
+            model, inputs, operation=operation, total_steps=_int(olds.get("totalSteps"))
+        )
+        return self._after_update(backend, model, inputs, olds, decision, outputs)
+
+    def _after_update(
+        self,
+        backend: Backend,
+        model: LiveModel,
+        inputs: ModelInputs,
+        olds: Mapping[str, Any],
+        decision: Decision,
+        outputs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """``outputs`` of an update with the gate's outcome (evaluated again when the decision
+        says so, else the recorded one while the gate stays) and ``lastChange``."""
+        done = [f"updated {', '.join(decision.update_fields)}"] if decision.update_fields else []
+        action = LastAction.UPDATED if decision.update_fields else LastAction.RECORDED
+        if decision.evaluate and inputs.gate is not None:
+            outputs = self._gated(backend, model, inputs, outputs, serving=True)
+            done.append(f"evaluated against {inputs.gate.describe()}")
+            action = action if decision.update_fields else LastAction.EVALUATED
+        elif inputs.gate is not None and isinstance(olds.get(GATE_FIELD), Mapping):
+            outputs[GATE_FIELD] = olds[GATE_FIELD]
+        detail = "; ".join(done) or f"recorded {model.name} {model.state.value}"
+        return {**outputs, "lastChange": last_change(action, detail)}
 
     def read(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The outputs refreshed from the service, or None when the model is gone."""

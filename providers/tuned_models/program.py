@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 
 from tuned_models.model.desired import creation_order, source_of
+from tuned_models.model.evaluation import GateResult
 from tuned_models.project import find_project_root
 from tuned_models.runtime import stack_config
 from tuned_models.stack import LoadedStack, parse_config
@@ -29,13 +30,33 @@ def summary(outputs: Mapping[str, Any]) -> str:
         parts.append(f"final mean loss {float(outputs['finalMeanLoss']):.4g}")
     if outputs.get("exampleCount"):
         parts.append(f"{int(outputs['exampleCount'])} examples")
+    gate = GateResult.from_output(outputs.get("evaluation"))
+    if gate is not None:
+        parts.append(f"quality gate {'passed' if gate.passed else 'failed'}: {gate.summary()}")
     return ", ".join(parts)
+
+
+def exported(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's stack output: ``{name, state, summary}``, and ``evaluation``
+    (``{metric, score, minScore, passed, examples}``) when its quality gate was evaluated."""
+    out = {"name": outputs["name"], "state": outputs["state"], "summary": summary(outputs)}
+    gate = GateResult.from_output(outputs.get("evaluation"))
+    if gate is not None:
+        out["evaluation"] = {
+            "metric": gate.gate.metric.value,
+            "score": gate.score,
+            "minScore": gate.gate.min_score,
+            "passed": gate.passed,
+            "examples": gate.examples,
+        }
+    return out
 
 
 def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     """Declare one TunedModel per model (with its permissions and owner) and export each.
 
-    Exports, per model: ``{"name", "state", "summary"}`` under the model's resource name.
+    Exports, per model, under its resource name: :func:`exported` (name, state, summary, and
+    the quality gate's score when it has one).
     """
     models: dict[str, TunedModel] = {}
     for name in creation_order(loaded.models):
@@ -53,14 +74,12 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             dataset=loaded.datasets.get(name),
             backend=loaded.connection.backend,
             source=models[source] if source is not None else None,
+            evaluation=loaded.evaluations.get(name),
         )
         models[name] = model
-        outputs = pulumi.Output.all(
-            **{k: getattr(model, k) for k in ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount")}
-        )
-        pulumi.export(
-            name, outputs.apply(lambda o: {"name": o["name"], "state": o["state"], "summary": summary(o)})
-        )
+        keys = ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount", "evaluation")
+        outputs = pulumi.Output.all(**{k: getattr(model, k) for k in keys})
+        pulumi.export(name, outputs.apply(exported))
     return models
 
 

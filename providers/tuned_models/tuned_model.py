@@ -39,7 +39,7 @@ from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.lifecycle import ModelLifecycle
 from tuned_models.model.cache import project_cache
-from tuned_models.model.datasets import DatasetInfo, dataset_info
+from tuned_models.model.datasets import DatasetInfo, dataset_info, evaluation_info
 from tuned_models.model.desired import ModelInputs, inputs_problems, model_inputs, source_of
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
@@ -111,11 +111,6 @@ class TunedModelProvider(ProviderBase):
 _PENDING_SOURCE = "tunedModels/pending-source"
 
 
-def _dataset_info(spec: TunedModelArgs) -> DatasetInfo | None:
-    root = find_project_root()
-    return dataset_info(spec, root, project_cache(root))
-
-
 class TunedModel(Resource, module="gemini", name="TunedModel"):
     """A tuned model (type :data:`~tuned_models.tokens.TUNED_MODEL_TYPE`), with its grants.
 
@@ -124,9 +119,9 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
     - :class:`~tuned_models.model.spec.TunedModelArgs` (the library API): the model's inputs are
       built with :func:`~tuned_models.model.desired.model_inputs` for this Pulumi project and
       stack (``dataset``: the examples' info when the caller has it, else read from the
-      ``dataset`` file under the project root; ``backend``: else ``tuned-models:backend``;
-      ``source``: the TunedModel a ``tunedModelSource: {model: ...}`` names, which this one then
-      follows and depends on), and
+      ``dataset`` file under the project root; ``evaluation``: likewise for the examples of its
+      quality gate; ``backend``: else ``tuned-models:backend``; ``source``: the TunedModel a
+      ``tunedModelSource: {model: ...}`` names, which this one then follows and depends on), and
       each of its ``permissions`` and its ``owner`` become child resources
       (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
       :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
@@ -151,6 +146,7 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
         *,
         dataset: DatasetInfo | None = None,
         backend: str | None = None,
+        evaluation: DatasetInfo | None = None,
         source: TunedModel | None = None,
     ) -> None:
         spec = args if isinstance(args, TunedModelArgs) else None
@@ -165,13 +161,16 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 # A name the backend knows before the model exists is passed as a plain value,
                 # so a preview shows the cascade exactly; otherwise the source's output name.
                 source_name = source.known_name or source.name
+            root = find_project_root()
+            cache = project_cache(root)
             args = model_inputs(
                 pulumi.get_project(),
                 pulumi.get_stack(),
                 resource_name,
                 spec,
-                dataset if dataset is not None else _dataset_info(spec),
+                dataset if dataset is not None else dataset_info(spec, root, cache),
                 backend=backend or stack_connection().backend,
+                evaluation=evaluation if evaluation is not None else evaluation_info(spec, root, cache),
                 source_name=source_name if isinstance(source_name, str) else _PENDING_SOURCE,
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)

@@ -61,7 +61,14 @@ def up(root: Path) -> list[Recorded]:
         p.configure(ConfigureRequest(Config(raw, "tuned-models")))
     recorded: list[Recorded] = []
     for name, spec in loaded.models.items():
-        inputs = model_inputs("tuned-models", "local", name, spec, loaded.datasets[name]).to_inputs()
+        inputs = model_inputs(
+            "tuned-models",
+            "local",
+            name,
+            spec,
+            loaded.datasets[name],
+            evaluation=loaded.evaluations.get(name),
+        ).to_inputs()
         created = provider.create(inputs)
         assert created.outs is not None and created.outs["state"] == "ACTIVE"
         recorded.append(Recorded(name, TUNED_MODEL_TYPE, created.id, inputs, created.outs))
@@ -143,7 +150,12 @@ def test_plan_with_state_shows_update_retrain_create_and_the_delete(
     grown = plan_json(project, capsys, "--state", str(state))
     [retrain] = [m for m in grown["models"] if m["action"] != "none"]
     assert (retrain["model"], retrain["action"]) == ("number-generator", "retrain")
-    assert retrain["reason"] == "dataset stacks/datasets/number-generator.jsonl changed: 15 -> 16 examples"
+    assert retrain["reason"] == (
+        "dataset stacks/datasets/number-generator.jsonl changed: 15 -> 16 examples; then the quality "
+        "gate (exactMatch >= 0.7) must pass before it replaces the serving model (which stays if the "
+        "gate fails)"
+    )
+    assert retrain["evaluates"] is True
     dataset.write_text("".join(dataset.read_text().splitlines(keepends=True)[:-1]))
 
     edit_stack(project, _change_the_stack)
@@ -177,6 +189,7 @@ def test_plan_with_state_shows_update_retrain_create_and_the_delete(
         "adopt": 0,
         "retrain": 1,
         "update": 1,
+        "re-evaluate": 0,
         "delete": 1,
         "forget": 0,
         "none": 0,
@@ -209,7 +222,7 @@ def test_plan_without_state_never_calls_a_tagged_model_this_stacks_delete(
     assert others == {"summarizer": "not attributed", "support-tickets": "not attributed"}
     retrain = next(m for m in plan["models"] if m["model"] == "support-tickets")
     assert "if it is this stack's earlier version" in retrain["reason"]
-    assert any(n.startswith("partial plan: no Pulumi state read (--no-state)") for n in plan["notes"])
+    assert any(n.startswith("partial plan: Pulumi state not read (--no-state)") for n in plan["notes"])
 
 
 def test_detailed_exitcode_says_whether_up_changes_anything(
@@ -287,7 +300,7 @@ def test_markdown_escapes_what_it_quotes(project: Path, capsys: pytest.CaptureFi
     edit_stack(project, lambda c: c["tuned-models:models"]["summarizer"].update(description=hostile))
     assert main(["plan", "--stack", "local", "--project-root", str(project), "--state", str(state)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| summarizer |"))
-    assert row.count(" | ") == 3  # the user's | does not make a new cell
+    assert row.count(" | ") == 4  # the user's | does not make a new cell (the stack has gates)
     # Quoted in a code span (HTML, emphasis and links are literal there), the | escaped.
     assert "→ ``Sum <img src=x> \\| **bold** `tick` [link](http://x) next`` |" in row
 
@@ -306,8 +319,94 @@ def test_status_shows_each_model_with_progress(project: Path, capsys: pytest.Cap
     assert isinstance(ng["meanLoss"], float)
     assert main(args) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["MODEL", "TUNED", "MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE"]
+    assert table[0].split() == [
+        "MODEL",
+        "TUNED",
+        "MODEL",
+        "STATE",
+        "DONE",
+        "STEP",
+        "EPOCH",
+        "LOSS",
+        "AGE",
+        "GATE",
+    ]
     assert table[1].split()[2:6] == ["ACTIVE", "100%", "19/19", "5/5"]
+
+
+def gate_of(records: list[Recorded], model: str) -> dict[str, Any]:
+    """The ``evaluation`` output the provider recorded for ``model``."""
+    gate: dict[str, Any] = next(r for r in records if r.name == model).outputs["evaluation"]
+    return gate
+
+
+def test_a_changed_gate_is_a_re_evaluation_and_status_shows_the_recorded_score(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = up(project)
+    state = save_state(project, records)
+    score = gate_of(records, "number-generator")["score"]
+    args = ["status", "--stack", "local", "--project-root", str(project), "--state", str(state)]
+    assert main([*args, "--format", "json"]) == 0
+    ng = checked(capsys.readouterr().out)["stacks"][0]["models"][0]
+    assert ng["serving"] is True
+    assert ng["evaluation"] == {"metric": "exactMatch", "score": score, "minScore": 0.7, "passed": True}
+    assert main(args) == 0
+    assert f"exactMatch {score:.4g}>=0.7" in capsys.readouterr().out.splitlines()[1]
+
+    edit_stack(
+        project, lambda c: c["tuned-models:models"]["number-generator"]["evaluation"].update(minScore=0.5)
+    )
+    plan = plan_json(project, capsys, "--state", str(state))
+    ng = plan["models"][0]
+    assert (ng["action"], ng["step"], ng["evaluates"]) == ("re-evaluate", "update", True)
+    assert ng["changes"] == [{"field": "evaluation.minScore", "old": 0.7, "new": 0.5}]
+    assert ng["reason"] == (
+        "the same model is evaluated against the changed gate (exactMatch >= 0.5); nothing retrains"
+    )
+    assert ng["gate"] == {"metric": "exactMatch", "minScore": 0.5, "recordedScore": score}
+    assert plan["summary"]["re-evaluate"] == 1 and plan["changes"] is True
+    assert main(["plan", "--stack", "local", "--project-root", str(project), "--state", str(state)]) == 0
+    row = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("| number-generator |")
+    )
+    assert row.startswith("| number-generator | **re-evaluate** | `tunedModels/number-generator-")
+    assert f"| exactMatch ≥ 0.5, last {score:.4g}, **evaluated** |" in row
+
+
+def test_a_model_trained_but_not_recorded_is_adopted_by_the_plan_and_not_serving_in_status(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = up(project)
+    # As Pulumi's state is after an `up` whose gate failed (or that was interrupted): the trained
+    # model is on the service, and the state does not record it.
+    state = save_state(project, [r for r in records if not r.name.startswith("number-generator")])
+    trained = next(r for r in records if r.name == "number-generator").outputs["name"]
+    plan = plan_json(project, capsys, "--state", str(state))
+    ng = plan["models"][0]
+    assert (ng["action"], ng["step"], ng["tunedModel"], ng["evaluates"]) == (
+        "create",
+        "create",
+        trained,
+        True,
+    )
+    assert ng["reason"] == (
+        f"{trained} is trained but not recorded (its quality gate failed, or its `up` was interrupted): "
+        "`pulumi up` adopts it without training; then the quality gate (exactMatch >= 0.7) must pass "
+        "before it is recorded"
+    )
+    assert ng["gate"] == {"metric": "exactMatch", "minScore": 0.7, "recordedScore": None}
+    args = ["status", "--stack", "local", "--project-root", str(project), "--state", str(state)]
+    assert main([*args, "--format", "json"]) == 0
+    row = checked(capsys.readouterr().out)["stacks"][0]["models"][0]
+    assert (row["tunedModel"], row["managedBy"], row["serving"], row["evaluation"]) == (
+        trained,
+        "declared id",
+        False,
+        None,
+    )
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("not serving")
 
 
 def test_status_of_a_stack_not_yet_created(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -460,6 +460,7 @@ def test_json_format_reports_every_problem_with_its_parts(
                     }
                 ],
                 "datasets": {},
+                "evaluations": {},
             }
         ],
     }
@@ -714,7 +715,7 @@ def test_the_readme_stack_example_validates(tmp_path: Path, capsys: pytest.Captu
     example = _readme_stack_example()
     assert "tuned-models:models:" in example
     (tmp_path / "stacks" / "datasets").mkdir(parents=True)
-    for dataset in re.findall(r"dataset: (\S+)", example):
+    for dataset in re.findall(r"(?:dataset|examples): (stacks/\S+)", example):  # a gate's examples too
         shutil.copy(ROOT / dataset, tmp_path / dataset)
     (tmp_path / "stacks" / "Pulumi.readme.yaml").write_text(example, encoding="utf-8")
     code, lines = _validate(capsys, "--project-root", str(tmp_path), "--stack", "readme")

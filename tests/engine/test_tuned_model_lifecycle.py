@@ -134,9 +134,9 @@ def test_failed_tuning_raises_the_service_message_and_the_next_up_retrains(
     assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
     outs = engine.outputs("numbers", TUNED_MODEL)
     assert outs["state"] == "ACTIVE"
-    assert [e["status"] for e in emu.journal("CreateTunedModel")] == [200, 409, 200]
+    # The attempt is found by its name before any upload, deleted, then trained again.
+    assert [e["status"] for e in emu.journal("CreateTunedModel")] == [200, 200]
     assert [e["rpc"] for e in emu.journal() if e["rpc"] in ("CreateTunedModel", "DeleteTunedModel")] == [
-        "CreateTunedModel",
         "CreateTunedModel",
         "DeleteTunedModel",
         "CreateTunedModel",
@@ -220,7 +220,7 @@ def test_interrupted_create_is_adopted_by_the_next_up_without_training_twice(emu
         finisher.join()
         assert eng2.outputs("numbers", TUNED_MODEL)["state"] == "ACTIVE"
         creates = emu.journal("CreateTunedModel")
-        assert [e["status"] for e in creates] == [200, 409]
+        assert [e["status"] for e in creates] == [200]  # found by its name, not submitted again
         assert len(emu.models()) == 1
         assert "adopting it" in second.output()
     finally:

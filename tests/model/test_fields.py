@@ -59,8 +59,18 @@ def test_the_gemini_table_says_what_each_field_does() -> None:
 
 
 def test_every_output_the_provider_returns_is_declared() -> None:
-    # What create returns: the live outputs plus the records (see lifecycle.outputs_from_live).
-    records = {"backend", "datasetDigest", "exampleCount", "trainingSpec", "operationName", "totalSteps"}
+    # What create returns: the live outputs plus the records (see lifecycle.outputs_from_live),
+    # the quality gate's outcome and what the call did.
+    records = {
+        "backend",
+        "datasetDigest",
+        "exampleCount",
+        "trainingSpec",
+        "operationName",
+        "totalSteps",
+        "evaluation",
+        "lastChange",
+    }
     live = {
         "tunedModelId",
         "name",

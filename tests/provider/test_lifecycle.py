@@ -117,9 +117,22 @@ def test_an_interrupted_create_is_adopted_by_the_next_one_without_training_twice
     service.lifecycle.create({**first, "wait": False})  # submitted; the `up` "died" here
     model_id, outs = service.lifecycle.create(first)
     assert outs["state"] == "ACTIVE"
+    # Found by its deterministic name: the dataset is not sent again.
     creates = service.journal("CreateTunedModel")
-    assert [e["status"] for e in creates] == [200, 409]
+    assert [e["status"] for e in creates] == [200]
     assert any(line.endswith("(CREATING); adopting it") for line in service.log.info_lines)
+    assert outs["lastChange"]["action"] == "adopted"
+    assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
+
+
+def test_a_create_answered_409_adopts_what_another_run_submitted_in_between(service: Service) -> None:
+    first = inputs()
+    service.lifecycle.create({**first, "wait": False})
+    # The lookup misses it (as when another run submits between our lookup and our create).
+    service.admin.post("/_emulator/faults", json={"method": "GetTunedModel", "status": 404, "count": 1})
+    model_id, outs = service.lifecycle.create(first)
+    assert outs["state"] == "ACTIVE"
+    assert [e["status"] for e in service.journal("CreateTunedModel")] == [200, 409]
     assert [m.name for m in service.client.iter_tuned_models()] == [f"tunedModels/{model_id}"]
 
 
@@ -135,7 +148,8 @@ def test_a_failed_training_raises_and_the_next_create_deletes_it_and_trains_agai
         "deleting it and training again"
     ]
     calls = [e["status"] for e in service.journal("CreateTunedModel")]
-    assert calls == [200, 409, 200] and len(service.journal("DeleteTunedModel")) == 1
+    # Found by its name before any upload (no 409), deleted, then trained again.
+    assert calls == [200, 200] and len(service.journal("DeleteTunedModel")) == 1
 
 
 def test_the_timeout_leaves_the_model_training_and_an_update_resumes_the_wait(service: Service) -> None:

@@ -12,7 +12,7 @@ import httpx
 
 from tests.seed_examples import NUMBER_EXAMPLES
 from tests.support.harness import PROVIDER_KEY, secret, serialize_provider
-from tuned_models.model.datasets import DatasetInfo, read_examples
+from tuned_models.model.datasets import DatasetInfo, evaluation_info, read_examples
 from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
 from tuned_models.tokens import TUNED_MODEL_TYPE
@@ -109,4 +109,6 @@ def inputs(stack: str, name: str = "numbers", **spec: Any) -> dict[str, Any]:
         dataset: DatasetInfo | None = DatasetInfo.of(model.examples, None)
     else:
         dataset = DatasetInfo.of(read_examples(Path(model.dataset)), model.dataset) if model.dataset else None
-    return {**model_inputs("tuned-models", stack, name, model, dataset).to_inputs(), PROVIDER_KEY: PROVIDER}
+    gate = evaluation_info(model, Path.cwd())
+    built = model_inputs("tuned-models", stack, name, model, dataset, evaluation=gate)
+    return {**built.to_inputs(), PROVIDER_KEY: PROVIDER}

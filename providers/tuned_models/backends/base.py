@@ -24,6 +24,10 @@ from tuned_models.model.grants import Grant, Role
 from tuned_models.model.spec import Example
 from tuned_models.model.state import LiveModel, Progress
 
+#: The sampling seed of every evaluation request, so that the same model asked the same thing
+#: answers the same where the service honours a seed (the Gemini API's ``generationConfig.seed``).
+EVALUATION_SEED = 20240513
+
 
 class Log(Protocol):
     """Where a backend reports what it did (``pulumi up``'s output, or a command's stderr)."""
@@ -120,10 +124,12 @@ class Backend(Protocol):
         ...
 
     def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
-        """Start training ``inputs`` on ``examples`` under its deterministic id, exactly once:
-        when an earlier ``up`` already submitted it, adopt that submission (``earlier``) instead;
-        when that earlier attempt FAILED (the same id, so certainly this stack's own), remove it,
-        say so on ``log`` (with the service's message), and submit again.
+        """Start training ``inputs`` on ``examples`` under its deterministic id, exactly once.
+        An earlier submission under that id (the same id, so certainly this stack's own) is
+        looked up first, without sending the examples: ACTIVE (trained by an ``up`` that did not
+        record it: interrupted, or its quality gate failed) or CREATING, it is adopted
+        (``earlier``: the lifecycle waits for it and runs the gate, no second training); FAILED,
+        it is removed, said so on ``log`` (with the service's message), and submitted again.
 
         Raises RuntimeError with a message for the user when the service refuses (an unknown
         base model)."""
@@ -142,6 +148,16 @@ class Backend(Protocol):
 
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:
         """Patch exactly ``fields`` (updatable fields of the table) in place."""
+        ...
+
+    def generate(self, name: str, prompt: str) -> str:
+        """The answer of the ACTIVE model ``name`` to one user turn ``prompt``: the text of its
+        first candidate (``""`` when the service gives none), for the quality gate.
+
+        Sampling is the model's own (its declared ``temperature``, ``topP``, ``topK``: the gate
+        judges the model as it serves), made as reproducible as the service allows: a fixed
+        seed (:data:`EVALUATION_SEED`) where the service takes one, one candidate. Safe to
+        retry: an answer changes nothing on the service. Raises the client's errors."""
         ...
 
     def delete(self, model: LiveModel, operation: str | None, log: Log) -> None:

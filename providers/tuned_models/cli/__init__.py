@@ -1,4 +1,5 @@
-"""The ``tuned-models`` command: ``validate``, ``plan``, ``status``, ``prune`` and ``emulator``.
+"""The ``tuned-models`` command: ``validate``, ``plan``, ``status``, ``prune``, ``report`` and
+``emulator``.
 
 Contract:
 
@@ -10,10 +11,13 @@ Contract:
   (``stacks/Pulumi.dev.yaml: 3 models, 0 errors, 1 warning``), all on stdout. It exits 1 when
   any stack has an error, else 0. ``--format json`` prints one JSON document instead. Text that
   cannot be written as UTF-8 (a lone surrogate in a model name) is printed escaped (``\\ud800``).
-- ``validate``, ``plan``, ``status`` and ``prune`` live in :mod:`.validate`, :mod:`.plan`,
-  :mod:`.status` and :mod:`.prune`; those that read the service (which need the API client) are
-  imported when the command runs, so ``validate`` stays offline and light. Their JSON output
-  shares one versioned shape (:mod:`.output`).
+- ``validate``, ``plan``, ``status``, ``prune`` and ``report`` live in :mod:`.validate`,
+  :mod:`.plan`, :mod:`.status`, :mod:`.prune` and :mod:`.report`; those that read the service
+  (which need the API client, and ``report`` its charting library) are imported when the
+  command runs, so ``validate`` stays offline and light. They read the stack's Pulumi state by
+  one set of rules (``--state FILE``, ``--no-state``, else the Pulumi CLI when it can:
+  :func:`tuned_models.stack.state.read_state`). The JSON output of all but ``report`` shares one
+  versioned shape (:mod:`.output`).
 - ``emulator`` hands its arguments to the ``cli`` entry point of the ``tuned_models.embedded``
   group (the emulator's server); this package never imports :mod:`tuned_models_emulator`.
 """
@@ -39,11 +43,11 @@ _EXIT_UNAVAILABLE = 2
 _VALIDATE_HELP = f"""\
 Check stack files offline: no credentials, no network, no Pulumi CLI.
 
-Checks the schema of every model (defaults merged under it), that every dataset file exists
-inside the project, parses and is at most 4 MB, that each example has a non-empty input of at
-most 40,000 and an output of at most 5,000 characters, that names and ids fit the API's
-patterns, and that dependsOn names models of the same stack. Fewer than 20 examples, or
-duplicate examples, are warnings.
+Checks the schema of every model (defaults merged under it), that every dataset file (and each
+quality gate's examples file) exists inside the project, parses and is at most 4 MB, that each
+example has a non-empty input of at most 40,000 and an output of at most 5,000 characters, that
+names and ids fit the API's patterns, and that dependsOn names models of the same stack. Fewer
+than 20 training examples, or duplicate examples, are warnings.
 
 Output: one line per problem, file:model:key: message (empty parts left out; warnings read
 file:model:key: warning: message), then a summary line per stack. Exit 1 if any error, else 0.
@@ -56,10 +60,11 @@ examples:
 
 _PLAN_HELP = f"""\
 Show exactly what `pulumi up` will do to a stack's tuned models and their sharing: create,
-adopt, retrain, update in place, delete, or nothing, and why. Reads the stack's Pulumi state
-(`pulumi stack export`, when a Pulumi CLI is reachable, or --state FILE) and the service (with
-GOOGLE_API_KEY / GEMINI_API_KEY or application default credentials). Without state the plan is
-partial: deletes cannot be known, and it says so.
+adopt, retrain, update in place, re-evaluate (a changed quality gate), delete, or nothing, and
+why. Reads the stack's Pulumi state (--state FILE, else `pulumi stack export` when a Pulumi CLI
+is reachable and a backend chosen) and the service (with GOOGLE_API_KEY / GEMINI_API_KEY or
+application default credentials). Without state the plan is partial: deletes cannot be known,
+and it says so.
 
 exit codes: 0 success (with --detailed-exitcode: no changes), 2 changes (--detailed-exitcode),
 1 error.
@@ -71,8 +76,9 @@ examples:
 """
 
 _STATUS_HELP = f"""\
-Show the tuned models of a stack as the service has them: state, progress, age. The stack's
-models are those its Pulumi state records and those carrying a declared model's exact id.
+Show the tuned models of a stack as the service has them: state, progress, age, and the quality
+gate's score Pulumi recorded (GATE; "not serving": trained, but not what Pulumi records). The
+stack's models are those its Pulumi state records and those carrying a declared model's exact id.
 
 examples:
   {_PROG} status --stack local
@@ -88,6 +94,21 @@ during `pulumi up`, for a model since removed or changed). Needs the stack's sta
 examples:
   {_PROG} prune --stack dev
   {_PROG} prune --stack dev --yes
+"""
+
+_REPORT_HELP = f"""\
+Write one self-contained HTML page about a stack's models: state, base model, hyperparameters,
+dataset digest and example count, the loss curve by step and epoch, the quality gate's score
+against minScore with the worst examples, and what the last `pulumi up` changed. Reads the stack
+file, the service (the stack's credentials, as plan and status) and the stack's Pulumi state and
+history as plan does (--state FILE, --no-state, else the Pulumi CLI when it can); says what it
+could not read. A model trained but not serving (its gate failed) is evaluated against the
+declared gate (generateContent only) unless --no-evaluate. Prints the page's path. Needs
+matplotlib (pip install 'tuned-models[report]').
+
+examples:
+  {_PROG} report --stack local                      # .tuned-models/report-local.html
+  {_PROG} report --stack prod --out prod-report.html
 """
 
 _EMULATOR_HELP = f"""\
@@ -156,6 +177,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.add_argument("--yes", action="store_true", help="delete them (default: only list them)")
     _detailed_exitcode(prune, "exit 2 when there is something to delete (or was deleted), 0 when not")
+
+    report = _command(commands, "report", "write an HTML page about a stack's models", _REPORT_HELP)
+    report.add_argument("--stack", metavar="NAME", required=True, help="the stack to report on")
+    add_state_arguments(report)
+    report.add_argument(
+        "--out",
+        metavar="PATH",
+        default=None,
+        help="where to write the page (default: .tuned-models/report-NAME.html)",
+    )
+    report.add_argument(
+        "--no-evaluate",
+        action="store_true",
+        help="do not evaluate models that are trained but not serving (no generateContent calls)",
+    )
+    _project_root_argument(report)
+    report.set_defaults(handler=_run_report)
 
     emulator = _command(commands, "emulator", "run the local tuning API emulator", _EMULATOR_HELP)
     emulator.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the emulator")
@@ -243,7 +281,7 @@ def _project_root_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# -- plan, status (imported when they run: they need the API client) ---------------------------
+# -- plan, status, prune, report (imported when they run: they need the API client) -------------
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -262,6 +300,12 @@ def _run_prune(args: argparse.Namespace) -> int:
     from tuned_models.cli.prune import run_prune
 
     return run_prune(args)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from tuned_models.cli.report import run_report
+
+    return run_report(args)
 
 
 # -- emulator ------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""The frame of the commands that read the service (``plan``, ``status``, ``prune``): load and
-check the stack, read its Pulumi state (:func:`tuned_models.stack.state.read_state`), connect its
-backend, list the models that carry its tag, run the command's work, and turn failures into one
-clear line on stderr (and, with ``--format json``, a JSON document with ``ok: false``)."""
+"""The frame of the commands that read the service (``plan``, ``status``, ``prune``, ``report``):
+load and check the stack, read its Pulumi state (:func:`tuned_models.stack.state.read_state`, by
+the same rules for all of them), connect its backend, list the models that carry its tag, run
+the command's work, and turn failures into one clear line on stderr (and, with ``--format
+json``, a JSON document with ``ok: false``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tuned_models.backends.base import Backend
 from tuned_models.cli.output import document, dumps, problem_json
 from tuned_models.discovery import StackView, observe
 from tuned_models.gemini import CredentialsMissing, GeminiError
+from tuned_models.model.desired import ModelInputs, stack_inputs
 from tuned_models.project import find_project_root, project_name
 from tuned_models.stack import LoadedStack, load_stack
 from tuned_models.stack.state import StateError, read_state
@@ -37,6 +39,20 @@ class Context:
     stack: LoadedStack
     view: StackView
 
+    def declared_inputs(self) -> dict[str, ModelInputs]:
+        """The desired inputs of the stack's models, a source reference resolved to the name
+        the state records for it (:func:`tuned_models.model.desired.stack_inputs`)."""
+        state = self.view.state
+        return stack_inputs(
+            self.project,
+            self.stack.name,
+            self.stack.models,
+            self.stack.datasets,
+            evaluations=self.stack.evaluations,
+            backend=self.stack.connection.backend,
+            names={n: r.service_name for n, r in (state.models.items() if state else [])},
+        )
+
 
 #: What a command does once connected: (context, progress) -> result.
 Work = Callable[[Context, Callable[[str], None]], T]
@@ -50,6 +66,20 @@ def progress_printer(enabled: bool = True) -> Callable[[str], None]:
             print(message, file=sys.stderr, flush=True)
 
     return show
+
+
+class ProgressLog:
+    """A backend's :class:`~tuned_models.backends.base.Log` for a command: its lines go to the
+    command's progress (stderr), warnings marked."""
+
+    def __init__(self, progress: Callable[[str], None]) -> None:
+        self._progress = progress
+
+    def info(self, message: str) -> None:
+        self._progress(message)
+
+    def warn(self, message: str) -> None:
+        self._progress(f"warning: {message}")
 
 
 def connect_stack(stack: LoadedStack, project_root: Path) -> Backend:
@@ -74,18 +104,17 @@ def _fail(args: argparse.Namespace, command: str, message: str, stack: LoadedSta
     return EXIT_ERROR
 
 
-def run_command(
-    args: argparse.Namespace,
-    command: str,
-    work: Work[T],
-    to_json: Callable[[T], dict[str, Any]],
-    render_text: Callable[[T], str],
-    *,
-    changes: Callable[[T], bool] | None = None,
-) -> int:
-    """Run ``work`` against the service and print its result: the JSON document (``to_json``
-    gives the stack's entry) with ``--format json``, else ``render_text``. Returns the exit code:
-    1 on any failure; with ``--detailed-exitcode``, 2 when ``changes`` says there are some."""
+def run_against_service(
+    args: argparse.Namespace, command: str, work: Work[T], *, history: bool = False
+) -> tuple[LoadedStack, T] | int:
+    """Load and check the stack, connect, read its Pulumi state (``--state FILE``, ``--no-state``,
+    else the Pulumi CLI: :func:`tuned_models.stack.state.read_state`; ``history``: the last
+    update too), list the models with its tag, run ``work``.
+
+    Returns the stack and ``work``'s result, or the exit code (1) after one clear line on stderr
+    (and with ``--format json`` a document with ``ok: false``): the stack's problems, a state
+    file that cannot be used, missing credentials, or the service's error.
+    """
     root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
     stack = load_stack(root, args.stack)
     if not stack.ok:
@@ -104,10 +133,11 @@ def run_command(
             stack.name,
             state_file=getattr(args, "state", None),
             use_cli=not getattr(args, "no_state", False),
+            history=history,
         )
         progress(source.note)
         view = observe(backend, project, stack.name, source.state, source.note, progress)
-        result = work(Context(project, root, stack, view), progress)
+        return stack, work(Context(project, root, stack, view), progress)
     except StateError as e:
         return _fail(args, command, str(e), stack)
     except CredentialsMissing as e:
@@ -122,6 +152,25 @@ def run_command(
         return _fail(args, command, f"the service answered {e}", stack)
     except (OSError, KeyError, TypeError) as e:  # Pulumi.yaml missing or naming no project
         return _fail(args, command, f"cannot read the project ({e})", stack)
+
+
+def run_command(
+    args: argparse.Namespace,
+    command: str,
+    work: Work[T],
+    to_json: Callable[[T], dict[str, Any]],
+    render_text: Callable[[T], str],
+    *,
+    changes: Callable[[T], bool] | None = None,
+) -> int:
+    """Run ``work`` against the service (:func:`run_against_service`) and print its result: the
+    JSON document (``to_json`` gives the stack's entry) with ``--format json``, else
+    ``render_text``. Returns the exit code: 1 on any failure; with ``--detailed-exitcode``, 2
+    when ``changes`` says there are some."""
+    outcome = run_against_service(args, command, work)
+    if isinstance(outcome, int):
+        return outcome
+    stack, result = outcome
     has_changes = bool(changes and changes(result))
     if args.format == "json":
         entry = {**to_json(result), "problems": [problem_json(p) for p in stack.problems]}

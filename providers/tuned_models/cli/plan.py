@@ -7,26 +7,36 @@ provider's ``diff``), then deletes the resources of the state the program no lon
 This command does the same, read-only, with the same code: the stack's state
 (:mod:`tuned_models.stack.state`), the refresh (:func:`tuned_models.lifecycle.refreshed_outputs`),
 the desired inputs (:func:`tuned_models.model.desired.model_inputs`) and the one planner
-(:func:`tuned_models.model.planner.decide_inputs`, ``decide_grant``, ``decide_owner``).
+(:func:`tuned_models.model.planner.decide`, ``decide_unrecorded``, ``decide_grant``,
+``decide_owner``).
 
 What it says, per model (``action``; ``step`` is the step ``pulumi preview`` shows):
 
 - ``create`` (step create): trained anew; or, when the service already has the exact
-  deterministic id from an interrupted ``up``, adopted without a second training;
+  deterministic id from an ``up`` that did not record it (interrupted, or the model failed its
+  quality gate), adopted without a second training (waited for while it still trains);
 - ``adopt`` (create): ``adopt: tunedModels/...`` takes over an existing model, no training;
 - ``retrain`` (replace, or create when the state does not record it): with the fields that
   force it, the dataset file and its example counts, the source model whose retrain cascades,
-  or the previous attempt that FAILED (deleted, then trained again);
+  or the previous attempt that FAILED (deleted, then trained again); when the new id is
+  already trained (its gate failed before), it replaces the serving model without training;
 - ``update`` (update): the updatable fields, old and new;
+- ``re-evaluate`` (update): only the quality gate changed: the same model is evaluated again,
+  nothing retrains;
 - ``delete`` (delete): in the state, no longer declared: removed from the service (adopted
   models included); ``forget``: the same with ``retainOnDelete``, left on the service;
 - ``none`` (same).
 
+A model with a quality gate says so: ``evaluates`` (the action runs the gate, which must pass
+before the model is recorded or replaces the serving one) and ``gate`` (the declared metric and
+``minScore``, and the score Pulumi recorded for the current model).
+
 ``refused`` says when ``pulumi up`` will stop instead (``protect``, an adopted model that does
 not exist). Models that carry the stack's tag but are neither in the state nor declared are
-listed apart and are never changes: "not managed" (left by ``retainOnDelete`` or an ownership
-transfer), "orphan" (a FAILED attempt: ``tuned-models prune`` removes it), or, without state,
-"not attributed" (the tag is not proof: it may be another stack's). Without state (no Pulumi
+listed apart and are never changes: "not managed" (left by ``retainOnDelete``, an ownership
+transfer, or a retrain that failed its quality gate before the spec changed again), "orphan"
+(a FAILED attempt: ``tuned-models prune`` removes it), or, without state, "not attributed"
+(the tag is not proof: it may be another stack's). Without state (no Pulumi
 CLI, ``--no-state``) the plan is partial and says so: declared models are still matched by
 their exact deterministic id, which is certain.
 
@@ -36,6 +46,7 @@ Exit codes: 0, or with ``--detailed-exitcode`` 0 (no changes) / 2 (changes); 1 o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -46,20 +57,23 @@ from tuned_models.cli.output import md_code, md_text
 from tuned_models.gemini import NotFound
 from tuned_models.lifecycle import refreshed_outputs
 from tuned_models.model.desired import ModelInputs, creation_order, model_inputs, source_of
+from tuned_models.model.evaluation import Gate, GateResult
 from tuned_models.model.grants import Grant, Role
-from tuned_models.model.ids import is_legacy_id, parse_id
+from tuned_models.model.ids import parse_id
 from tuned_models.model.planner import (
+    GATE_FIELD,
     Action,
-    Decision,
     FieldChange,
     GrantAction,
     decide,
     decide_grant,
-    decide_inputs,
     decide_owner,
+    decide_unrecorded,
     grant_inputs,
     observed_from_live,
+    observed_from_outputs,
     plan_grants,
+    with_gate,
 )
 from tuned_models.model.spec import ModelSpec
 from tuned_models.model.state import LiveModel, ModelState
@@ -87,6 +101,7 @@ class ModelAction(StrEnum):
     ADOPT = "adopt"
     RETRAIN = "retrain"
     UPDATE = "update"
+    EVALUATE = "re-evaluate"
     DELETE = "delete"
     FORGET = "forget"
     NONE = "none"
@@ -98,6 +113,7 @@ ACTION_WORDS = {
     ModelAction.ADOPT: "adopt",
     ModelAction.RETRAIN: "retrain",
     ModelAction.UPDATE: "update in place",
+    ModelAction.EVALUATE: "re-evaluate",
     ModelAction.DELETE: "delete",
     ModelAction.FORGET: "forget (stays on the service)",
     ModelAction.NONE: "no change",
@@ -158,6 +174,9 @@ class ModelPlan:
     reason: str = ""
     delete_first: bool = False
     refused: str | None = None
+    evaluates: bool = False
+    gate: Gate | None = None
+    recorded_score: float | None = None
     permissions: list[GrantPlan] = field(default_factory=list)
 
     @property
@@ -175,6 +194,14 @@ class ModelPlan:
             "reason": self.reason,
             "deleteFirst": self.delete_first,
             "refused": self.refused,
+            "evaluates": self.evaluates,
+            "gate": None
+            if self.gate is None
+            else {
+                "metric": self.gate.metric.value,
+                "minScore": self.gate.min_score,
+                "recordedScore": self.recorded_score,
+            },
             "permissions": [g.to_json() for g in self.permissions],
         }
 
@@ -302,6 +329,7 @@ class _Planner:
             name,
             spec,
             self.stack.datasets.get(name),
+            evaluation=self.stack.evaluations.get(name),
             backend=self.stack.connection.backend,
             source_name=source_name,
         )
@@ -318,6 +346,10 @@ class _Planner:
         if plan.refused is None and plan.action is ModelAction.RETRAIN and protected:
             plan.refused = "protect is set: `pulumi up` refuses to replace it"
         self.after[name] = plan.tuned_model
+        plan.gate = inputs.gate
+        if recorded is not None and plan.current == recorded.service_name:
+            result = GateResult.from_output(recorded.outputs.get(GATE_FIELD))
+            plan.recorded_score = result.score if result is not None else None
         plan.permissions = self._sharing(name, spec, plan, recorded)
         return plan
 
@@ -326,61 +358,65 @@ class _Planner:
         live = self.view.find(recorded.service_name)
         if live is None:
             return None
-        fields = self.backend.fields
-        olds = refreshed_outputs(live, recorded.outputs, fields)
-        decision = decide_inputs(olds, inputs.to_inputs())
+        olds = refreshed_outputs(live, recorded.outputs, self.backend.fields)
         desired = inputs.desired()
+        trained = None if desired.adopt else self.view.exact(desired)
+        unrecorded = trained is not None and trained.name != live.name
+        target: str | None
+        if trained is not None and unrecorded:
+            # Trained under the desired id but not recorded (its gate failed, an interrupted up,
+            # or a FAILED attempt): the replacement is what the backend's submit does with it.
+            decision = decide_unrecorded(self._with_failure(trained), olds, desired)
+            target = trained.name
+        else:
+            failure = self._with_failure(live).progress
+            observed = dataclasses.replace(
+                observed_from_outputs(olds, desired.fields), error=failure.error if failure else None
+            )
+            decision = decide(observed, desired)
+            target = desired.name
         if decision.action is Action.NONE:
             return ModelPlan(name, ModelAction.NONE, "same", live.name, live.name)
-        if decision.action is Action.UPDATE:
+        if decision.action in (Action.UPDATE, Action.EVALUATE):
             reason = decision.note
             if not decision.changes and live.state is ModelState.CREATING:
                 reason = "training in progress: `pulumi up` waits for it and records the outcome"
+            action = ModelAction.EVALUATE if decision.action is Action.EVALUATE else ModelAction.UPDATE
             return ModelPlan(
-                name, ModelAction.UPDATE, "update", live.name, live.name, decision.changes, reason
+                name,
+                action,
+                "update",
+                live.name,
+                live.name,
+                decision.changes,
+                reason,
+                evaluates=decision.evaluate,
             )
+        fields = {c.field for c in decision.changes}
+        dataset = _dataset_reason(inputs, recorded.inputs, olds) if "datasetDigest" in fields else ""
+        # What happens to an unrecorded trained model comes first; else what forces the retrain.
+        parts = (decision.note, dataset) if unrecorded else (dataset, decision.note)
         return ModelPlan(
             name,
             ModelAction.RETRAIN,
             "replace",
-            desired.name,
+            target,
             live.name,
             decision.changes,
-            self._retrain_reason(decision, inputs, recorded, olds, live),
+            "; ".join(x for x in parts if x),
             decision.delete_before_replace,
+            evaluates=decision.evaluate,
         )
 
-    def _retrain_reason(
-        self,
-        decision: Decision,
-        inputs: ModelInputs,
-        recorded: StateResource,
-        olds: Mapping[str, Any],
-        live: LiveModel,
-    ) -> str:
-        fields = {c.field for c in decision.changes}
-        parts: list[str] = []
-        if "datasetDigest" in fields:
-            parts.append(_dataset_reason(inputs, recorded.inputs, olds))
-        if "state" in fields:
-            parts.append(
-                f"the recorded training FAILED{self._failure(live)}; it is deleted, then trained again"
-            )
-        if "tunedModelId" in fields and is_legacy_id(str(olds.get("tunedModelId") or "")):
-            parts.append(
-                "made before ids had an 8-character stack tag: retrained once under its new id "
-                "(create before delete)"
-            )
-        elif decision.note and "state" not in fields:
-            parts.append(decision.note)
-        return "; ".join(parts)
-
-    def _failure(self, live: LiveModel) -> str:
+    def _with_failure(self, live: LiveModel) -> LiveModel:
+        """``live``, with the service's message in its progress when its training FAILED."""
+        if live.state is not ModelState.FAILED:
+            return live
         try:
             progress = self.backend.progress(live)
         except NotFound:
-            progress = None
-        return f" ({progress.error})" if progress is not None and progress.error else ""
+            return live
+        return dataclasses.replace(live, progress=progress)
 
     def _not_recorded(self, name: str, inputs: ModelInputs, recorded: StateResource | None) -> ModelPlan:
         """A model the state does not record (or records, but the service no longer has)."""
@@ -397,53 +433,50 @@ class _Planner:
                 refused = f"{desired.adopt} does not exist: `pulumi up` fails"
             elif target.state is ModelState.FAILED:
                 refused = f"{desired.adopt} FAILED: it cannot be adopted"
-            note = f"{gone}takes over {desired.adopt} without training"
+            note = f"takes over {desired.adopt} without training"
             changes: tuple[FieldChange, ...] = ()
             if target is not None:
                 changes = decide(observed_from_live(target), desired).changes
                 if changes:
                     note += " and patches " + ", ".join(c.field for c in changes)
+            note = gone + with_gate(note, desired, "it is recorded")
             return ModelPlan(
-                name, ModelAction.ADOPT, "create", desired.adopt, None, changes, note, refused=refused
+                name,
+                ModelAction.ADOPT,
+                "create",
+                desired.adopt,
+                None,
+                changes,
+                note,
+                refused=refused,
+                evaluates=desired.gate is not None,
             )
         exact = self.view.exact(desired)
-        if exact is not None and exact.state is ModelState.FAILED:
+        if exact is not None and (self.state is not None or exact.state is ModelState.FAILED):
+            # What the backend's submit finds under the desired id: a FAILED attempt is deleted
+            # and trained again; a trained (or training) one is adopted without training.
+            decision = decide_unrecorded(self._with_failure(exact), None, desired)
+            failed = decision.action is Action.REPLACE
             return ModelPlan(
                 name,
-                ModelAction.RETRAIN,
+                ModelAction.RETRAIN if failed else ModelAction.CREATE,
                 "create",
                 exact.name,
                 exact.name,
-                (FieldChange("state", ModelState.FAILED.value, ModelState.ACTIVE.value),),
-                f"{gone}the previous attempt FAILED{self._failure(exact)}; "
-                "it will be deleted and trained again",
-                delete_first=True,
+                decision.changes,
+                gone + decision.note,
+                delete_first=decision.delete_before_replace,
+                evaluates=decision.evaluate,
             )
         if exact is not None:
+            # Without state: the service shows the model this spec makes; `pulumi up` leaves it,
+            # patches it, or (if the state does not record it) adopts it: never trains.
             decision = decide(observed_from_live(exact), desired)
-            if self.state is None:
-                # Without state: the service shows the model this spec makes; `pulumi up` leaves
-                # it, patches it, or (if the state does not record it) adopts it: never trains.
-                action = {Action.NONE: ModelAction.NONE, Action.UPDATE: ModelAction.UPDATE}.get(
-                    decision.action, ModelAction.CREATE
-                )
-                step = {ModelAction.NONE: "same", ModelAction.UPDATE: "update"}.get(action, "create")
-                return ModelPlan(name, action, step, exact.name, exact.name, decision.changes, decision.note)
-            patch = (
-                " and patches " + ", ".join(c.field for c in decision.changes)
-                if decision.action is Action.UPDATE and decision.changes
-                else ""
+            action = {Action.NONE: ModelAction.NONE, Action.UPDATE: ModelAction.UPDATE}.get(
+                decision.action, ModelAction.CREATE
             )
-            return ModelPlan(
-                name,
-                ModelAction.CREATE,
-                "create",
-                exact.name,
-                exact.name,
-                decision.changes if patch else (),
-                f"{gone}finds {exact.name} ({exact.state.value}), submitted by an earlier, interrupted "
-                f"`pulumi up`, and adopts it{patch}: no second training",
-            )
+            step = {ModelAction.NONE: "same", ModelAction.UPDATE: "update"}.get(action, "create")
+            return ModelPlan(name, action, step, exact.name, exact.name, decision.changes, decision.note)
         examples = f"{inputs.exampleCount} examples" if inputs.exampleCount is not None else "its examples"
         where = f" from {inputs.dataset}" if inputs.dataset else " (inline)"
         reason = f"{gone}trains a new model on {examples}{where}"
@@ -458,7 +491,17 @@ class _Planner:
                     "earlier version, `pulumi up` deletes it once this one is trained (not certain "
                     "without Pulumi state)"
                 )
-        return ModelPlan(name, ModelAction.CREATE, "create", desired.name, None, changes, reason)
+        reason = with_gate(reason, desired, "it is recorded")
+        return ModelPlan(
+            name,
+            ModelAction.CREATE,
+            "create",
+            desired.name,
+            None,
+            changes,
+            reason,
+            evaluates=desired.gate is not None,
+        )
 
     # -- models the state records but the file no longer declares ---------------------------------
 
@@ -677,8 +720,9 @@ class _Planner:
             else:
                 kind = Unmanaged.NOT_MANAGED
                 note = (
-                    "carries this stack's tag but is not in its state: left by retainOnDelete or an "
-                    "ownership transfer (or another stack's); `pulumi up` leaves it"
+                    "carries this stack's tag but is not in its state: left by retainOnDelete, an "
+                    "ownership transfer, or a retrain that failed its quality gate before the spec "
+                    "changed again (or another stack's); `pulumi up` leaves it"
                 )
             out.append(OtherModel(m.name, resource, m.state.value, kind, note))
         return out
@@ -700,6 +744,19 @@ def build_plan(ctx: Context, progress: Callable[[str], None]) -> StackPlan:
         for name, recorded in state.models.items():
             if name not in stack.models:
                 result.models.append(planner.undeclared(recorded))
+        for replaced in state.replaced:
+            if ctx.view.find(replaced.service_name) is not None:
+                result.models.append(
+                    ModelPlan(
+                        replaced.name,
+                        ModelAction.DELETE,
+                        "delete-replaced",
+                        None,
+                        replaced.service_name,
+                        reason="replaced by an earlier `pulumi up` that stopped before deleting it: "
+                        "`pulumi up` deletes it now",
+                    )
+                )
         for pending in state.pending:
             result.notes.append(
                 f"the last `pulumi up` was interrupted while {pending.kind.lower()} {pending.resource.name}: "
@@ -739,6 +796,19 @@ def _change_text(g: GrantPlan) -> str:
     return md_text(text + (f": {g.note}" if g.note else ""))
 
 
+def _gate_text(m: ModelPlan) -> str:
+    """The gate cell: the declared gate, the score recorded for the current model, and whether
+    this action evaluates (``exactMatch ≥ 0.8, last 0.75; evaluated``)."""
+    if m.gate is None:
+        return "-"
+    parts = [md_text(f"{m.gate.metric.value} ≥ {m.gate.min_score:g}")]
+    if m.recorded_score is not None:
+        parts.append(f"last {m.recorded_score:.4g}")
+    if m.evaluates:
+        parts.append("**evaluated**")
+    return ", ".join(parts)
+
+
 def render_markdown(plan: StackPlan) -> str:
     """A Markdown report for a pull-request comment; what it quotes from users is escaped."""
     counts = plan.summary()
@@ -749,7 +819,11 @@ def render_markdown(plan: StackPlan) -> str:
     for note in plan.notes:
         lines.append(f"> **Note:** {md_text(note)}")
         lines.append("")
-    lines += ["| model | action | tuned model | why |", "|---|---|---|---|"]
+    gated = any(m.gate is not None for m in plan.models)
+    if gated:
+        lines += ["| model | action | tuned model | quality gate | why |", "|---|---|---|---|---|"]
+    else:
+        lines += ["| model | action | tuned model | why |", "|---|---|---|---|"]
     for m in plan.models:
         why_parts = [f"{md_code(c.field)} {_value(c.old)} → {_value(c.new)}" for c in m.changes]
         if m.reason:
@@ -762,7 +836,8 @@ def render_markdown(plan: StackPlan) -> str:
             target = f"{md_code(m.current)} → {target}"
         word = ACTION_WORDS[m.action]
         action = word if m.action is ModelAction.NONE else f"**{word}**"
-        lines.append(f"| {md_text(m.model)} | {action} | {target} | {why} |")
+        gate = f" {_gate_text(m)} |" if gated else ""
+        lines.append(f"| {md_text(m.model)} | {action} | {target} |{gate} {why} |")
     grants = [(m.model, g) for m in plan.models for g in m.permissions]
     if grants:
         lines += ["", "**Sharing**", "", "| model | grantee | change |", "|---|---|---|"]

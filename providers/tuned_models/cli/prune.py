@@ -14,23 +14,13 @@ is something to delete (dry run) or something was deleted.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuned_models.cli.frame import Context, run_command
-from tuned_models.model.desired import stack_inputs
+from tuned_models.cli.frame import Context, ProgressLog, run_command
 from tuned_models.model.ids import parse_id
 from tuned_models.model.state import LiveModel, ModelState
-
-
-class _StderrLog:
-    def info(self, message: str) -> None:
-        print(message, file=sys.stderr)
-
-    def warn(self, message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr)
 
 
 @dataclass
@@ -68,15 +58,7 @@ def failed_attempts(ctx: Context) -> list[LiveModel]:
     """The stack's FAILED attempts that neither the state nor a declared model claims."""
     state = ctx.view.state
     assert state is not None
-    recorded = {n: r.service_name for n, r in state.models.items()}
-    declared = stack_inputs(
-        ctx.project,
-        ctx.stack.name,
-        ctx.stack.models,
-        ctx.stack.datasets,
-        backend=ctx.stack.connection.backend,
-        names=recorded,
-    )
+    declared = ctx.declared_inputs()
     ids = {i.model_id for i in declared.values()}
     return [
         m
@@ -98,7 +80,7 @@ def build_prune(args: argparse.Namespace) -> Callable[[Context, Callable[[str], 
         if args.yes:
             for model in result.candidates:
                 progress(f"deleting {model.name} (FAILED) ...")
-                ctx.view.backend.delete(model, None, _StderrLog())
+                ctx.view.backend.delete(model, None, ProgressLog(progress))
                 result.deleted.append(model.name)
         return result
 

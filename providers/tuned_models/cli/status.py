@@ -3,9 +3,16 @@
 The stack's models are those its Pulumi state records and those carrying the exact
 deterministic id of a declared model (see :mod:`tuned_models.cli.plan`); one row per model found
 (and one per declared model not found): state, percent done, step and epoch, the latest mean
-loss, and age. Models that only carry the stack's tag are listed after the table, never as
-rows. Progress comes from the backend (:meth:`~tuned_models.backends.base.Backend.progress`):
-the running training while a model is CREATING, what the model records otherwise. Read-only.
+loss, age, and its quality gate. Models that only carry the stack's tag are listed after the
+table, never as rows. Progress comes from the backend
+(:meth:`~tuned_models.backends.base.Backend.progress`): the running training while a model is
+CREATING, what the model records otherwise.
+
+The gate's score is recorded by ``pulumi up`` in the stack's state, not on the service
+(:mod:`tuned_models.stack.state`): a row's ``serving`` says whether the model is the one the
+state records for its resource (None without state), and ``evaluation`` is that record's
+``{metric, score, minScore, passed}``. A model under a declared id that the state does not record
+is "not serving" (trained, then its gate failed, or its ``up`` was interrupted). Read-only.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ from typing import Any
 
 from tuned_models.backends.base import Backend
 from tuned_models.cli.frame import Context, run_command
-from tuned_models.model.desired import stack_inputs
+from tuned_models.discovery import ManagedBy
+from tuned_models.model.evaluation import GateResult
 from tuned_models.model.ids import parse_id
+from tuned_models.model.planner import GATE_FIELD
 from tuned_models.model.state import LiveModel, ModelState, iso_z
 
-COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE")
+COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE", "GATE")
 
 
 def _age(created: datetime | None, now: datetime) -> str:
@@ -35,8 +44,30 @@ def _age(created: datetime | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def model_row(backend: Backend, resource: str, model: LiveModel, now: datetime) -> dict[str, Any]:
-    """One row of the status table for a live model."""
+def gate_cell(record: Any) -> dict[str, Any] | None:
+    """The ``evaluation`` of a status row: a recorded gate's ``{metric, score, minScore,
+    passed}``, or None when none is recorded."""
+    result = GateResult.from_output(record)
+    if result is None:
+        return None
+    return {
+        "metric": result.gate.metric.value,
+        "score": result.score,
+        "minScore": result.gate.min_score,
+        "passed": result.passed,
+    }
+
+
+def model_row(
+    backend: Backend,
+    resource: str,
+    model: LiveModel,
+    now: datetime,
+    serving: bool | None = None,
+    gate: Any = None,
+) -> dict[str, Any]:
+    """One row of the status table for a live model: ``serving``, whether the stack's state
+    records it (None: not read); ``gate``, the ``evaluation`` output recorded for it."""
     progress = backend.progress(model)
     return {
         "model": resource,
@@ -50,6 +81,8 @@ def model_row(backend: Backend, resource: str, model: LiveModel, now: datetime) 
         "meanLoss": progress.mean_loss if progress else None,
         "createTime": iso_z(model.create_time),
         "age": _age(model.create_time, now),
+        "serving": serving,
+        "evaluation": gate_cell(gate),
     }
 
 
@@ -89,6 +122,8 @@ def _missing(resource: str, why: str) -> dict[str, Any]:
         "meanLoss": None,
         "createTime": None,
         "age": "-",
+        "serving": None,
+        "evaluation": None,
         "managedBy": why,
     }
 
@@ -101,38 +136,18 @@ def build_status(ctx: Context, progress: Callable[[str], None], now: datetime | 
     now = now or datetime.now(UTC)
     view, stack = ctx.view, ctx.stack
     state = view.state
-    recorded_names = {n: r.service_name for n, r in (state.models.items() if state else [])}
-    desired = stack_inputs(
-        ctx.project,
-        stack.name,
-        stack.models,
-        stack.datasets,
-        backend=stack.connection.backend,
-        names=recorded_names,
-    )
+    desired = ctx.declared_inputs()
     result = StackStatus(stack.name, stack.path, view.state_note, state is None)
     shown: set[str] = set()
-    names = list(stack.models) + sorted(set(recorded_names) - set(stack.models))
-    for i, name in enumerate(names, start=1):
-        progress(f"reading {name} ({i}/{len(names)}) ...")
-        found: list[tuple[LiveModel, str]] = []
-        recorded = recorded_names.get(name)
-        if recorded is not None:
-            live = view.find(recorded)
-            if live is not None:
-                found.append((live, "state" if name in stack.models else "state (no longer declared)"))
-        inputs = desired.get(name)
-        if inputs is not None:
-            exact = view.exact(inputs.desired())
-            if exact is not None and exact.name != recorded:
-                found.append((exact, "declared id"))
-        if not found:
-            if name in stack.models:
-                result.rows.append(_missing(name, "declared id"))
-            continue
-        for live, why in found:
-            shown.add(live.name)
-            result.rows.append({**model_row(view.backend, name, live, now), "managedBy": why})
+    declared = {n: (desired[n].desired() if n in desired else None) for n in stack.models}
+    for name, models in view.stack_models(declared, progress).items():
+        if not models and name in stack.models:
+            result.rows.append(_missing(name, ManagedBy.DECLARED_ID.value))
+        for found in models:
+            shown.add(found.model.name)
+            gate = state.outputs_of(name).get(GATE_FIELD) if state is not None and found.serving else None
+            row = model_row(view.backend, name, found.model, now, found.serving, gate)
+            result.rows.append({**row, "managedBy": found.managed_by.value})
     for m in sorted(view.tagged.values(), key=lambda m: m.name):
         if m.name in shown or (state is not None and m.name in state.service_names):
             continue
@@ -148,6 +163,16 @@ def build_status(ctx: Context, progress: Callable[[str], None], now: datetime | 
             }
         )
     return result
+
+
+def _gate_text(r: dict[str, Any]) -> str:
+    if r["serving"] is False:
+        return "not serving"
+    gate = r["evaluation"]
+    if gate is None:
+        return "-"
+    sign = ">=" if gate["passed"] else "<"
+    return f"{gate['metric']} {gate['score']:.4g}{sign}{gate['minScore']:g}"
 
 
 def render_table(status: StackStatus) -> str:
@@ -166,6 +191,7 @@ def render_table(status: StackStatus) -> str:
             epoch,
             f"{r['meanLoss']:.4g}" if r["meanLoss"] is not None else "-",
             r["age"],
+            _gate_text(r),
         ]
 
     table = [list(COLUMNS), *(cells(r) for r in rows)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tuned_models.cli.output import document, dumps, problem_json
+from tuned_models.model.datasets import DatasetInfo
 from tuned_models.project import STACKS_DIR, find_project_root
 from tuned_models.stack import LoadedStack, list_stacks, load_stack
 
@@ -59,8 +61,11 @@ def _stack_json(stack: LoadedStack) -> dict[str, Any]:
         "errors": len(stack.errors),
         "warnings": len(stack.warnings),
         "problems": [problem_json(p) for p in stack.problems],
-        "datasets": {
-            name: {"path": info.path, "digest": info.digest, "examples": info.count}
-            for name, info in stack.datasets.items()
-        },
+        "datasets": _examples_json(stack.datasets),
+        "evaluations": _examples_json(stack.evaluations),
     }
+
+
+def _examples_json(infos: Mapping[str, DatasetInfo]) -> dict[str, Any]:
+    """Each model's examples (its training data, or its quality gate's): path, digest, count."""
+    return {name: {"path": i.path, "digest": i.digest, "examples": i.count} for name, i in infos.items()}

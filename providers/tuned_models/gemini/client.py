@@ -290,17 +290,30 @@ class GeminiClient:
 
     # -- inference and base models -------------------------------------------------------------
 
-    def generate_content(self, model: str, text: str) -> GenerateContentResponse:
+    def generate_content(
+        self,
+        model: str,
+        text: str,
+        *,
+        generation_config: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
+    ) -> GenerateContentResponse:
         """``POST /v1beta/{model}:generateContent`` with one user text part.
 
-        ``model`` is ``tunedModels/ID``, ``models/ID`` or a bare tuned model id. Not retried on
-        5xx or dropped connections (429s and refused connections are).
+        ``model`` is ``tunedModels/ID``, ``models/ID`` or a bare tuned model id;
+        ``generation_config`` is sent as ``generationConfig`` (absent: the model's own sampling
+        settings). 429s and refused connections are retried; 5xx and dropped connections only
+        with ``retry_server_errors`` (an answer changes nothing on the service, but it may cost).
         """
         if not model.startswith(("models/", "tunedModels/")):
             model = _tuned_model(model)
         _check_path(model)
-        body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
-        data = self._call("POST", self._v(f"{model}:generateContent"), json=body, idempotent=False)
+        body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+        if generation_config:
+            body["generationConfig"] = dict(generation_config)
+        data = self._call(
+            "POST", self._v(f"{model}:generateContent"), json=body, idempotent=retry_server_errors
+        )
         return _parse(GenerateContentResponse, data)
 
     def get_model(self, name: str) -> Model:

@@ -1,4 +1,5 @@
-"""Training datasets: reading JSONL, CSV and JSON files, checking them, and the canonical digest.
+"""Examples files (training datasets and quality gates' examples): reading JSONL, CSV and JSON
+files, checking them, and the canonical digest.
 
 Contract:
 
@@ -21,9 +22,12 @@ Contract:
   changes it. :func:`scan_dataset` computes the same digest incrementally.
 - :func:`dataset_problems` lists what ``validate`` reports about inline examples (errors and
   warnings), with the same rules the scan applies to a file.
-- :func:`training_data` is the one check of what a spec trains on, shared by the stack checker
-  (``validate``, the program) and the provider's ``check``.
-- :class:`DatasetInfo` is what the desired state keeps of a model's examples: path, digest, count.
+- :func:`training_data` and :func:`evaluation_data` are the one check of what a spec trains on
+  and of its quality gate's examples, shared by the stack checker (``validate``, the program)
+  and the provider's ``check``; both go through :func:`checked_file` for a file (the same
+  streaming scan and cache), a gate's without the recommended training size.
+- :class:`DatasetInfo` is what the desired state keeps of a model's examples (and of its gate's):
+  path, digest, count.
 """
 
 from __future__ import annotations
@@ -55,17 +59,21 @@ from tuned_models.model.spec import (
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "EVALUATION_KEY",
     "MAX_LISTED_FINDINGS",
     "SUPPORTED_SUFFIXES",
+    "CheckedExamples",
     "DatasetError",
     "DatasetInfo",
     "DatasetLimits",
     "DatasetScan",
     "Finding",
-    "TrainingData",
+    "checked_file",
     "dataset_info",
     "dataset_path_problem",
     "dataset_problems",
+    "evaluation_data",
+    "evaluation_info",
     "examples_digest",
     "read_examples",
     "scan_dataset",
@@ -455,9 +463,11 @@ def read_examples(path: Path, limits: DatasetLimits = DEFAULT_LIMITS) -> list[Ex
 
 class _Checker:
     """The rules over a sequence of examples, applied one example at a time: the digest, the
-    count, and the findings (bounded)."""
+    count, and the findings (bounded). ``training`` False: the examples of a quality gate, which
+    the service's recommended training size does not concern."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, training: bool = True) -> None:
+        self.training = training
         self._sha = hashlib.sha256(b"[")
         self.count = 0
         self._listed: list[Finding] = []
@@ -508,8 +518,9 @@ class _Checker:
         else:
             findings = list(self._listed)
             if self.count == 0:
-                findings = [Finding(Severity.ERROR, "", "the dataset has no examples")]
-            elif self.count < MIN_RECOMMENDED_EXAMPLES:
+                what = "dataset" if self.training else "evaluation"
+                findings = [Finding(Severity.ERROR, "", f"the {what} has no examples")]
+            elif self.training and self.count < MIN_RECOMMENDED_EXAMPLES:
                 findings.append(
                     Finding(
                         Severity.WARNING,
@@ -541,21 +552,23 @@ def examples_digest(examples: Iterable[Example]) -> str:
     return "sha256:" + sha.hexdigest()
 
 
-def _scan_examples(examples: Iterable[Example]) -> DatasetScan:
-    checker = _Checker()
+def _scan_examples(examples: Iterable[Example], *, training: bool = True) -> DatasetScan:
+    checker = _Checker(training=training)
     for e in examples:
         checker.example(e.textInput, e.output)
     return checker.finish()
 
 
-def dataset_problems(examples: Sequence[Example]) -> list[Problem]:
+def _problems(scan: DatasetScan) -> list[Problem]:
+    return [error(f.text) if f.severity is Severity.ERROR else warning(f.text) for f in scan.findings]
+
+
+def dataset_problems(examples: Sequence[Example], *, training: bool = True) -> list[Problem]:
     """Errors (empty or too long texts, no examples) and warnings (few or duplicate examples),
     not yet placed in a stack file (:meth:`~tuned_models.model.problems.Problem.at`); the
-    message starts with the example (``example 3: output is empty``) when it is about one."""
-    return [
-        error(f.text) if f.severity is Severity.ERROR else warning(f.text)
-        for f in _scan_examples(examples).findings
-    ]
+    message starts with the example (``example 3: output is empty``) when it is about one.
+    ``training`` False: the examples of a quality gate (no recommended size)."""
+    return _problems(_scan_examples(examples, training=training))
 
 
 def _content_hash(stream: io.FileIO) -> str:
@@ -563,10 +576,15 @@ def _content_hash(stream: io.FileIO) -> str:
 
 
 def scan_dataset(
-    path: Path, limits: DatasetLimits = DEFAULT_LIMITS, cache: ScanCache | None = None
+    path: Path,
+    limits: DatasetLimits = DEFAULT_LIMITS,
+    cache: ScanCache | None = None,
+    *,
+    training: bool = True,
 ) -> DatasetScan:
-    """Read and check the dataset file ``path`` (see the module docstring). ``cache``: a
-    :class:`~tuned_models.model.cache.ScanCache` (None: no cache). Never raises."""
+    """Read and check the examples file ``path`` (see the module docstring). ``cache``: a
+    :class:`~tuned_models.model.cache.ScanCache` (None: no cache). ``training`` False: the
+    examples of a quality gate (no recommended size). Never raises."""
     try:
         suffix = _check_suffix(path)
         stream, size = _open_regular(path)
@@ -577,12 +595,13 @@ def scan_dataset(
             _check_size(size, limits)
             key = None
             if cache is not None:
-                key = f"{_content_hash(stream)}-{suffix.lstrip('.')}-{limits.fingerprint()}"
+                purpose = "train" if training else "eval"
+                key = f"{_content_hash(stream)}-{suffix.lstrip('.')}-{purpose}-{limits.fingerprint()}"
                 cached = _from_cache(cache.get(key))
                 if cached is not None:
                     return cached
                 stream.seek(0)
-            scan = _scan_stream(stream, suffix, size, limits)
+            scan = _scan_stream(stream, suffix, size, limits, _Checker(training=training))
             if cache is not None and key is not None and key.startswith(str(scan.content_hash)):
                 cache.put(key, scan.to_json())  # else the file changed while it was read
             return scan
@@ -605,9 +624,10 @@ def _unreadable(finding: Finding) -> DatasetScan:
     return DatasetScan("", 0, (finding,), None, False)
 
 
-def _scan_stream(stream: io.FileIO, suffix: str, size: int, limits: DatasetLimits) -> DatasetScan:
+def _scan_stream(
+    stream: io.FileIO, suffix: str, size: int, limits: DatasetLimits, checker: _Checker
+) -> DatasetScan:
     hashing = _Hashing(stream)
-    checker = _Checker()
     failure: Finding | None = None
     try:
         for text_input, output in _records(hashing, suffix, size, limits):
@@ -619,14 +639,15 @@ def _scan_stream(stream: io.FileIO, suffix: str, size: int, limits: DatasetLimit
     return checker.finish(failure, hashing.sha256.hexdigest())
 
 
-# -- what a spec trains on -------------------------------------------------------------------------
+# -- what a spec trains and is evaluated on -------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class TrainingData:
-    """What a spec trains on, checked: ``info`` (None when it declares no data, or when the
-    file's examples could not be read) and ``problems`` (placed in no file yet: the message
-    starts with the dataset's path for a file). ``key``: ``dataset`` or ``examples``."""
+class CheckedExamples:
+    """The examples a spec declares, checked: what it trains on (``key``: ``dataset`` or
+    ``examples``) or its quality gate's (``evaluation.examples``). ``info`` is None when it
+    declares none, or when the file's examples could not be read; ``problems`` are placed in no
+    file yet (the message starts with the file's path for a file)."""
 
     info: DatasetInfo | None
     key: str = ""
@@ -637,9 +658,13 @@ class TrainingData:
         return [p for p in self.problems if p.severity is Severity.ERROR]
 
 
+#: The key of a quality gate's examples in a model's spec.
+EVALUATION_KEY = "evaluation.examples"
+
+
 def dataset_path_problem(dataset: str, project_root: Path) -> str | None:
-    """Why ``dataset`` (a path relative to the project root) cannot name a dataset of the
-    project, or None: empty, absolute, an unusable name, or outside the project after ``..``
+    """Why ``dataset`` (a path relative to the project root) cannot name an examples file of
+    the project, or None: empty, absolute, an unusable name, or outside the project after ``..``
     and symlinks are resolved."""
     if not dataset.strip():
         return "expected a path relative to the project root, got an empty string"
@@ -661,6 +686,24 @@ def dataset_path_problem(dataset: str, project_root: Path) -> str | None:
     return None
 
 
+def checked_file(
+    path: str,
+    project_root: Path,
+    key: str,
+    *,
+    limits: DatasetLimits = DEFAULT_LIMITS,
+    cache: ScanCache | None = None,
+) -> CheckedExamples:
+    """Check the examples file ``path`` (relative to ``project_root``) declared under ``key``
+    (``dataset``, or :data:`EVALUATION_KEY`: a gate's, with no recommended size): streamed by
+    :func:`scan_dataset`, cached by content. Never raises."""
+    problem = dataset_path_problem(path, project_root)
+    if problem is not None:
+        return CheckedExamples(None, key, [error(problem)])
+    scan = scan_dataset(project_root / path, limits, cache, training=key != EVALUATION_KEY)
+    return CheckedExamples(scan.info(path) if scan.readable else None, key, scan.problems(path))
+
+
 def training_data(
     spec: ModelFields | None,
     project_root: Path,
@@ -668,23 +711,43 @@ def training_data(
     dataset: str | None = None,
     limits: DatasetLimits = DEFAULT_LIMITS,
     cache: ScanCache | None = None,
-) -> TrainingData:
+) -> CheckedExamples:
     """Check what ``spec`` trains on: its inline ``examples`` or its ``dataset`` file (relative
     to ``project_root``; ``dataset`` names the file when the spec itself did not validate).
-    Never raises; see :class:`TrainingData`."""
+    Never raises; see :class:`CheckedExamples`."""
     if spec is not None and spec.examples is not None:
         scan = _scan_examples(spec.examples)
-        problems = [error(f.text) if f.severity is Severity.ERROR else warning(f.text) for f in scan.findings]
-        return TrainingData(DatasetInfo(None, scan.digest, scan.count), "examples", problems)
+        return CheckedExamples(DatasetInfo(None, scan.digest, scan.count), "examples", _problems(scan))
     path = spec.dataset if spec is not None else dataset
     if path is None:
-        return TrainingData(None)
-    problem = dataset_path_problem(path, project_root)
-    if problem is not None:
-        return TrainingData(None, "dataset", [error(problem)])
-    scan = scan_dataset(project_root / path, limits, cache)
-    info = scan.info(path) if scan.readable else None
-    return TrainingData(info, "dataset", scan.problems(path))
+        return CheckedExamples(None)
+    return checked_file(path, project_root, "dataset", limits=limits, cache=cache)
+
+
+def evaluation_data(
+    spec: ModelFields,
+    project_root: Path,
+    *,
+    limits: DatasetLimits = DEFAULT_LIMITS,
+    cache: ScanCache | None = None,
+) -> CheckedExamples:
+    """Check the examples of ``spec``'s quality gate (``evaluation.examples``: inline, or a file
+    read like a dataset, with no recommended size); ``info`` None when it declares no gate.
+    Never raises; see :class:`CheckedExamples`."""
+    if spec.evaluation is None:
+        return CheckedExamples(None)
+    source = spec.evaluation.examples
+    if isinstance(source, str):
+        return checked_file(source, project_root, EVALUATION_KEY, limits=limits, cache=cache)
+    scan = _scan_examples(source, training=False)
+    return CheckedExamples(DatasetInfo(None, scan.digest, scan.count), EVALUATION_KEY, _problems(scan))
+
+
+def _info(data: CheckedExamples, inline: str) -> DatasetInfo | None:
+    if data.errors:
+        message = data.errors[0].message
+        raise ValueError(message if data.info is None or data.info.path else f"{inline}: {message}")
+    return data.info
 
 
 def dataset_info(spec: ModelFields, project_root: Path, cache: ScanCache | None = None) -> DatasetInfo | None:
@@ -694,11 +757,16 @@ def dataset_info(spec: ModelFields, project_root: Path, cache: ScanCache | None 
     Raises ValueError naming the file and the reason when the examples cannot be read or are
     not fit to train on (the first error :func:`training_data` finds).
     """
-    data = training_data(spec, project_root, cache=cache)
-    if data.errors:
-        raise ValueError(
-            data.errors[0].message
-            if data.key == "dataset"
-            else f"the inline examples: {data.errors[0].message}"
-        )
-    return data.info
+    return _info(training_data(spec, project_root, cache=cache), "the inline examples")
+
+
+def evaluation_info(
+    spec: ModelFields, project_root: Path, cache: ScanCache | None = None
+) -> DatasetInfo | None:
+    """The examples of ``spec``'s quality gate (see :func:`evaluation_data`); None when it
+    declares no gate.
+
+    Raises ValueError naming the file and the reason when they cannot be read or scored (the
+    first error :func:`evaluation_data` finds).
+    """
+    return _info(evaluation_data(spec, project_root, cache=cache), "the inline evaluation examples")

@@ -19,7 +19,8 @@ from pydantic import field_validator, model_validator
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.model.cache import ScanCache
-from tuned_models.model.datasets import DatasetInfo, training_data
+from tuned_models.model.datasets import DatasetInfo, evaluation_data, training_data
+from tuned_models.model.evaluation import Gate
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.ids import tuned_model_id
 from tuned_models.model.spec import Integer, ModelFields, ResourceName
@@ -31,7 +32,8 @@ class Desired:
 
     ``model_id`` is the deterministic id (:func:`tuned_models.model.ids.tuned_model_id`);
     ``name`` the model's service name when it is known before it exists (the adopted name, or
-    the name the backend gives an id it lets the client choose), else None.
+    the name the backend gives an id it lets the client choose), else None. ``gate``: the
+    quality gate the model must pass before it serves, if it declares one.
     """
 
     model_id: str
@@ -40,6 +42,7 @@ class Desired:
     fields: FieldTable
     adopt: str | None = None
     name: str | None = None
+    gate: Gate | None = None
 
 
 class ModelInputs(ModelFields):
@@ -51,6 +54,7 @@ class ModelInputs(ModelFields):
     backend: str = DEFAULT_BACKEND
     datasetDigest: str | None = None
     exampleCount: Integer | None = None
+    evaluationDigest: str | None = None
 
     @field_validator("backend")
     @classmethod
@@ -70,6 +74,8 @@ class ModelInputs(ModelFields):
                 "tunedModelSource.model names a model of the stack: the program passes that "
                 "model's name as tunedModelSource.tunedModel"
             )
+        if self.evaluation is not None and self.evaluationDigest is None:
+            raise ValueError("evaluationDigest is required for a model with an evaluation")
         return self
 
     @property
@@ -91,10 +97,19 @@ class ModelInputs(ModelFields):
         """The deterministic id (DESIGN.md decision 1)."""
         return tuned_model_id(self.project, self.stack, self.resourceName, self.training_spec())
 
+    @property
+    def gate(self) -> Gate | None:
+        """The declared quality gate, or None."""
+        if self.evaluation is None or self.evaluationDigest is None:
+            return None
+        return Gate(self.evaluation.metric, self.evaluation.minScore, self.evaluationDigest)
+
     def desired(self) -> Desired:
         model_id = self.model_id
         name = self.adopt or self.fields.model_name(model_id)
-        return Desired(model_id, self.training_spec(), self.mutable(), self.fields, self.adopt, name)
+        return Desired(
+            model_id, self.training_spec(), self.mutable(), self.fields, self.adopt, name, self.gate
+        )
 
     @property
     def label(self) -> str:
@@ -112,23 +127,31 @@ class ModelInputs(ModelFields):
 def inputs_problems(
     inputs: ModelInputs, project_root: Path, cache: ScanCache | None = None
 ) -> list[tuple[str, str]]:
-    """What is wrong with the examples ``inputs`` train on, as ``(input name, reason)`` pairs:
-    the rules ``validate`` applies (:func:`tuned_models.model.datasets.training_data`: the file
-    exists in the project, is a regular file, parses, has examples with non-empty texts within
-    the length limits), and a ``datasetDigest`` that is not the digest of those examples (the
-    file changed since the program read it). Reads the dataset (cached by content); no API call.
+    """What is wrong with the examples ``inputs`` train on and with those of its quality gate,
+    as ``(input name, reason)`` pairs: the rules ``validate`` applies
+    (:func:`tuned_models.model.datasets.training_data` and
+    :func:`~tuned_models.model.datasets.evaluation_data`: the file exists in the project, is a
+    regular file, parses, has examples with non-empty texts within the length limits), and a
+    ``datasetDigest`` or ``evaluationDigest`` that is not the digest of those examples (the file
+    changed since the program read it). Reads the files (cached by content); no API call.
     """
-    data = training_data(inputs, project_root, cache=cache)
-    found = [(data.key, p.message) for p in data.errors]
-    if not found and data.info is not None and data.info.digest != inputs.datasetDigest:
-        where = inputs.dataset or "the inline examples"
-        found.append(
-            (
-                "datasetDigest",
-                f"{inputs.datasetDigest} is not the digest of {where} ({data.info.digest}): the "
-                "examples changed since the program read them; run the command again",
+    found: list[tuple[str, str]] = []
+    training = training_data(inputs, project_root, cache=cache)
+    gate = evaluation_data(inputs, project_root, cache=cache)
+    for data, key, declared, inline in (
+        (training, "datasetDigest", inputs.datasetDigest, "the inline examples"),
+        (gate, "evaluationDigest", inputs.evaluationDigest, "the inline evaluation examples"),
+    ):
+        errors = [(data.key, p.message) for p in data.errors]
+        found += errors
+        if not errors and data.info is not None and data.info.digest != declared:
+            found.append(
+                (
+                    key,
+                    f"{declared} is not the digest of {data.info.path or inline} ({data.info.digest}): "
+                    "the examples changed since the program read them; run the command again",
+                )
             )
-        )
     return found
 
 
@@ -140,16 +163,18 @@ def model_inputs(
     dataset: DatasetInfo | None,
     *,
     backend: str = DEFAULT_BACKEND,
+    evaluation: DatasetInfo | None = None,
     source_name: str | None = None,
 ) -> ModelInputs:
     """The ``TunedModel`` inputs for one spec: the one desired-state builder.
 
     Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file is
-    passed by path and digest only, never its examples. ``source_name``: the service name of the
-    model a ``tunedModelSource: {model: ...}`` names (it becomes ``tunedModelSource.tunedModel``,
-    so the id, and a retrain, follow that model). Raises ValueError (a pydantic ValidationError)
-    when the spec cannot train: no dataset info for a model that is not adopted, or a
-    ``tunedModelSource.model`` without ``source_name``.
+    passed by path and digest only, never its examples; so are the examples of the quality gate
+    (``evaluation``: their info). ``source_name``: the service name of the model a
+    ``tunedModelSource: {model: ...}`` names (it becomes ``tunedModelSource.tunedModel``, so the
+    id, and a retrain, follow that model). Raises ValueError (a pydantic ValidationError) when
+    the spec cannot train: no dataset info for a model that is not adopted, no evaluation info
+    for a model with a gate, or a ``tunedModelSource.model`` without ``source_name``.
     """
     values: dict[str, Any] = {
         "project": project,
@@ -159,6 +184,7 @@ def model_inputs(
         **{f: getattr(spec, f) for f in ModelFields.model_fields},
         "datasetDigest": dataset.digest if dataset else None,
         "exampleCount": dataset.count if dataset else None,
+        "evaluationDigest": evaluation.digest if evaluation else None,
     }
     source = spec.tunedModelSource
     if source is not None and source.model is not None and source_name is not None:
@@ -200,11 +226,13 @@ def stack_inputs(
     specs: Mapping[str, ModelFields],
     datasets: Mapping[str, DatasetInfo],
     *,
+    evaluations: Mapping[str, DatasetInfo] | None = None,
     backend: str = DEFAULT_BACKEND,
     names: Mapping[str, str] | None = None,
 ) -> dict[str, ModelInputs]:
     """The inputs of every model of a stack, in :func:`creation_order`, each source reference
-    (``tunedModelSource.model``) resolved to that model's name as the program passes it: the
+    (``tunedModelSource.model``) resolved to that model's name as the program passes it
+    (``datasets``, ``evaluations``: the info of each model's examples and gate examples): the
     source's desired name when the backend knows it before the model exists, else
     ``names[source]`` (e.g. what the state records). A model whose source's name is not known
     is left out. Raises ValueError as :func:`model_inputs` does."""
@@ -219,7 +247,14 @@ def stack_inputs(
             if source_name is None:
                 continue
         inputs = model_inputs(
-            project, stack, name, spec, datasets.get(name), backend=backend, source_name=source_name
+            project,
+            stack,
+            name,
+            spec,
+            datasets.get(name),
+            evaluation=(evaluations or {}).get(name),
+            backend=backend,
+            source_name=source_name,
         )
         desired_name = inputs.desired().name
         if desired_name is not None:

@@ -2,9 +2,10 @@
 
 A backend declares a :class:`FieldTable`: one :class:`FieldRule` per field of a tuned model,
 saying whether a change to it **retrains** (create-only: it is part of the training spec, so of
-the deterministic id's digest, and a change replaces the model), **updates** it in place, is the
-tool's own **setting** (never sent to the service), or is **output** only. Everything else reads
-the table:
+the deterministic id's digest, and a change replaces the model), **updates** it in place,
+**evaluates** it again (the quality gate: a change re-runs the gate on the same model, never
+retrains), is the tool's own **setting** (never sent to the service), or is **output** only.
+Everything else reads the table:
 
 - the planner (``diff`` and ``plan``): :attr:`FieldTable.training` and :attr:`FieldTable.updatable`,
   and which unknown inputs force a replacement (:attr:`FieldTable.replacing`);
@@ -33,6 +34,7 @@ class Behaviour(StrEnum):
 
     RETRAIN = "retrain"
     UPDATE = "update"
+    EVALUATE = "evaluate"
     SETTING = "setting"
     OUTPUT = "output"
 
@@ -41,6 +43,7 @@ class Behaviour(StrEnum):
 _ON_CHANGE = {
     Behaviour.RETRAIN: "retrain",
     Behaviour.UPDATE: "update",
+    Behaviour.EVALUATE: "re-evaluate",
     Behaviour.SETTING: "none",
     Behaviour.OUTPUT: "-",
 }
@@ -125,6 +128,11 @@ class FieldTable:
         return self._names(r for r in self.rules if r.behaviour is Behaviour.UPDATE)
 
     @property
+    def evaluated(self) -> tuple[str, ...]:
+        """The fields of the quality gate: a change evaluates the same model again."""
+        return self._names(r for r in self.rules if r.behaviour is Behaviour.EVALUATE)
+
+    @property
     def replacing(self) -> tuple[str, ...]:
         """The inputs whose change (or, in a preview, whose unknown value) replaces the model."""
         return self._names(
@@ -170,6 +178,7 @@ def rule(name: str, behaviour: Behaviour, doc: str = "", **options: Any) -> Fiel
 
 
 RETRAIN, UPDATE, SETTING, OUTPUT = Behaviour.RETRAIN, Behaviour.UPDATE, Behaviour.SETTING, Behaviour.OUTPUT
+EVALUATE = Behaviour.EVALUATE
 
 #: The fields every backend shares: how the tool names, waits for and manages a model.
 COMMON_RULES: tuple[FieldRule, ...] = (
@@ -221,6 +230,22 @@ COMMON_RULES: tuple[FieldRule, ...] = (
         input=False,
         change_note="per grant",
     ),
+    rule(
+        "evaluation",
+        EVALUATE,
+        "The quality gate: {examples: file or inline, metric: exactMatch|contains|similarity, "
+        "minScore: 0-1}. After training, the model answers each example; below minScore it does "
+        "not replace the serving model.",
+        output=True,
+        change_note="re-evaluate (never retrains)",
+    ),
+    rule(
+        "evaluationDigest",
+        EVALUATE,
+        "The digest of the gate's canonical examples.",
+        declared=False,
+    ),
+    rule("lastChange", OUTPUT, "What the provider last did to the model ({action, detail, time})."),
     rule("tunedModelId", OUTPUT, "The deterministic id the model was created under."),
     rule("name", OUTPUT, "The model's resource name on the service."),
     rule("state", OUTPUT, "CREATING, ACTIVE or FAILED."),

@@ -13,7 +13,21 @@ Models (:func:`decide`; field behaviour comes from the backend's field table, se
   (never for an adopted model: it is not ours to retrain);
 - a declared updatable field that differs -> ``UPDATE`` of exactly those fields;
 - a model still ``CREATING`` -> ``UPDATE`` with no fields: the next ``up`` picks up the outcome;
-- otherwise ``NONE``. An updatable field the spec does not declare is not managed: the
+- a recorded quality gate that differs from the declared one (``evaluation``: its metric,
+  ``minScore`` or examples' digest) -> ``EVALUATE``: the same model is evaluated again, nothing
+  retrains (with updatable fields that differ too: ``UPDATE`` of both). A removed gate is an
+  ``UPDATE`` that drops the recorded score. Only Pulumi's outputs record a gate: the service
+  keeps none, so an observation of the service alone (``in_state`` not known) shows no gate
+  change;
+- a model on the service under the desired id that Pulumi has not recorded (``in_state``
+  False: an interrupted ``up``, or a model that failed its gate) is what the backend's
+  ``submit`` finds (:func:`decide_unrecorded`): ACTIVE -> ``CREATE``, which adopts it without
+  training (and runs the gate); CREATING -> ``CREATE``, which waits for it; FAILED ->
+  ``REPLACE`` deleting it first: it is deleted and trained again (the service's message in the
+  note when the observation has it). Beside a model Pulumi records for the resource, the same,
+  as the replacement of that one;
+- otherwise ``NONE``. A decision whose action runs the gate says so (``evaluate``), and its
+  note names the gate. An updatable field the spec does not declare is not managed: the
   service's value (e.g. the base model's default temperature) is never a change.
 
 Numbers are compared as numbers (Pulumi sends every number as a float; the service stores
@@ -29,6 +43,7 @@ when it differs, case-insensitively.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -38,12 +53,14 @@ from typing import Any
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.model.desired import Desired, ModelInputs
+from tuned_models.model.evaluation import Gate
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.grants import Grant, Role, grantee_key
-from tuned_models.model.ids import canonical
+from tuned_models.model.ids import canonical, is_legacy_id
 from tuned_models.model.state import LiveModel, ModelState
 
 __all__ = [
+    "GATE_FIELD",
     "KNOWN_AFTER_APPLY",
     "Action",
     "Decision",
@@ -55,14 +72,18 @@ __all__ = [
     "decide_grant",
     "decide_inputs",
     "decide_owner",
+    "decide_unrecorded",
     "observed_from_live",
     "observed_from_outputs",
     "plan_grants",
     "same_value",
+    "with_gate",
 ]
 
 #: How a change shows a value that is unknown until the apply.
 KNOWN_AFTER_APPLY = "(known after apply)"
+#: The field of the quality gate; its changes are ``evaluation`` or ``evaluation.<key>``.
+GATE_FIELD = "evaluation"
 
 
 class Action(StrEnum):
@@ -70,6 +91,7 @@ class Action(StrEnum):
     ADOPT = "adopt"
     REPLACE = "replace"
     UPDATE = "update"
+    EVALUATE = "evaluate"
     NONE = "none"
     DELETE = "delete"
 
@@ -91,7 +113,10 @@ class Observed:
     create-only fields as they were declared when the model was created (the provider records
     them in its outputs); ``None`` when only the live model is known, in which case
     ``live_training`` (base model, source, resolved hyperparameters) explains a retrain as well
-    as the service allows.
+    as the service allows. ``evaluation``: the recorded outcome of its quality gate (the
+    ``evaluation`` output). ``in_state``: whether Pulumi has recorded this model (None: not
+    known, as when only the service was read). ``error``: for a FAILED model, the service's
+    message when it is known.
     """
 
     name: str
@@ -100,16 +125,25 @@ class Observed:
     mutable: Mapping[str, Any]
     training: Mapping[str, Any] | None = None
     live_training: Mapping[str, Any] = field(default_factory=dict)
+    evaluation: Mapping[str, Any] | None = None
+    in_state: bool | None = None
+    error: str | None = None
+
+
+def is_gate_field(name: str) -> bool:
+    """Whether a change's field is the quality gate (``evaluation`` or ``evaluation.<key>``)."""
+    return name == GATE_FIELD or name.startswith(GATE_FIELD + ".")
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome of the planner."""
+    """The outcome of the planner. ``evaluate``: the action runs the quality gate."""
 
     action: Action
     changes: tuple[FieldChange, ...] = ()
     delete_before_replace: bool = False
     note: str = ""
+    evaluate: bool = False
 
     @property
     def replace_fields(self) -> tuple[str, ...]:
@@ -117,7 +151,15 @@ class Decision:
 
     @property
     def update_fields(self) -> tuple[str, ...]:
-        return tuple(c.field for c in self.changes) if self.action is Action.UPDATE else ()
+        """The updatable fields to patch (the gate's changes are not patched)."""
+        if self.action is not Action.UPDATE:
+            return ()
+        return tuple(c.field for c in self.changes if not is_gate_field(c.field))
+
+    @property
+    def gate_changes(self) -> tuple[FieldChange, ...]:
+        """The changes of the quality gate."""
+        return tuple(c for c in self.changes if is_gate_field(c.field))
 
     def summary(self) -> str:
         """One line a reviewer can read, e.g. ``replace: hyperparameters.epochCount 5 -> 8``."""
@@ -162,11 +204,18 @@ def observed_from_outputs(olds: Mapping[str, Any], fields: FieldTable) -> Observ
         state=state,
         mutable={f: olds.get(f) for f in fields.updatable},
         training=olds.get("trainingSpec") or {},
+        evaluation=olds.get(GATE_FIELD) if isinstance(olds.get(GATE_FIELD), Mapping) else None,
+        in_state=True,
     )
 
 
-def observed_from_live(model: LiveModel) -> Observed:
-    """What the service shows of a model, in the planner's terms (no recorded training spec)."""
+def observed_from_live(
+    model: LiveModel, *, in_state: bool | None = None, evaluation: Mapping[str, Any] | None = None
+) -> Observed:
+    """What the service shows of a model, in the planner's terms (no recorded training spec;
+    ``in_state``: whether Pulumi records it, when the caller knows; ``evaluation``: then the
+    gate Pulumi recorded for it; ``error``: the message of a FAILED training, from the model's
+    progress when the backend filled it in)."""
     return Observed(
         name=model.name,
         model_id=model.model_id,
@@ -174,7 +223,38 @@ def observed_from_live(model: LiveModel) -> Observed:
         mutable=model.mutable,
         training=None,
         live_training=model.training,
+        evaluation=evaluation,
+        in_state=in_state,
+        error=model.progress.error if model.progress is not None else None,
     )
+
+
+def _gate_changes(observed: Observed, desired: Desired) -> tuple[FieldChange, ...]:
+    """How the declared gate differs from the recorded one (nothing unless Pulumi records the
+    model: the service keeps no gate)."""
+    if not observed.in_state:
+        return ()
+    old, new = Gate.from_record(observed.evaluation), desired.gate
+    if old is None or new is None:
+        if old is None and new is None:
+            return ()
+        return (FieldChange(GATE_FIELD, old.describe() if old else None, new.describe() if new else None),)
+    changes: list[FieldChange] = []
+    if old.metric is not new.metric:
+        changes.append(FieldChange(f"{GATE_FIELD}.metric", old.metric.value, new.metric.value))
+    if not same_value(old.min_score, new.min_score):
+        changes.append(FieldChange(f"{GATE_FIELD}.minScore", old.min_score, new.min_score))
+    if old.digest != new.digest:
+        changes.append(FieldChange(f"{GATE_FIELD}.examples", old.digest, new.digest))
+    return tuple(changes)
+
+
+def with_gate(note: str, desired: Desired, before: str) -> str:
+    """``note``, then what the gate will do (when the model declares one)."""
+    if desired.gate is None:
+        return note
+    gate = f"then the quality gate ({desired.gate.describe()}) must pass before {before}"
+    return f"{note}; {gate}" if note else gate
 
 
 def _training_changes(observed: Observed, desired: Desired) -> tuple[FieldChange, ...]:
@@ -212,40 +292,104 @@ def _by_key(f: str, old: Mapping[str, Any], new: Mapping[str, Any], keys: list[s
 
 def decide(observed: Observed | None, desired: Desired) -> Decision:
     """Decide what reconciling ``desired`` against ``observed`` takes (see the module doc)."""
+    gated = desired.gate is not None
     if observed is None:
         if desired.adopt:
-            return Decision(Action.ADOPT, note=f"take over {desired.adopt} without training")
-        return Decision(Action.CREATE, note="not on the service yet")
+            note = with_gate(f"take over {desired.adopt} without training", desired, "it is recorded")
+            return Decision(Action.ADOPT, note=note, evaluate=gated)
+        note = with_gate("not on the service yet", desired, "it is recorded")
+        return Decision(Action.CREATE, note=note, evaluate=gated)
+    serving = "it replaces the serving model (which stays if the gate fails)"
     if desired.adopt and observed.name != desired.adopt:
-        return Decision(Action.REPLACE, (FieldChange("adopt", observed.name, desired.adopt),))
+        adopted = (FieldChange("adopt", observed.name, desired.adopt),)
+        return Decision(Action.REPLACE, adopted, note=with_gate("", desired, serving), evaluate=gated)
     if not desired.adopt and observed.model_id != desired.model_id:
         changes = _training_changes(observed, desired)
+        note = ""
         if not changes:
             note = (
                 "the dataset or a defaulted hyperparameter changed"
                 if observed.training is None
                 else "the model id changed"
             )
+            if is_legacy_id(observed.model_id):
+                note = (
+                    "made before ids had an 8-character stack tag: retrained once under its new id "
+                    "(create before delete)"
+                )
             changes = (FieldChange("tunedModelId", observed.model_id, desired.model_id),)
-            return Decision(Action.REPLACE, changes, note=note)
-        return Decision(Action.REPLACE, changes)
+        return Decision(Action.REPLACE, changes, note=with_gate(note, desired, serving), evaluate=gated)
+    if observed.in_state is False:
+        return _unrecorded(observed, desired)
     if observed.state is ModelState.FAILED and not desired.adopt:
         return Decision(
             Action.REPLACE,
             (FieldChange("state", ModelState.FAILED.value, ModelState.ACTIVE.value),),
             delete_before_replace=True,
-            note="the recorded training failed; retrain",
+            note=with_gate(
+                f"the recorded training FAILED{f' ({observed.error})' if observed.error else ''}; it is "
+                "deleted, then trained again",
+                desired,
+                "it is recorded",
+            ),
+            evaluate=gated,
         )
-    changes = tuple(
+    updated = tuple(
         FieldChange(f, observed.mutable.get(f), desired.mutable[f])
         for f in desired.fields.updatable
         if desired.mutable.get(f) is not None and not same_value(observed.mutable.get(f), desired.mutable[f])
     )
-    if changes:
-        return Decision(Action.UPDATE, changes)
+    gate_changes = _gate_changes(observed, desired)
+    if gate_changes and desired.gate is not None:
+        note = f"the same model is evaluated against the changed gate ({desired.gate.describe()})"
+        if updated:
+            return Decision(Action.UPDATE, updated + gate_changes, note=f"then {note}", evaluate=True)
+        return Decision(Action.EVALUATE, gate_changes, note=f"{note}; nothing retrains", evaluate=True)
+    if updated or gate_changes:
+        note = "the gate is removed: its recorded score is dropped" if gate_changes else ""
+        return Decision(Action.UPDATE, updated + gate_changes, note=note)
     if observed.state is ModelState.CREATING:
         return Decision(Action.UPDATE, note="training in progress; the outcome is recorded")
     return Decision(Action.NONE)
+
+
+def _unrecorded_note(trained: Observed) -> str:
+    """What ``pulumi up`` does with ``trained``, a model under the desired id that Pulumi has not
+    recorded (the backend's ``submit`` finds it before training)."""
+    if trained.state is ModelState.FAILED:
+        why = f" ({trained.error})" if trained.error else ""
+        return f"the previous attempt FAILED{why}; it will be deleted and trained again"
+    if trained.state is ModelState.CREATING:
+        return (
+            f"{trained.name} is still training, submitted by an earlier `up` that did not record "
+            "it: `pulumi up` waits for it (no second training)"
+        )
+    return (
+        f"{trained.name} is trained but not recorded (its quality gate failed, or its `up` was "
+        "interrupted): `pulumi up` adopts it without training"
+    )
+
+
+def _unrecorded(trained: Observed, desired: Desired) -> Decision:
+    gated = desired.gate is not None
+    note = with_gate(_unrecorded_note(trained), desired, "it is recorded")
+    if trained.state is ModelState.FAILED:
+        failed = (FieldChange("state", ModelState.FAILED.value, ModelState.ACTIVE.value),)
+        return Decision(Action.REPLACE, failed, delete_before_replace=True, note=note, evaluate=gated)
+    return Decision(Action.CREATE, note=note, evaluate=gated)
+
+
+def decide_unrecorded(trained: LiveModel, serving: Mapping[str, Any] | None, desired: Desired) -> Decision:
+    """The decision for ``trained``, a model on the service under the desired id that Pulumi has
+    not recorded (its quality gate failed, its ``up`` was interrupted, or its training FAILED):
+    what the backend's ``submit`` does with it (adopt it without training, wait for it, or delete
+    and train it again), as a create, or as the replacement of the model Pulumi records for the
+    resource (``serving``: that one's recorded outputs)."""
+    if serving is None:
+        return decide(observed_from_live(trained, in_state=False), desired)
+    decision = decide(observed_from_outputs(serving, desired.fields), desired)
+    note = _unrecorded_note(observed_from_live(trained, in_state=False))
+    return dataclasses.replace(decision, note="; ".join(filter(None, [note, decision.note])))
 
 
 def decide_inputs(

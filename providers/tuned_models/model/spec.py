@@ -19,13 +19,16 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from tuned_models.model.grants import Grant, GranteeType, Role, grantee_key
+from tuned_models.model.scoring import Metric
 
 #: The service's pattern for a client-chosen ``tunedModelId`` (CreateTunedModelRequest).
 TUNED_MODEL_ID_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -171,6 +174,50 @@ class Example(_Strict):
         return v
 
 
+#: The union tags of :data:`EvaluationExamples` (error locations name them; problem lines do not).
+EXAMPLES_UNION_TAGS = ("file", "inline")
+
+
+def _examples_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "file"
+    return "inline" if isinstance(value, list) else None
+
+
+#: A path to an examples file (relative to the project root) or a list of inline examples.
+EvaluationExamples = Annotated[
+    Annotated[str, Tag("file")] | Annotated[list[Example], Tag("inline")],
+    Discriminator(
+        _examples_kind,
+        custom_error_type="examples_kind",
+        custom_error_message="expected a file path or a list of {textInput, output} examples",
+    ),
+]
+
+
+class Evaluation(_Strict):
+    """The quality gate of a model: after training, each example's ``textInput`` is sent to the
+    tuned model and its answer scored against ``output`` by ``metric``
+    (:mod:`tuned_models.model.scoring`); a mean score below ``minScore`` keeps the model from
+    replacing the serving one.
+
+    ``examples``: a file (path relative to the project root, read like a dataset) or inline
+    examples."""
+
+    examples: EvaluationExamples
+    metric: Metric = Metric.EXACT_MATCH
+    minScore: Annotated[Number, Field(ge=0, le=1)]
+
+
+class EvaluationDefaults(_Strict):
+    """``evaluation`` in ``tuned-models:defaults``: every key optional (merged key by key under
+    each model's own ``evaluation``)."""
+
+    examples: EvaluationExamples | None = None
+    metric: Metric | None = None
+    minScore: Annotated[Number, Field(ge=0, le=1)] | None = None
+
+
 class PermissionSpec(_Strict):
     """One grant in a model's ``permissions`` list: exactly one of user, group or everyone."""
 
@@ -266,6 +313,7 @@ class ModelFields(_Strict):
     timeout: float = 7200.0
     wait: bool = True
     adopt: TunedModelName | None = None
+    evaluation: Evaluation | None = None
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -281,8 +329,9 @@ class ModelFields(_Strict):
 
     def sources_problem(self, *, trains: bool) -> str | None:
         """Why the sources of this model do not fit together, or None: exactly one of
-        ``baseModel`` or ``tunedModelSource``, not both ``dataset`` and ``examples``, and (when
-        ``trains`` is False) data to train on unless the model is adopted."""
+        ``baseModel`` or ``tunedModelSource``, not both ``dataset`` and ``examples``, (when
+        ``trains`` is False) data to train on unless the model is adopted, and no
+        ``evaluation`` on a model that is not waited for."""
         if (self.baseModel is None) == (self.tunedModelSource is None):
             return "declare exactly one of baseModel or tunedModelSource"
         if self.dataset is not None and self.examples is not None:
@@ -291,6 +340,11 @@ class ModelFields(_Strict):
             return (
                 "declare a dataset (a file) or examples (inline); "
                 "only a model taken over with adopt may have neither"
+            )
+        if self.evaluation is not None and not self.wait:
+            return (
+                "evaluation needs wait: true: the gate runs when training ends, before the "
+                "model replaces the serving one"
             )
         return None
 
@@ -344,5 +398,6 @@ class ModelSpec(TunedModelArgs):
 
 #: Every key a model entry accepts, for "did you mean" suggestions.
 MODEL_KEYS: tuple[str, ...] = tuple(ModelSpec.model_fields)
+EVALUATION_KEYS: tuple[str, ...] = tuple(Evaluation.model_fields)
 HYPERPARAMETER_KEYS: tuple[str, ...] = tuple(Hyperparameters.model_fields)
 PERMISSION_KEYS: tuple[str, ...] = tuple(PermissionSpec.model_fields)

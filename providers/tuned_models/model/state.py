@@ -46,6 +46,16 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class LossPoint:
+    """One step of a training's loss curve, as the service reports it (the Gemini API's
+    ``tuningTask.snapshots``): the step, the epoch it belongs to, the mean loss."""
+
+    step: int
+    epoch: int
+    mean_loss: float
+
+
+@dataclass(frozen=True)
 class LiveModel:
     """A model on the service, in backend-neutral terms.
 
@@ -54,7 +64,8 @@ class LiveModel:
     the create-only fields the service shows (base model, source, resolved hyperparameters).
     ``outputs``: the resource outputs this view determines (``None`` where it shows nothing).
     ``progress``: the last training progress the model itself records (its final step, epoch
-    and loss once trained), or None.
+    and loss once trained), or None. ``loss_curve``: every step's mean loss the service reports
+    (empty when it reports none).
     """
 
     name: str
@@ -66,6 +77,7 @@ class LiveModel:
     progress: Progress | None = None
     create_time: datetime | None = None
     source: str | None = None
+    loss_curve: tuple[LossPoint, ...] = ()
 
 
 def iso_z(value: datetime | None) -> str | None:

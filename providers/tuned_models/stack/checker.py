@@ -24,10 +24,17 @@ from tuned_models.config import (
     read_connection,
 )
 from tuned_models.model.cache import ScanCache, project_cache
-from tuned_models.model.datasets import DatasetInfo, TrainingData, training_data
+from tuned_models.model.datasets import (
+    EVALUATION_KEY,
+    CheckedExamples,
+    DatasetInfo,
+    checked_file,
+    evaluation_data,
+    training_data,
+)
 from tuned_models.model.desired import source_of
 from tuned_models.model.problems import Problem, Severity, describe, suggest
-from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, ModelSpec
+from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, EvaluationDefaults, ModelSpec
 from tuned_models.stack.explain import explain
 from tuned_models.stack.loaded import LoadedStack
 
@@ -48,8 +55,8 @@ class Checker:
         self.root = project_root
         self.cache = cache if cache is not None else project_cache(project_root)
         self.problems: list[Problem] = []
-        # Each dataset file is checked once per stack, however many models train on it.
-        self._checked: dict[str, TrainingData] = {}
+        # Each examples file is checked once per stack (and key), however many models name it.
+        self._checked: dict[tuple[str, str], CheckedExamples] = {}
         # Model names YAML read as booleans, numbers or null (already reported).
         self._unnamed: set[str] = set()
 
@@ -98,6 +105,7 @@ class Checker:
 
         models: dict[str, ModelSpec] = {}
         datasets: dict[str, DatasetInfo] = {}
+        evaluations: dict[str, DatasetInfo] = {}
         for model_name, raw in raw_models.items():
             spec, merged = self._model(model_name, raw, defaults)
             info = self._training_data(model_name, merged, spec)
@@ -105,6 +113,9 @@ class Checker:
                 models[model_name] = spec
                 if info is not None:
                     datasets[model_name] = info
+                gate = self._evaluation(model_name, spec)
+                if gate is not None:
+                    evaluations[model_name] = gate
         self._depends_on(raw_models, models)
         return LoadedStack(
             name=name,
@@ -114,6 +125,7 @@ class Checker:
             problems=self.problems,
             datasets=datasets,
             model_names=tuple(raw_models),
+            evaluations=evaluations,
         )
 
     def _defaults(self, value: Any) -> dict[str, Any]:
@@ -213,13 +225,30 @@ class Checker:
             dataset = merged.get("dataset")
             if not isinstance(dataset, str):
                 return None
-            checked = self._checked.get(dataset)
-            if checked is None:
-                checked = training_data(None, self.root, dataset=dataset, cache=self.cache)
-                self._checked[dataset] = checked
-            data = checked
+            data = self._file(dataset, "dataset")
         self.problems.extend(p.at(self.source, name, data.key) for p in data.problems)
         return data.info
+
+    def _evaluation(self, name: str, spec: ModelSpec) -> DatasetInfo | None:
+        """Check the examples of the model's quality gate like a dataset's (the same streaming
+        scan and cache, no recommended size); the info of those that could be read."""
+        if spec.evaluation is None:
+            return None
+        source = spec.evaluation.examples
+        if isinstance(source, str):
+            data = self._file(source, EVALUATION_KEY)
+        else:
+            data = evaluation_data(spec, self.root)
+        self.problems.extend(p.at(self.source, name, data.key) for p in data.problems)
+        return data.info
+
+    def _file(self, path: str, key: str) -> CheckedExamples:
+        """The check of an examples file, made once per stack however many models name it."""
+        checked = self._checked.get((path, key))
+        if checked is None:
+            checked = checked_file(path, self.root, key, cache=self.cache)
+            self._checked[(path, key)] = checked
+        return checked
 
     # -- across models -----------------------------------------------------------------------
 
@@ -257,6 +286,9 @@ class Checker:
 
 class _DefaultsSpec(ModelSpec):
     """``tuned-models:defaults``: a ModelSpec whose cross-field rules are checked per model."""
+
+    # A default gate may leave out what each model adds (its examples, say).
+    evaluation: EvaluationDefaults | None = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _sources(self) -> _DefaultsSpec:

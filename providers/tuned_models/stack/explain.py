@@ -10,7 +10,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tuned_models.model.problems import describe, suggest
-from tuned_models.model.spec import HYPERPARAMETER_KEYS, MODEL_KEYS, PERMISSION_KEYS, Example
+from tuned_models.model.spec import (
+    EVALUATION_KEYS,
+    EXAMPLES_UNION_TAGS,
+    HYPERPARAMETER_KEYS,
+    MODEL_KEYS,
+    PERMISSION_KEYS,
+    Example,
+)
 
 # Valid keys per mapping of a model spec, for "did you mean" suggestions (by the parent key).
 _KEYS_BY_PARENT: dict[str, tuple[str, ...]] = {
@@ -19,6 +26,7 @@ _KEYS_BY_PARENT: dict[str, tuple[str, ...]] = {
     "permissions": PERMISSION_KEYS,
     "tunedModelSource": ("tunedModel", "model"),
     "examples": tuple(Example.model_fields),
+    "evaluation": EVALUATION_KEYS,
 }
 
 
@@ -32,7 +40,9 @@ def _number(value: Any) -> str:
 def key_path(loc: Sequence[int | str]) -> str:
     """``('permissions', 0, 'role')`` -> ``permissions[0].role``."""
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
+        if part in EXAMPLES_UNION_TAGS and i and loc[i - 1] == "examples":
+            continue  # the branch pydantic took for a file-or-inline value
         if isinstance(part, int):
             out += f"[{part}]"
         else:
@@ -87,6 +97,8 @@ def explain(err: Mapping[str, Any]) -> tuple[str, str]:
         if loc and loc[-1] == "role" and value == "OWNER":
             message += "; a model's owner is set with owner: <email>"
         return key, message
+    if kind == "enum":
+        return key, f"expected {ctx.get('expected')}, got {describe(value)}"
     if kind == "value_error":
         return key, str(ctx.get("error", err.get("msg", "")))
     return key, str(err.get("msg", kind))

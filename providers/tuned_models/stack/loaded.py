@@ -17,8 +17,9 @@ class LoadedStack:
     ``connection`` is the stack's service settings (never the key's value from a stack file).
     ``models`` holds the models whose spec validated (in file order); ``model_names`` every
     declared resource name. ``datasets`` has an entry for every valid model whose examples could
-    be read (content problems such as empty inputs are still listed in ``problems``). The stack
-    is usable only when :attr:`ok` (no errors).
+    be read (content problems such as empty inputs are still listed in ``problems``);
+    ``evaluations`` likewise for the examples of each declared quality gate. The stack is usable
+    only when :attr:`ok` (no errors).
     """
 
     name: str
@@ -28,6 +29,7 @@ class LoadedStack:
     problems: list[Problem]
     datasets: dict[str, DatasetInfo] = field(default_factory=dict)
     model_names: tuple[str, ...] = ()
+    evaluations: dict[str, DatasetInfo] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:

@@ -1,8 +1,10 @@
 """The Gemini API backend: :class:`GeminiBackend` over :class:`tuned_models.gemini.GeminiClient`.
 
 Identity: the deterministic id is the client-chosen ``tunedModelId``, so the model's name is
-``tunedModels/<id>`` before it exists, and a create the service answers 409 is our own earlier
-submission: adopted, or, when it FAILED, deleted and submitted again. Training is tracked
+``tunedModels/<id>`` before it exists. ``submit`` looks that name up first: a model found there
+(or a create the service answers 409) is our own earlier submission, adopted when it is ACTIVE
+(trained, e.g. its quality gate failed) or CREATING (waited for), deleted and submitted again
+when it FAILED. Training is tracked
 through its long-running operation (falling back to the model's state when the operation cannot
 be found). Delete cancels a running tuning first; after an ownership transfer the service
 refuses the delete, which is reported, not raised.
@@ -19,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tuned_models.backends.base import Log, Submission
+from tuned_models.backends.base import EVALUATION_SEED, Log, Submission
 from tuned_models.backends.gemini.fields import FIELDS
 from tuned_models.config import Connection
 from tuned_models.gemini import (
@@ -43,7 +45,7 @@ from tuned_models.model.desired import ModelInputs
 from tuned_models.model.grants import Grant, GranteeType, Role
 from tuned_models.model.ids import parse_id
 from tuned_models.model.spec import Example
-from tuned_models.model.state import LiveModel, ModelState, Progress, iso_z
+from tuned_models.model.state import LiveModel, LossPoint, ModelState, Progress, iso_z
 
 __all__ = ["GeminiBackend", "GeminiGrants", "connect", "live_from_api", "model_to_api"]
 
@@ -149,6 +151,7 @@ def live_from_api(model: TunedModel) -> LiveModel:
         ),
         create_time=model.createTime,
         source=model.baseModel or (source.tunedModel if source else None),
+        loss_curve=tuple(LossPoint(s.step, s.epoch, s.meanLoss) for s in snapshots if s.meanLoss is not None),
     )
 
 
@@ -189,30 +192,31 @@ class GeminiBackend:
                 yield live_from_api(model)
 
     def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
-        model_id = inputs.model_id
-        name = f"{TUNED_MODELS_PREFIX}{model_id}"
-        try:
-            op = self._create(inputs, examples, model_id)
-        except AlreadyExists:
-            earlier = live_from_api(self.client.get_tuned_model(name))
-            if earlier.state is not ModelState.FAILED:
-                return Submission(name, earlier=earlier)
-            # The same deterministic id: certainly this stack's own earlier attempt, and useless.
-            progress = self.progress(earlier)
-            why = f" ({progress.error})" if progress is not None and progress.error else ""
-            log.warn(
-                f"{inputs.label}: the previous attempt, {name}, FAILED{why}; deleting it and training again"
-            )
-            with contextlib.suppress(NotFound):
-                self.client.delete_tuned_model(name)
-            op = self._create(inputs, examples, model_id)
-        total_steps = op.metadata.totalSteps if op.metadata else None
-        log.info(f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)")
-        return Submission(name, op.name, total_steps)
+        name = f"{TUNED_MODELS_PREFIX}{inputs.model_id}"
+        # Our own earlier submission (an interrupted `up`, or a model its quality gate kept from
+        # serving) is found first, so the dataset is not sent again; a create answered 409 is one
+        # that another run submitted in between.
+        earlier = self.find(name)
+        if earlier is None:
+            try:
+                return self._create(inputs, examples, name, log)
+            except AlreadyExists:
+                earlier = live_from_api(self.client.get_tuned_model(name))
+        if earlier.state is not ModelState.FAILED:
+            return Submission(name, earlier=earlier)
+        # The same deterministic id: certainly this stack's own earlier attempt, and useless.
+        progress = self.progress(earlier)
+        why = f" ({progress.error})" if progress is not None and progress.error else ""
+        log.warn(f"{inputs.label}: the previous attempt, {name}, FAILED{why}; deleting it and training again")
+        with contextlib.suppress(NotFound):
+            self.client.delete_tuned_model(name)
+        return self._create(inputs, examples, name, log)
 
-    def _create(self, inputs: ModelInputs, examples: Sequence[Example], model_id: str) -> Operation:
+    def _create(self, inputs: ModelInputs, examples: Sequence[Example], name: str, log: Log) -> Submission:
         try:
-            return self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
+            op = self.client.create_tuned_model(
+                model_to_api(inputs, examples), tuned_model_id=inputs.model_id
+            )
         except NotFound as e:
             source = inputs.baseModel or (
                 inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
@@ -222,6 +226,9 @@ class GeminiBackend:
                 "the public Gemini API offers no base model for tuning; take over an existing tuned "
                 "model with `adopt`, or point tuned-models:endpoint at an emulator)"
             ) from None
+        total_steps = op.metadata.totalSteps if op.metadata else None
+        log.info(f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)")
+        return Submission(name, op.name, total_steps)
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> GeminiTracker:
         return GeminiTracker(self.client, name, operation, epochs)
@@ -252,6 +259,14 @@ class GeminiBackend:
 
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:
         return live_from_api(self.client.update_tuned_model(name, dict(fields), list(fields)))
+
+    def generate(self, name: str, prompt: str) -> str:
+        # No temperature, topP or topK: the model's own apply. The seed makes sampling repeatable
+        # where the service honours it (generationConfig.seed).
+        config = {"candidateCount": 1, "seed": EVALUATION_SEED}
+        return self.client.generate_content(
+            name, prompt, generation_config=config, retry_server_errors=True
+        ).text
 
     def delete(self, model: LiveModel, operation: str | None, log: Log) -> None:
         if model.state is ModelState.CREATING:
