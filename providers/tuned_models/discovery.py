@@ -10,14 +10,15 @@ rule per resource. Used by ``plan``, ``status``, ``prune`` and ``report``. Perfo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from tuned_models.backends.base import Backend
 from tuned_models.model.desired import Desired
 from tuned_models.model.ids import parse_id, stack_tag
-from tuned_models.model.state import LiveModel
+from tuned_models.model.state import LiveModel, ModelState
 from tuned_models.stack.state import StackState
 
 
@@ -40,12 +41,41 @@ class StackModel:
     serving: bool | None
 
 
+class Unmanaged(StrEnum):
+    """A model that carries the stack's tag but that this stack does not manage."""
+
+    ORPHAN = "orphan"
+    NOT_MANAGED = "not managed"
+    NOT_ATTRIBUTED = "not attributed"
+
+
+@dataclass(frozen=True)
+class OtherModel:
+    """A tagged model that is neither in the state nor declared: never a change."""
+
+    tuned_model: str
+    model: str
+    state: str
+    kind: Unmanaged
+    note: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tunedModel": self.tuned_model,
+            "model": self.model,
+            "state": self.state,
+            "kind": self.kind.value,
+            "note": self.note,
+        }
+
+
 @dataclass
 class StackView:
     """The stack's state (None: not read, see ``state_note``) and the caller's models that carry
     the stack's tag (``tagged``, by service name). :meth:`find` reads any other model once."""
 
     backend: Backend
+    stack: str
     tag: str
     state: StackState | None
     state_note: str
@@ -94,6 +124,38 @@ class StackView:
                 models.append(StackModel(name, exact, ManagedBy.DECLARED_ID, False if self.state else None))
         return found
 
+    def others(self, claimed: Set[str]) -> list[OtherModel]:
+        """The tagged models that are neither ``claimed`` (by service name) nor in the state,
+        labelled: without state "not attributed" (the tag is not proof); with it, a FAILED one is
+        an "orphan" (``tuned-models prune`` deletes it), any other "not managed"."""
+        taken = set(claimed) | (self.state.service_names if self.state is not None else set())
+        out: list[OtherModel] = []
+        for m in sorted(self.tagged.values(), key=lambda m: m.name):
+            if m.name in taken:
+                continue
+            parsed = parse_id(m.model_id)
+            if self.state is None:
+                kind = Unmanaged.NOT_ATTRIBUTED
+                note = (
+                    "carries this stack's tag, but without Pulumi state it is not attributed: "
+                    "it may be another stack's (run where `pulumi` can read the state, or pass --state)"
+                )
+            elif m.state is ModelState.FAILED:
+                kind = Unmanaged.ORPHAN
+                note = (
+                    "a FAILED attempt, in no state and declared by no model of the file: "
+                    f"`tuned-models prune --stack {self.stack} --yes` deletes it"
+                )
+            else:
+                kind = Unmanaged.NOT_MANAGED
+                note = (
+                    "carries this stack's tag but is not in its state: left by retainOnDelete, an "
+                    "ownership transfer, or a retrain that failed its quality gate before the spec "
+                    "changed again (or another stack's); `pulumi up` leaves it"
+                )
+            out.append(OtherModel(m.name, parsed.resource if parsed else "", m.state.value, kind, note))
+        return out
+
 
 def observe(
     backend: Backend,
@@ -104,7 +166,7 @@ def observe(
     progress: Callable[[str], None],
 ) -> StackView:
     """List the caller's models that carry the stack's tag; keep the state beside them."""
-    view = StackView(backend, stack_tag(project, stack), state, state_note)
+    view = StackView(backend, stack, stack_tag(project, stack), state, state_note)
     progress(f"listing tuned models on the service for stack {stack} ...")
     for model in backend.list_models(view.tag):
         view.tagged[model.name] = model

@@ -54,6 +54,36 @@ class Context:
         )
 
 
+@dataclass
+class StackEntry:
+    """What the result of a command that reads the service says of its stack first: the stack,
+    its file, and where its Pulumi state was read (``partial``: it was not, ``state_note`` why)."""
+
+    stack: str
+    file: str
+    state_note: str
+    partial: bool
+
+    @classmethod
+    def fields_of(cls, ctx: Context) -> dict[str, Any]:
+        """The entry's fields for the stack ``ctx`` names (``Result(**StackEntry.fields_of(ctx))``)."""
+        return {
+            "stack": ctx.stack.name,
+            "file": ctx.stack.path,
+            "state_note": ctx.view.state_note,
+            "partial": ctx.view.state is None,
+        }
+
+    def entry_json(self) -> dict[str, Any]:
+        """The first keys of the stack's entry in the JSON document."""
+        return {
+            "stack": self.stack,
+            "file": self.file,
+            "state": {"read": not self.partial, "source": self.state_note},
+            "partial": self.partial,
+        }
+
+
 #: What a command does once connected: (context, progress) -> result.
 Work = Callable[[Context, Callable[[str], None]], T]
 

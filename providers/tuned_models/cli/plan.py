@@ -52,14 +52,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tuned_models.cli.frame import Context, run_command
+from tuned_models.cli.frame import Context, StackEntry, run_command
 from tuned_models.cli.output import md_code, md_text
+from tuned_models.discovery import OtherModel, Unmanaged
 from tuned_models.gemini import NotFound
 from tuned_models.lifecycle import refreshed_outputs
 from tuned_models.model.desired import ModelInputs, creation_order, model_inputs, source_of
 from tuned_models.model.evaluation import Gate, GateResult
 from tuned_models.model.grants import Grant, Role
-from tuned_models.model.ids import parse_id
 from tuned_models.model.planner import (
     GATE_FIELD,
     Action,
@@ -84,10 +84,8 @@ __all__ = [
     "GrantPlan",
     "ModelAction",
     "ModelPlan",
-    "OtherModel",
     "SharingChange",
     "StackPlan",
-    "Unmanaged",
     "build_plan",
     "render_markdown",
     "run_plan",
@@ -206,42 +204,10 @@ class ModelPlan:
         }
 
 
-class Unmanaged(StrEnum):
-    """A model that carries the stack's tag but that this stack does not manage."""
-
-    ORPHAN = "orphan"
-    NOT_MANAGED = "not managed"
-    NOT_ATTRIBUTED = "not attributed"
-
-
 @dataclass
-class OtherModel:
-    """A tagged model that is neither in the state nor declared: never a change."""
-
-    tuned_model: str
-    model: str
-    state: str
-    kind: Unmanaged
-    note: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tunedModel": self.tuned_model,
-            "model": self.model,
-            "state": self.state,
-            "kind": self.kind.value,
-            "note": self.note,
-        }
-
-
-@dataclass
-class StackPlan:
+class StackPlan(StackEntry):
     """The plan of one stack."""
 
-    stack: str
-    file: str
-    state_note: str
-    partial: bool
     models: list[ModelPlan] = field(default_factory=list)
     others: list[OtherModel] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -261,10 +227,7 @@ class StackPlan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "stack": self.stack,
-            "file": self.file,
-            "state": {"read": not self.partial, "source": self.state_note},
-            "partial": self.partial,
+            **self.entry_json(),
             "changes": self.changes,
             "models": [m.to_json() for m in self.models],
             "otherModels": [o.to_json() for o in self.others],
@@ -695,45 +658,13 @@ class _Planner:
 
     # -- tagged models nobody claims -------------------------------------------------------------
 
-    def others(self, plans: list[ModelPlan]) -> list[OtherModel]:
-        claimed = {p.current for p in plans} | {p.tuned_model for p in plans}
-        if self.state is not None:
-            claimed |= self.state.service_names
-        out: list[OtherModel] = []
-        for m in sorted(self.view.tagged.values(), key=lambda m: m.name):
-            if m.name in claimed:
-                continue
-            parsed = parse_id(m.model_id)
-            resource = parsed.resource if parsed else ""
-            if self.state is None:
-                kind = Unmanaged.NOT_ATTRIBUTED
-                note = (
-                    "carries this stack's tag, but without Pulumi state it is not attributed: "
-                    "it may be another stack's (run plan where `pulumi` can read the state, or pass --state)"
-                )
-            elif m.state is ModelState.FAILED:
-                kind = Unmanaged.ORPHAN
-                note = (
-                    "a FAILED attempt, in no state and declared by no model of the file: "
-                    f"`tuned-models prune --stack {self.stack.name} --yes` deletes it"
-                )
-            else:
-                kind = Unmanaged.NOT_MANAGED
-                note = (
-                    "carries this stack's tag but is not in its state: left by retainOnDelete, an "
-                    "ownership transfer, or a retrain that failed its quality gate before the spec "
-                    "changed again (or another stack's); `pulumi up` leaves it"
-                )
-            out.append(OtherModel(m.name, resource, m.state.value, kind, note))
-        return out
-
 
 def build_plan(ctx: Context, progress: Callable[[str], None]) -> StackPlan:
     """The plan of the stack ``ctx`` names (see the module docstring)."""
     planner = _Planner(ctx, progress)
     stack = ctx.stack
     state = ctx.view.state
-    result = StackPlan(stack.name, stack.path, ctx.view.state_note, state is None)
+    result = StackPlan(**StackEntry.fields_of(ctx))
     by_name: dict[str, ModelPlan] = {}
     order = creation_order(stack.models)
     for i, name in enumerate(order, start=1):
@@ -763,7 +694,8 @@ def build_plan(ctx: Context, progress: Callable[[str], None]) -> StackPlan:
                 "`pulumi up` refuses to run until `pulumi cancel` (if the run was killed) and "
                 "`pulumi refresh --clear-pending-creates`; it then finds what was submitted"
             )
-    result.others = planner.others(result.models)
+    claimed = {p.current for p in result.models} | {p.tuned_model for p in result.models}
+    result.others = ctx.view.others({n for n in claimed if n is not None})
     if state is None:
         result.notes.append(
             f"partial plan: {ctx.view.state_note}. Declared models are matched by their exact "

@@ -18,28 +18,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuned_models.cli.frame import Context, ProgressLog, run_command
+from tuned_models.cli.frame import Context, ProgressLog, StackEntry, run_command
 from tuned_models.model.ids import parse_id
 from tuned_models.model.state import LiveModel, ModelState
 
 
 @dataclass
-class Pruned:
+class Pruned(StackEntry):
     """The FAILED attempts found, and those deleted (empty in a dry run)."""
 
-    stack: str
-    file: str
-    state_note: str
-    dry_run: bool
+    dry_run: bool = True
     candidates: list[LiveModel] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     refused: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "stack": self.stack,
-            "file": self.file,
-            "state": {"read": self.refused is None, "source": self.state_note},
+            **self.entry_json(),
             "dryRun": self.dry_run,
             "refused": self.refused,
             "candidates": [
@@ -69,7 +64,7 @@ def failed_attempts(ctx: Context) -> list[LiveModel]:
 
 def build_prune(args: argparse.Namespace) -> Callable[[Context, Callable[[str], None]], Pruned]:
     def work(ctx: Context, progress: Callable[[str], None]) -> Pruned:
-        result = Pruned(ctx.stack.name, ctx.stack.path, ctx.view.state_note, not args.yes)
+        result = Pruned(**StackEntry.fields_of(ctx), dry_run=not args.yes)
         if ctx.view.state is None:
             result.refused = (
                 f"prune needs the stack's Pulumi state to be certain ({ctx.view.state_note}); "

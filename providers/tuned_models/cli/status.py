@@ -24,12 +24,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tuned_models.backends.base import Backend
-from tuned_models.cli.frame import Context, run_command
-from tuned_models.discovery import ManagedBy
+from tuned_models.cli.frame import Context, StackEntry, run_command
+from tuned_models.discovery import ManagedBy, OtherModel
 from tuned_models.model.evaluation import GateResult
-from tuned_models.model.ids import parse_id
 from tuned_models.model.planner import GATE_FIELD
-from tuned_models.model.state import LiveModel, ModelState, iso_z
+from tuned_models.model.state import LiveModel, iso_z
 
 COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE", "GATE")
 
@@ -87,25 +86,18 @@ def model_row(
 
 
 @dataclass
-class StackStatus:
+class StackStatus(StackEntry):
     """The rows of one stack: its models (the state's, and declared ids), then models that
     carry its tag but that it does not manage (``others``, never counted as its own)."""
 
-    stack: str
-    file: str
-    state_note: str
-    partial: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
-    others: list[dict[str, Any]] = field(default_factory=list)
+    others: list[OtherModel] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "stack": self.stack,
-            "file": self.file,
-            "state": {"read": not self.partial, "source": self.state_note},
-            "partial": self.partial,
+            **self.entry_json(),
             "models": self.rows,
-            "otherModels": self.others,
+            "otherModels": [o.to_json() for o in self.others],
         }
 
 
@@ -137,7 +129,7 @@ def build_status(ctx: Context, progress: Callable[[str], None], now: datetime | 
     view, stack = ctx.view, ctx.stack
     state = view.state
     desired = ctx.declared_inputs()
-    result = StackStatus(stack.name, stack.path, view.state_note, state is None)
+    result = StackStatus(**StackEntry.fields_of(ctx))
     shown: set[str] = set()
     declared = {n: (desired[n].desired() if n in desired else None) for n in stack.models}
     for name, models in view.stack_models(declared, progress).items():
@@ -148,20 +140,7 @@ def build_status(ctx: Context, progress: Callable[[str], None], now: datetime | 
             gate = state.outputs_of(name).get(GATE_FIELD) if state is not None and found.serving else None
             row = model_row(view.backend, name, found.model, now, found.serving, gate)
             result.rows.append({**row, "managedBy": found.managed_by.value})
-    for m in sorted(view.tagged.values(), key=lambda m: m.name):
-        if m.name in shown or (state is not None and m.name in state.service_names):
-            continue
-        parsed = parse_id(m.model_id)
-        result.others.append(
-            {
-                "model": parsed.resource if parsed else "",
-                "tunedModel": m.name,
-                "state": m.state.value,
-                "kind": "not attributed"
-                if state is None
-                else ("orphan" if m.state is ModelState.FAILED else "not managed"),
-            }
-        )
+    result.others = view.others(shown)
     return result
 
 
@@ -199,7 +178,7 @@ def render_table(status: StackStatus) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
     for other in status.others:
         lines.append(
-            f"({other['kind']}: {other['tunedModel']} {other['state']} has this stack's tag; "
+            f"({other.kind.value}: {other.tuned_model} {other.state} has this stack's tag; "
             "see `tuned-models plan`)"
         )
     if status.partial:
