@@ -15,6 +15,7 @@ import pytest
 from tests.support.engine import TUNED_MODEL, Emulator, config_for, inputs
 from tests.support.harness import MiniEngine, ProviderProcess, wait_until
 from tuned_models.model.datasets import examples_digest, read_examples
+from tuned_models.model.spec import Example
 
 
 def test_preview_of_a_new_model_only_checks(engine: MiniEngine, emu: Emulator) -> None:
@@ -318,6 +319,9 @@ def _bad_inputs(stack: str, tmp_path: Path) -> dict[str, tuple[dict[str, Any], t
     bad_line.write_text('{"textInput": "a", "output": "b"}\n{"textInput": \n')
     pipe = tmp_path / "pipe.jsonl"
     os.mkfifo(pipe)
+    gate = {"examples": [{"textInput": "a", "output": " "}], "metric": "exactMatch", "minScore": 0.5}
+    held_out = [{"textInput": "Eighty", "output": "eighty one"}]
+    digest = examples_digest([Example.model_validate(e) for e in held_out])
     return {
         "empty examples": ({**good, "examples": []}, ("examples", "the dataset has no examples")),
         "a 40,001-character input": (
@@ -337,12 +341,24 @@ def _bad_inputs(stack: str, tmp_path: Path) -> dict[str, tuple[dict[str, Any], t
             {**_without(good, "examples"), "dataset": "pipe.jsonl"},
             ("dataset", "pipe.jsonl: not a regular file (a named pipe)"),
         ),
+        "an empty text in the gate's examples": (
+            {**good, "evaluation": gate, "evaluationDigest": digest},
+            ("evaluation.examples", "example 1: output is empty"),
+        ),
+        "gate examples changed since the program read them": (
+            {**good, "evaluation": {**gate, "examples": held_out}, "evaluationDigest": "sha256:" + "0" * 64},
+            (
+                "evaluationDigest",
+                "sha256:" + "0" * 64 + " is not the digest of the inline evaluation examples",
+            ),
+        ),
     }
 
 
 def test_check_rejects_what_validate_rejects_with_no_api_call(emu: Emulator, tmp_path: Path) -> None:
     """Issue 13: empty examples, a 40,001-character input, an empty text, no data at all, an
-    unreadable dataset and a named pipe fail the provider's check; the service sees no request."""
+    unreadable dataset, a named pipe, and the same for a quality gate's examples fail the
+    provider's check; the service sees no request."""
     proc = ProviderProcess(cwd=tmp_path)
     try:
         (tmp_path / "Pulumi.yaml").write_text("name: tuned-models\nruntime: python\n")
@@ -355,6 +371,6 @@ def test_check_rejects_what_validate_rejects_with_no_api_call(emu: Emulator, tmp
             assert [p for p, _ in step.failures] == [prop], (case, step.failures)
             assert step.failures[0][1].startswith(reason), (case, step.failures)
         assert emu.journal() == []
-        assert engine.calls == ["Check"] * 6
+        assert engine.calls == ["Check"] * 8
     finally:
         proc.close()

@@ -1,4 +1,5 @@
-"""Dataset files: the streaming scan, hostile files, and the scan cache (by raw content hash)."""
+"""Examples files (datasets and gates' examples): the streaming scan, hostile files, and the scan
+cache (by raw content hash)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from tuned_models.model import datasets
 from tuned_models.model.cache import ScanCache, project_cache
 from tuned_models.model.datasets import (
     MAX_LISTED_FINDINGS,
+    DatasetInfo,
     DatasetLimits,
+    evaluation_data,
     examples_digest,
     read_examples,
     scan_dataset,
+    training_data,
 )
-from tuned_models.model.spec import Example
+from tuned_models.model.spec import Example, ModelFields
 
 
 def _jsonl(n: int, start: int = 0) -> str:
@@ -234,3 +238,33 @@ def test_the_project_cache_lives_under_the_ignored_state_folder_and_can_be_turne
     assert cache is not None and cache.directory == tmp_path / ".tuned-models" / "cache" / "datasets"
     monkeypatch.setenv("TUNED_MODELS_CACHE", "off")
     assert project_cache(tmp_path) is None
+
+
+def test_a_gates_examples_file_is_scanned_and_cached_like_a_dataset_but_kept_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "eval.jsonl").write_text(_jsonl(3), encoding="utf-8")
+    spec = ModelFields.model_validate(
+        {
+            "baseModel": "models/gemini-1.5-flash-001-tuning",
+            "dataset": "eval.jsonl",
+            "evaluation": {"examples": "eval.jsonl", "minScore": 0.5},
+        }
+    )
+    cache = ScanCache(tmp_path / "cache")
+    parses = CountingScans(monkeypatch)
+    gate = evaluation_data(spec, tmp_path, cache=cache)
+    assert gate.key == "evaluation.examples" and gate.problems == []  # no recommended size for a gate
+    assert gate.info == DatasetInfo("eval.jsonl", examples_digest(read_examples(tmp_path / "eval.jsonl")), 3)
+    assert evaluation_data(spec, tmp_path, cache=cache) == gate and parses.count == 1
+    # The same bytes as training data: the same reader, its own entry (the rules differ).
+    training = training_data(spec, tmp_path, cache=cache)
+    assert training.info == gate.info and parses.count == 2
+    assert [p.message for p in training.problems] == [
+        "eval.jsonl: only 3 examples; the service recommends at least 20 (100-500 is typical)"
+    ]
+    outside = ModelFields.model_validate(
+        {**spec.model_dump(exclude_none=True), "evaluation": {"examples": "../eval.jsonl", "minScore": 0.5}}
+    )
+    [problem] = evaluation_data(outside, tmp_path).problems
+    assert problem.message.startswith("../eval.jsonl: outside the project")
