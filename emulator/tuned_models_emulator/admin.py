@@ -1,5 +1,12 @@
 """Admin routes under ``/_emulator/`` (outside the APIs' paths; not journaled).
 
+Who may call them (see ``emulator/README.md``, "Trust model"): a request with an ``Origin``
+header, a cross-site ``Sec-Fetch-Site``, or a body of a type an HTML form can send (the "simple"
+types of CORS) is refused (403): no web page can reach them. With an admin token configured
+(``tuned-models emulator`` always has one), the request must carry ``Authorization: Bearer
+<token>`` (401 otherwise). Without one, an emulator on a socket accepts only loopback Host names
+(``serve_in_thread`` for tests); the in-process transport accepts any.
+
 | route | body | answer |
 |---|---|---|
 | ``POST /_emulator/reset`` | - | ``{}`` |
@@ -20,17 +27,26 @@ error shape.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tuned_models_emulator.auth import register_caller
+from tuned_models_emulator.auth import MAX_CREDENTIAL_CHARS, register_caller
 from tuned_models_emulator.codec import json_bytes, parse_json_body
-from tuned_models_emulator.errors import ApiError, InvalidArgument, NotFound, error_body
+from tuned_models_emulator.errors import (
+    ApiError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    error_body,
+)
 from tuned_models_emulator.faults import validate_failure, validate_fault
-from tuned_models_emulator.records import ClockMode
+from tuned_models_emulator.records import ClockMode, Settings, credential_hash
 from tuned_models_emulator.routes import Router, off_loop, read_body
 from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Tx
@@ -50,7 +66,7 @@ def _reset(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _seed(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
-    seed = number(body, "seed", integer=True)
+    seed = number(body, "seed", integer=True, minimum=-(2**63), maximum=2**64 - 1)
     admin.runtime.set_seed(tx, seed)
     return {"seed": seed}
 
@@ -64,7 +80,7 @@ def _update_settings(admin: Admin, tx: Tx, body: dict[str, Any]) -> dict[str, An
     if step is not None:
         admin.runtime.set_step_seconds(tx, step)
     if "seed" in body:
-        admin.runtime.set_seed(tx, number(body, "seed", integer=True))
+        admin.runtime.set_seed(tx, number(body, "seed", integer=True, minimum=-(2**63), maximum=2**64 - 1))
     return admin.runtime.settings_json(tx)
 
 
@@ -185,6 +201,9 @@ class Admin:
         """Serve one admin request; every error is answered in the API's error shape."""
         route = request.url.path.removeprefix("/_emulator/").strip("/")
         try:
+            refusal = refusal_of(self.runtime.settings, request)
+            if refusal is not None:
+                raise refusal
             raw = await read_body(request, ADMIN_BODY_LIMIT)
             return await off_loop(self._serve, request.method, request.url.path, route, raw)
         except ApiError as error:
@@ -208,6 +227,45 @@ class Admin:
             return answer if isinstance(answer, Response) else _response(answer)
         except ApiError as error:
             return _response(error_body(error), error.http_code)
+
+
+CROSS_ORIGIN = (
+    "The emulator's admin routes refuse requests from web pages (Origin, Sec-Fetch-Site or a form body)."
+)
+NEEDS_TOKEN = (
+    "The emulator's admin routes need its admin token: send 'Authorization: Bearer <token>' "
+    "(tuned-models emulator prints the token when it starts, or takes --admin-token)."
+)
+WRONG_HOST = "The emulator's admin routes answer only requests addressed to a loopback host name."
+#: Content types a web page can send cross-origin without a preflight (CORS "simple" requests).
+_FORM_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refusal_of(settings: Settings, request: Request) -> ApiError | None:
+    """Why an admin request is refused (403 from a web page or to a non-loopback Host name, 401
+    without the admin token), or None when it may go on."""
+    headers = request.headers
+    content_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if (
+        "origin" in headers
+        or headers.get("sec-fetch-site", "none") not in ("none", "same-origin")
+        or content_type in _FORM_TYPES
+    ):
+        return PermissionDenied(CROSS_ORIGIN)
+    if settings.admin_token_hash is not None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        given = credential_hash(token) if token and len(token) <= MAX_CREDENTIAL_CHARS else ""
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given, settings.admin_token_hash):
+            return Unauthenticated(NEEDS_TOKEN)
+    elif settings.admin_hosts is not None:
+        try:
+            host = urlsplit("//" + headers.get("host", "")).hostname or ""
+        except ValueError:
+            host = ""
+        if host not in settings.admin_hosts:
+            return PermissionDenied(WRONG_HOST)
+    return None
 
 
 def _response(body: Any, status: int = 200) -> Response:

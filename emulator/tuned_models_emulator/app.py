@@ -7,14 +7,16 @@ body read (at most the endpoint's ``max_body``, else 413) -> decoding and the en
 -> the endpoint's handler -> journal, inside one store transaction (two when latency is
 injected, so the database is not locked while the request sleeps) -> rendering. Only the
 transaction holds the store; decoding, preparing and rendering run outside it, in a worker
-thread. A handler's writes are undone when it raises.
+thread. A handler's writes are undone when it raises. A handler may defer the rest of its work
+(:class:`~tuned_models_emulator.routes.Deferred`: an upload's bytes, a tuning job's dataset) to
+after its transaction; the request is journaled once that is done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -39,7 +41,7 @@ from tuned_models_emulator.errors import (
 )
 from tuned_models_emulator.faults import FaultDecision, decide_fault
 from tuned_models_emulator.records import Caller, Settings
-from tuned_models_emulator.routes import Body, Call, Route, Router, Service, Upload, off_loop, read_body
+from tuned_models_emulator.routes import Body, Call, Deferred, Route, Router, Service, off_loop, read_body
 from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.storage import CloudStorage
 from tuned_models_emulator.store import Store, Tx
@@ -133,7 +135,7 @@ class _Outcome:
     delay_ms: int = 0
     decision: FaultDecision | None = None
     parsed: Call | ApiError | None = None
-    upload: Upload | None = None
+    deferred: Deferred | None = None
     caller: str | None = None
 
 
@@ -171,23 +173,27 @@ class Api:
         )
         try:
             outcome = await self._run(req, None)
-            if outcome.response is None and outcome.upload is None:
+            if outcome.response is None and outcome.deferred is None:
                 await asyncio.sleep(outcome.delay_ms / 1000.0)
                 outcome = await self._run(req, outcome)
-            if outcome.upload is not None:
-                return await self._receive(req, outcome.upload, outcome.caller, request)
+            if outcome.deferred is not None:
+                return await self._receive(req, outcome.deferred, outcome.caller, request)
         except Exception:
             log.exception("emulator bug while serving %s %s", request.method, path)
             return error_response(Internal("Internal error encountered."))
         assert outcome.response is not None
         return outcome.response
 
-    async def _receive(self, req: _Request, upload: Upload, caller: str | None, request: Request) -> Response:
-        """The rest of a ``stream_body`` request, after its transaction: the handler's upload gets
-        the body's chunks; then the journal."""
+    async def _receive(
+        self, req: _Request, deferred: Deferred, caller: str | None, request: Request
+    ) -> Response:
+        """The rest of a request whose handler deferred it, after its transaction: it gets the
+        body's chunks (as they arrive for a ``stream_body`` endpoint, else the body read already);
+        then the journal."""
         service = req.route.service
+        chunks = request.stream() if req.route.endpoint.stream_body else _once(req.body)
         try:
-            body = await upload.receive(request.stream())
+            body = await deferred.receive(chunks)
             response, status = _respond(body), _status(body)
         except ApiError as error:
             response, status = error_response(error, service.error_body(error)), error.http_code
@@ -231,7 +237,7 @@ class Api:
         decision = previous.decision if previous is not None else None
         endpoint, service = req.route.endpoint, req.route.service
         journal = req.journal
-        body: Body | Upload | None = None
+        body: Body | Deferred | None = None
         with self.runtime.store.transaction() as tx:
             if previous is None:
                 decision = decide_fault(self.runtime, tx, endpoint.rpc)
@@ -258,13 +264,13 @@ class Api:
             except ApiError as error:
                 failure = error
             email = caller.email if caller is not None else None
-            if isinstance(body, Upload):
-                return _Outcome(upload=body, caller=email)  # journaled once the body is received
+            if isinstance(body, Deferred):
+                return _Outcome(deferred=body, caller=email)  # journaled once the body is received
             status = failure.http_code if failure is not None else _status(body)
             self._journal(tx, req.method, req.path, endpoint.rpc, status, email, journal, req.query)
         if failure is not None:
             return _Outcome(error_response(failure, service.error_body(failure)))
-        assert body is not None and not isinstance(body, Upload)
+        assert body is not None and not isinstance(body, Deferred)
         return _Outcome(_respond(body))
 
     def _journal_only(
@@ -316,6 +322,10 @@ def _credentials(request: Request, query: dict[str, str]) -> Credentials:
     if api_key is None:
         api_key = query.get("key")
     return Credentials(api_key, bearer, request.headers.get("x-goog-user-project"))
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 def _status(body: Body | None) -> int:

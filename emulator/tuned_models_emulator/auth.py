@@ -1,9 +1,12 @@
 """Who is calling, and what they may do: authentication and per-model roles.
 
 A caller is identified by the SHA-256 of its API key (``?key=`` / ``x-goog-api-key``) or bearer
-token; its email comes from the process settings (``--api-key KEY=EMAIL``), from the admin route
-``POST /_emulator/callers``, or is derived from the hash. Roles are concentric (OWNER > WRITER >
-READER) and granted per tuned model by permissions.
+token. Without configured credentials any key or token is a caller; with some (``--api-key``,
+``--token``), only those and the ones registered through ``POST /_emulator/callers``: one rule
+for every surface (:func:`token_digest`), each answering a refused token with its own 401. The
+email comes from the settings (``--api-key KEY=EMAIL``, ``--token TOKEN=EMAIL``), from the
+registration, or is derived from the hash. Roles are concentric (OWNER > WRITER > READER) and
+granted per tuned model by permissions.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ from tuned_models_emulator.records import (
     load_permissions,
 )
 from tuned_models_emulator.store import Tx
+from tuned_models_emulator.wire import decimal
 
 UNREGISTERED = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
 )
 INVALID_KEY = "API key not valid. Please pass a valid API key."
+#: Longer keys and tokens are invalid (Google's access tokens are at most 2,048 bytes).
+MAX_CREDENTIAL_CHARS = 8192
 INVALID_TOKEN = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
     "or other valid authentication credential. See "
@@ -58,43 +64,75 @@ def derived_email(digest: str) -> str:
     return f"caller-{digest[:10]}@emulator.local"
 
 
-def token_accepted(settings: Settings, bearer: str) -> bool:
-    """Whether a bearer token is accepted: any non-empty one, unless tokens are configured
-    (``--access-token``), then only those."""
-    token = bearer.strip()
-    return bool(token) and (not settings.token_hashes or credential_hash(token) in settings.token_hashes)
+#: Sent with every 401 for a bearer token, as Google's front end does.
+INVALID_TOKEN_CHALLENGE = {
+    "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
+}
 
 
-def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller:
-    """The caller behind a request's credentials.
+def token_digest(settings: Settings, tx: Tx, bearer: str) -> str | None:
+    """The hash of an accepted bearer token: any non-empty one when no credential is configured
+    (:attr:`Settings.credentials_configured`), else a configured or registered one. None for a
+    token that is not accepted (empty, longer than :data:`MAX_CREDENTIAL_CHARS`, or unknown).
 
-    Raises 403 for a request without credentials, 400 API_KEY_INVALID for a key that is not
-    configured (only when keys are configured) or empty, 401 for an empty bearer token or, when
-    tokens are configured, one that is not.
+    The one rule for tokens on every surface (the Gemini API, Vertex AI, Cloud Storage); each
+    answers None with its own 401.
     """
-    api_key, bearer = credentials.api_key, credentials.bearer
-    if api_key:
-        digest = credential_hash(api_key)
-        if settings.key_hashes and digest not in settings.key_hashes:
-            raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
-        kind = CredentialKind.KEY
-    elif bearer is not None:
-        if not token_accepted(settings, bearer):
-            raise Unauthenticated(INVALID_TOKEN, details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")])
-        digest = credential_hash(bearer.strip())
-        kind = CredentialKind.TOKEN
-    elif api_key == "":
-        raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
-    else:
-        raise PermissionDenied(UNREGISTERED)
+    token = bearer.strip() if len(bearer) <= MAX_CREDENTIAL_CHARS else ""
+    digest = credential_hash(token) if token else ""
+    if not digest or not _accepted(settings, tx, digest, settings.token_hashes):
+        return None
+    return digest
+
+
+def caller_of(
+    settings: Settings, tx: Tx, digest: str, kind: CredentialKind, user_project: str | None
+) -> Caller:
+    """The caller an accepted credential stands for: its registered email and groups, else the
+    email configured with it, else one derived from its hash."""
     registered = tx.caller(digest)
     if registered is not None:
         email = str(registered.get("email") or derived_email(digest))
         groups = tuple(registered.get("groups") or ())
     else:
-        email = settings.key_emails.get(digest) or derived_email(digest)
+        email = settings.emails.get(digest) or derived_email(digest)
         groups = ()
-    return Caller(digest, kind, email, groups, credentials.user_project)
+    return Caller(digest, kind, email, groups, user_project)
+
+
+def authenticate(settings: Settings, tx: Tx, credentials: Credentials) -> Caller:
+    """The caller behind a request's credentials (the Gemini API's rules).
+
+    Raises 403 for a request without credentials; 400 API_KEY_INVALID for an empty key, or, when
+    credentials are configured (:attr:`Settings.credentials_configured`), for a key that is
+    neither configured nor registered; 401 for a bearer token :func:`token_digest` refuses. Keys
+    longer than :data:`MAX_CREDENTIAL_CHARS` are invalid.
+    """
+    api_key, bearer = credentials.api_key, credentials.bearer
+    if api_key:
+        digest = credential_hash(api_key) if len(api_key) <= MAX_CREDENTIAL_CHARS else ""
+        if not digest or not _accepted(settings, tx, digest, settings.key_hashes):
+            raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
+        kind = CredentialKind.KEY
+    elif bearer is not None:
+        token = token_digest(settings, tx, bearer)
+        if token is None:
+            raise Unauthenticated(
+                INVALID_TOKEN,
+                details=[error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")],
+                headers=INVALID_TOKEN_CHALLENGE,
+            )
+        digest, kind = token, CredentialKind.TOKEN
+    elif api_key == "":
+        raise InvalidArgument(INVALID_KEY, details=[error_info("API_KEY_INVALID")])
+    else:
+        raise PermissionDenied(UNREGISTERED)
+    return caller_of(settings, tx, digest, kind, credentials.user_project)
+
+
+def _accepted(settings: Settings, tx: Tx, digest: str, configured: frozenset[str]) -> bool:
+    """Any credential when none is configured; else a configured or registered one."""
+    return not settings.credentials_configured or digest in configured or tx.caller(digest) is not None
 
 
 def register_caller(
@@ -105,7 +143,7 @@ def register_caller(
     if not credential:
         raise InvalidArgument('Give "key" or "token".')
     digest = credential_hash(credential)
-    email = email or settings.key_emails.get(digest) or derived_email(digest)
+    email = email or settings.emails.get(digest) or derived_email(digest)
     tx.put_caller(digest, {"email": email, "groups": list(groups)})
     return {"email": email, "groups": list(groups)}
 
@@ -130,12 +168,8 @@ def role_of(
         )
         if matches and (best is None or perm.role.rank > best.rank):
             best = perm.role
-    if (
-        best is None
-        and caller.project
-        and caller.project.isdigit()
-        and int(caller.project) in model.reader_project_numbers
-    ):
+    project = decimal(caller.project or "", digits=19)
+    if best is None and project is not None and project in model.reader_project_numbers:
         best = Role.READER
     return best
 

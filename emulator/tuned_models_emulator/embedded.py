@@ -115,24 +115,27 @@ def embedded_transport(
     *,
     step_seconds: float = 1.0,
     api_keys: Iterable[str] = (),
+    tokens: Iterable[str] = (),
     seed: int | None = None,
-    access_tokens: Iterable[str] = (),
     buckets: Iterable[str] = (),
 ) -> EmbeddedTransport:
     """A transport running the emulator in process.
 
     ``state_dir=None`` keeps state in memory; otherwise the SQLite file is
-    ``<state_dir>/emulator.sqlite`` (created if needed). ``api_keys`` / ``access_tokens``:
-    ``KEY[=EMAIL]`` / ``TOKEN[=EMAIL]`` entries; empty means any is accepted. ``buckets``: Cloud
-    Storage buckets that exist from the start and again after a reset. Call ``.close()`` when done.
+    ``<state_dir>/emulator.sqlite`` (created if needed). ``api_keys`` (``KEY`` or ``KEY=EMAIL``)
+    and ``tokens`` (``TOKEN`` or ``TOKEN=EMAIL``): the accepted credentials on every surface; with
+    neither, any key or token is accepted. ``buckets``: Cloud Storage buckets that exist from the
+    start and again after a reset. The admin routes need no token: only code in this process
+    reaches them. Call ``.close()`` when done. Raises ValueError for a bad step time, an empty
+    credential or an invalid bucket name.
     """
+    settings = Settings.build(
+        step_seconds=step_seconds, api_keys=api_keys, tokens=tokens, seed=seed, buckets=buckets
+    )
     path = None if state_dir is None else Path(state_dir) / STATE_FILE
     store = Store.open(path)
-    settings = Settings.build(
-        step_seconds=step_seconds,
-        api_keys=tuple(api_keys),
-        seed=seed,
-        access_tokens=tuple(access_tokens),
-        buckets=tuple(buckets),
-    )
-    return EmbeddedTransport(store, settings)
+    try:
+        return EmbeddedTransport(store, settings)
+    except ValueError:
+        store.close()
+        raise

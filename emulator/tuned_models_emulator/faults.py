@@ -3,21 +3,34 @@
 A fault targets an RPC (or ``*``) and, when it fires (``rate`` dice, ``count`` times), adds
 latency, answers an HTTP error with the status and message Google uses, or drops the
 connection. A forced-failure rule makes matching models created afterwards end FAILED at a share
-of their steps.
+of their steps; its pattern is an RE2 regular expression, matched in time linear in the text
+(Python's ``re`` can backtrack for minutes on a pattern such as ``(a+)+$``).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import re2
 
 from tuned_models_emulator.errors import ApiError, InjectedError, InvalidArgument, retry_info
 from tuned_models_emulator.runtime import Runtime
 from tuned_models_emulator.store import Tx
 from tuned_models_emulator.wire import number
+
+#: The longest forced-failure pattern (characters).
+MAX_PATTERN_CHARS = 256
+_RE2 = re2.Options()
+_RE2.log_errors = False
+_RE2.max_mem = 1 << 20
+
+#: A fault's largest count, latency (10 minutes) and Retry-After (a day).
+MAX_COUNT = 1_000_000_000
+MAX_LATENCY_MS = 600_000
+MAX_RETRY_AFTER = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +102,10 @@ def validate_fault(body: dict[str, Any], rpc_names: Collection[str]) -> dict[str
     rate = 1.0 if rate is None else rate
     if not 0.0 <= rate <= 1.0:
         raise InvalidArgument("rate must be between 0 and 1.")
-    count = number(body, "count", integer=True)
-    if count is not None and count < 1:
-        raise InvalidArgument("count must be at least 1.")
-    latency = number(body, "latencyMs", integer=True) or 0
-    if latency < 0:
-        raise InvalidArgument("latencyMs must not be negative.")
+    count = number(body, "count", integer=True, minimum=1, maximum=MAX_COUNT)
+    latency = number(body, "latencyMs", integer=True, minimum=0, maximum=MAX_LATENCY_MS) or 0
     drop = bool(body.get("drop", False))
-    retry_after = number(body, "retryAfter")
+    retry_after = number(body, "retryAfter", minimum=0, maximum=MAX_RETRY_AFTER)
     if status is None and not drop and latency == 0:
         status = 503
     fault: dict[str, Any] = {
@@ -114,14 +123,20 @@ def validate_fault(body: dict[str, Any], rpc_names: Collection[str]) -> dict[str
 
 
 def validate_failure(body: dict[str, Any]) -> dict[str, Any]:
-    """A forced-failure rule from an admin body: ``match`` (regex on id or displayName),
-    ``atPercent`` (0..100; the model fails once that share of steps completed, at least one
-    step), ``message``. Raises :class:`InvalidArgument` naming the bad field."""
+    """A forced-failure rule from an admin body: ``match`` (an RE2 regular expression searched in
+    the id and the displayName, at most :data:`MAX_PATTERN_CHARS` characters), ``atPercent``
+    (0..100; the model fails once that share of steps completed, at least one step), ``message``.
+    Raises :class:`InvalidArgument` naming the bad field."""
     match = str(body.get("match") or ".*")
+    if len(match) > MAX_PATTERN_CHARS:
+        raise InvalidArgument(f"match must be at most {MAX_PATTERN_CHARS} characters.")
     try:
-        re.compile(match)
-    except re.error as exc:
-        raise InvalidArgument(f"match is not a valid regular expression: {exc}") from None
+        re2.compile(match, options=_RE2)
+    except re2.error as exc:
+        reason = (
+            exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+        )
+        raise InvalidArgument(f"match is not a valid RE2 regular expression: {reason}") from None
     percent = number(body, "atPercent")
     percent = 0.0 if percent is None else percent
     if not 0.0 <= percent <= 100.0:
@@ -142,8 +157,8 @@ def forced_failure(
     for rule in tx.failures():
         pattern = str(rule.get("match") or "")
         try:
-            regex = re.compile(pattern)
-        except re.error:
+            regex = re2.compile(pattern, options=_RE2)
+        except re2.error:
             continue
         if any(subject and regex.search(subject) for subject in subjects):
             percent = float(rule.get("atPercent") or 0.0)

@@ -1,7 +1,7 @@
 """The emulator's vocabulary: enums, plain typed records, per-process settings and the base models.
 
 Records are frozen dataclasses, stored as JSON text by :mod:`tuned_models_emulator.store` and read
-back with :meth:`TunedModelRecord.from_dict` / :meth:`PermissionRecord.from_dict`. They carry no
+back by their field types (:class:`StoredRecord`, the base of every service's records). They carry no
 rules: the rules are in :mod:`tuned_models_emulator.backend`, training in
 :mod:`tuned_models_emulator.training`, and the JSON the API returns in
 :mod:`tuned_models_emulator.render`.
@@ -10,10 +10,12 @@ rules: the rules are in :mod:`tuned_models_emulator.backend`, training in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self, cast
+
+from pydantic import TypeAdapter
 
 from tuned_models_emulator.errors import not_found_tuned_model
 from tuned_models_emulator.store import Tx
@@ -159,6 +161,30 @@ def base_models(version: str) -> list[BaseModel]:
     return [m for m in BASE_MODELS if version in m.api_versions]
 
 
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+class StoredRecord:
+    """A frozen dataclass kept in the store as JSON, written and read back by its field types:
+    :meth:`to_dict` for ``json.dumps`` and :meth:`from_dict` from ``json.loads`` (lists come back
+    as tuples, nested records and enums as themselves)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict for the store."""
+        return asdict(cast(Any, self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The inverse of :meth:`to_dict`."""
+        adapter = _ADAPTERS.get(cls)
+        if adapter is None:
+            adapter = _ADAPTERS.setdefault(cls, TypeAdapter(cls))
+        record: Self = adapter.validate_python(data)
+        return record
+
+
 @dataclass(frozen=True, slots=True)
 class Hyperparameters:
     """Resolved hyperparameters (defaults applied)."""
@@ -170,7 +196,7 @@ class Hyperparameters:
 
 
 @dataclass(frozen=True, slots=True)
-class TunedModelRecord:
+class TunedModelRecord(StoredRecord):
     """A stored tuned model. Times are nanoseconds since the epoch on the emulator's clock."""
 
     id: str
@@ -209,42 +235,15 @@ class TunedModelRecord:
         """``tunedModels/{id}/operations/{op}``."""
         return f"{self.name}/operations/{self.operation_id}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        out = asdict(self)
-        out["reader_project_numbers"] = list(self.reader_project_numbers)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TunedModelRecord:
-        """The inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["reader_project_numbers"] = tuple(values.get("reader_project_numbers") or ())
-        return cls(**values)
-
 
 @dataclass(frozen=True, slots=True)
-class PermissionRecord:
+class PermissionRecord(StoredRecord):
     """A stored permission on a tuned model."""
 
     id: str
     grantee_type: GranteeType
     email: str | None
     role: Role
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        return {
-            "id": self.id,
-            "grantee_type": str(self.grantee_type),
-            "email": self.email,
-            "role": str(self.role),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PermissionRecord:
-        """The inverse of :meth:`to_dict`."""
-        return cls(str(data["id"]), GranteeType(data["grantee_type"]), data.get("email"), Role(data["role"]))
 
 
 def load_model(tx: Tx, model_id: str) -> TunedModelRecord:
@@ -276,41 +275,88 @@ def credential_hash(credential: str) -> str:
     return hashlib.sha256(credential.encode("utf-8")).hexdigest()
 
 
+#: The longest training step (seconds): a day.
+MAX_STEP_SECONDS = 86_400.0
+
+
+def split_credential(entry: str) -> tuple[str, str | None]:
+    """``KEY`` or ``KEY=EMAIL`` (also ``TOKEN=EMAIL``): the credential and its email. The email is
+    what follows the last ``=`` when it holds an ``@`` (a token may end in ``=`` padding).
+
+    Raises ValueError for an empty credential.
+    """
+    head, sep, tail = entry.rpartition("=")
+    credential, email = (head, tail) if sep and "@" in tail else (entry, None)
+    if not credential:
+        raise ValueError(f"a key or token must not be empty (KEY or KEY=EMAIL), got {entry!r}")
+    return credential, email
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Per-process settings: defaults for the stored ones, the accepted API keys and access
-    tokens (hashed; empty = any is accepted) and the Cloud Storage buckets that always exist."""
+    """Per-process settings: defaults for the stored ones, the accepted API keys and bearer tokens,
+    the admin token (every credential kept only as its hash), and the Cloud Storage buckets that
+    always exist.
+
+    ``admin_hosts``: when there is no admin token, the Host names admin requests may carry (None =
+    any, for the in-process transport).
+    """
 
     step_seconds: float = 1.0
     seed: int | None = None
     key_hashes: frozenset[str] = frozenset()
-    key_emails: Mapping[str, str] = field(default_factory=dict)
     token_hashes: frozenset[str] = frozenset()
+    emails: Mapping[str, str] = field(default_factory=dict)
+    admin_token_hash: str | None = None
+    admin_hosts: frozenset[str] | None = None
     buckets: tuple[str, ...] = ()
+
+    @property
+    def credentials_configured(self) -> bool:
+        """Whether only known credentials are accepted (some key or token was configured)."""
+        return bool(self.key_hashes or self.token_hashes)
 
     @classmethod
     def build(
         cls,
         *,
         step_seconds: float = 1.0,
-        api_keys: tuple[str, ...] | list[str] = (),
+        api_keys: Iterable[str] = (),
+        tokens: Iterable[str] = (),
         seed: int | None = None,
-        access_tokens: tuple[str, ...] | list[str] = (),
-        buckets: tuple[str, ...] | list[str] = (),
+        admin_token: str | None = None,
+        admin_hosts: Iterable[str] | None = None,
+        buckets: Iterable[str] = (),
     ) -> Settings:
-        """Settings from ``KEY`` / ``KEY=EMAIL`` and ``TOKEN`` / ``TOKEN=EMAIL`` entries; raw keys
-        and tokens are hashed at once."""
+        """Settings from ``KEY`` / ``KEY=EMAIL`` and ``TOKEN`` / ``TOKEN=EMAIL`` entries; raw
+        credentials and the admin token are hashed at once.
+
+        Raises ValueError for a step time outside (0, :data:`MAX_STEP_SECONDS`], an empty key or
+        token, or an empty admin token.
+        """
+        if not 0 < step_seconds <= MAX_STEP_SECONDS:
+            raise ValueError(f"the step time must be positive and at most {MAX_STEP_SECONDS:g} seconds")
+        if admin_token is not None and not admin_token:
+            raise ValueError("the admin token must not be empty")
         emails: dict[str, str] = {}
 
-        def hashed(entries: tuple[str, ...] | list[str]) -> frozenset[str]:
-            hashes: set[str] = set()
+        def hashed(entries: Iterable[str]) -> frozenset[str]:
+            digests: set[str] = set()
             for entry in entries:
-                secret, _, email = entry.partition("=")
-                digest = credential_hash(secret)
-                hashes.add(digest)
+                credential, email = split_credential(entry)
+                digest = credential_hash(credential)
+                digests.add(digest)
                 if email:
                     emails[digest] = email
-            return frozenset(hashes)
+            return frozenset(digests)
 
-        key_hashes = hashed(api_keys)
-        return cls(step_seconds, seed, key_hashes, emails, hashed(access_tokens), tuple(buckets))
+        return cls(
+            step_seconds,
+            seed,
+            hashed(api_keys),
+            hashed(tokens),
+            emails,
+            None if admin_token is None else credential_hash(admin_token),
+            None if admin_hosts is None else frozenset(h.lower() for h in admin_hosts),
+            tuple(buckets),
+        )

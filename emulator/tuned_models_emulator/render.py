@@ -75,7 +75,7 @@ def render_snapshots(model: TunedModelRecord, completed: int) -> list[dict[str, 
     return list(_snapshots(model, completed)) if completed > 0 else []
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def _snapshots(model: TunedModelRecord, completed: int) -> tuple[dict[str, Any], ...]:
     out: list[dict[str, Any]] = []
     for step in snapshot_steps(completed):

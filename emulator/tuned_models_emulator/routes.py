@@ -59,11 +59,13 @@ or a complete Starlette response (non-JSON answers such as a media download)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Upload:
-    """What the handler of a ``stream_body`` endpoint returns once it has checked the request:
-    the rest of the work, ``receive(chunks)``, awaited after the transaction with the request
-    body's chunks as they arrive. It opens its own short transactions (so a large body holds no
-    lock), returns the answer's :data:`Body`, or raises :class:`ApiError`."""
+class Deferred:
+    """What a handler returns when the rest of its work must not hold the store: ``receive(chunks)``,
+    awaited after the handler's transaction has committed, with the request body's chunks (as
+    they arrive for a ``stream_body`` endpoint, such as a Cloud Storage upload of any size; the
+    body already read, in one piece, otherwise: a tuning job reading its dataset ignores it). It
+    opens its own short transactions (so a large body or object holds no lock), returns the
+    answer's :data:`Body`, or raises :class:`ApiError`; the request is journaled afterwards."""
 
     receive: Callable[[AsyncIterator[bytes]], Awaitable[Body]]
 
@@ -89,7 +91,7 @@ class Call:
     base_url: str = ""
 
 
-Handler = Callable[[Tx, Caller, Call], Body | Upload]
+Handler = Callable[[Tx, Caller, Call], Body | Deferred]
 AdminHandler = Callable[[Tx, dict[str, Any]], dict[str, Any]]
 Prepare = Callable[[Call], Call]
 
@@ -110,7 +112,7 @@ class Endpoint:
     small and bounded whatever the stored data (a get, not a list): it may then run on the event
     loop, skipping the hop to a worker thread, when its body is small and the store is free.
     ``stream_body``: the body is not read before the handler; the handler returns an
-    :class:`Upload` that receives it (uploads of any size).
+    :class:`Deferred` that receives it (uploads of any size).
     """
 
     method: str
@@ -194,7 +196,7 @@ class Router:
 async def read_body(request: Request, limit: int) -> bytes:
     """The request's body; raises :class:`PayloadTooLarge` as soon as it exceeds ``limit`` bytes."""
     declared = request.headers.get("content-length") or ""
-    if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise PayloadTooLarge(limit)
     chunks: list[bytes] = []
     size = 0

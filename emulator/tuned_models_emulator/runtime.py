@@ -13,9 +13,13 @@ import time
 from typing import Any
 
 from tuned_models_emulator.errors import InvalidArgument
-from tuned_models_emulator.records import NS, ClockMode, Settings
+from tuned_models_emulator.records import MAX_STEP_SECONDS, NS, ClockMode, Settings
 from tuned_models_emulator.store import Store, Tx
 from tuned_models_emulator.wire import format_timestamp
+
+#: The manual clock never passes this instant, so every time the API prints stays a valid
+#: RFC 3339 timestamp (year 9999 at most).
+CLOCK_LIMIT_NS = 253_370_764_800 * NS  # 9999-01-01T00:00:00Z
 
 
 class Runtime:
@@ -65,13 +69,14 @@ class Runtime:
             "seed": self.seed(tx),
             "clock": self.clock_json(tx),
             "apiKeysConfigured": bool(self.settings.key_hashes),
-            "accessTokensConfigured": bool(self.settings.token_hashes),
+            "tokensConfigured": bool(self.settings.token_hashes),
         }
 
     def set_step_seconds(self, tx: Tx, seconds: float) -> None:
-        """Time per step for models created afterwards."""
-        if not seconds > 0:
-            raise InvalidArgument("stepSeconds must be positive.")
+        """Time per step for models created afterwards; raises InvalidArgument unless it is in
+        (0, :data:`MAX_STEP_SECONDS`]."""
+        if not 0 < seconds <= MAX_STEP_SECONDS:
+            raise InvalidArgument(f"stepSeconds must be positive and at most {MAX_STEP_SECONDS:g}.")
         tx.set_meta("step_seconds", repr(float(seconds)))
 
     def set_seed(self, tx: Tx, seed: int | None) -> None:
@@ -90,7 +95,10 @@ class Runtime:
             tx.set_meta("clock_ns", None)
 
     def advance(self, tx: Tx, *, seconds: float | None = None, steps: int | None = None) -> None:
-        """Move the manual clock forward (switching to manual first if the clock is real)."""
+        """Move the manual clock forward (switching to manual first if the clock is real).
+
+        Raises InvalidArgument for a move backwards or past :data:`CLOCK_LIMIT_NS`.
+        """
         delta = 0
         if seconds is not None:
             delta += round(float(seconds) * NS)
@@ -99,6 +107,11 @@ class Runtime:
         if delta < 0:
             raise InvalidArgument("The clock only moves forward.")
         now = self.now_ns(tx)
+        if now + delta > CLOCK_LIMIT_NS:
+            raise InvalidArgument(
+                f"The clock cannot move past {format_timestamp(CLOCK_LIMIT_NS)}: it is "
+                f"{format_timestamp(now)}, so it can move {(CLOCK_LIMIT_NS - now) // NS} seconds at most."
+            )
         tx.set_meta("clock_mode", str(ClockMode.MANUAL))
         tx.set_meta("clock_ns", str(now + delta))
 

@@ -7,8 +7,11 @@ the server starts so the printed / returned base URL carries the real port (``--
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
+import secrets
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -21,10 +24,13 @@ import uvicorn
 from tuned_models_emulator.app import create_app
 from tuned_models_emulator.embedded import STATE_FILE
 from tuned_models_emulator.errors import DroppedConnection
-from tuned_models_emulator.records import Settings
+from tuned_models_emulator.records import MAX_STEP_SECONDS, Settings
+from tuned_models_emulator.storage.objects import BUCKET_NAME_RULE, bucket_name, bucket_name_ok
 from tuned_models_emulator.store import Store
 
 DEFAULT_STATE = Path(".tuned-models") / STATE_FILE
+PROG = "tuned-models emulator"
+SWITCH_INTERVAL = 0.001
 
 
 class _QuietDrops(logging.Filter):
@@ -39,6 +45,18 @@ def _install_log_filter() -> None:
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _QuietDrops) for f in logger.filters):
         logger.addFilter(_QuietDrops())
+
+
+#: Host names that always mean this machine.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address to bind) is reachable from this machine only."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 def resolve_state(path: str | Path | None) -> Path | None:
@@ -91,6 +109,7 @@ class RunningServer:
     thread: threading.Thread
     store: Store
     sock: socket.socket
+    admin_token: str | None = None
     _stopped: bool = field(default=False)
 
     def stop(self) -> None:
@@ -117,25 +136,39 @@ def serve_in_thread(
     port: int = 0,
     step_seconds: float = 1.0,
     api_keys: Iterable[str] = (),
+    tokens: Iterable[str] = (),
     seed: int | None = None,
-    access_tokens: Iterable[str] = (),
+    admin_token: str | None = None,
     buckets: Iterable[str] = (),
 ) -> RunningServer:
-    """Serve the emulator in a background thread; returns once it accepts connections.
+    """Serve the emulator in a background thread (for tests and benchmarks); returns once it
+    accepts connections.
 
     ``state_path=None`` keeps state in memory. The returned ``.base_url`` has the bound port.
-    ``access_tokens`` and ``buckets`` as for :func:`tuned_models_emulator.embedded.embedded_transport`.
+    ``api_keys``/``tokens`` as for :func:`embedded_transport`. With ``admin_token`` the admin
+    routes need ``Authorization: Bearer <admin_token>``; without one they answer only requests
+    addressed to a loopback host name, and ``host`` must be a loopback address (ValueError
+    otherwise). ``buckets`` as for :func:`tuned_models_emulator.embedded.embedded_transport`
+    (ValueError for an invalid name).
     """
-    store = Store.open(resolve_state(state_path))
+    if admin_token is None and not is_loopback(host):
+        raise ValueError(f"serving on {host}, which is not a loopback address, needs an admin_token")
     settings = Settings.build(
         step_seconds=step_seconds,
-        api_keys=tuple(api_keys),
+        api_keys=api_keys,
+        tokens=tokens,
         seed=seed,
-        access_tokens=tuple(access_tokens),
-        buckets=tuple(buckets),
+        admin_token=admin_token,
+        admin_hosts=None if admin_token is not None else {*LOOPBACK_NAMES, host},
+        buckets=buckets,
     )
+    store = Store.open(resolve_state(state_path))
+    try:
+        server = _server(store, settings)
+    except ValueError:
+        store.close()
+        raise
     sock = _bind(host, port)
-    server = _server(store, settings)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="emulator-server", daemon=True
     )
@@ -147,13 +180,13 @@ def serve_in_thread(
             store.close()
             raise RuntimeError("The emulator server did not start.")
         time.sleep(0.01)
-    return RunningServer(_url(host, sock), server, thread, store, sock)
+    return RunningServer(_url(host, sock), server, thread, store, sock, admin_token)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``tuned-models emulator`` command line."""
     parser = argparse.ArgumentParser(
-        prog="tuned-models emulator",
+        prog=PROG,
         description="Serve a local emulator of the Gemini API's model-tuning service, Vertex AI tuning "
         "(jobs, Model Registry, endpoints) and the Cloud Storage JSON API, on one port.",
     )
@@ -172,11 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept only these API keys (repeatable); without it any key is accepted",
     )
     parser.add_argument(
-        "--access-token",
+        "--token",
         action="append",
         default=[],
         metavar="TOKEN[=EMAIL]",
-        help="accept only these OAuth bearer tokens (repeatable); without it any token is accepted",
+        help="accept these bearer tokens (repeatable); with --api-key or --token, other keys and "
+        "tokens are refused (400/401) on every surface, without either any is accepted",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=None,
+        metavar="TOKEN",
+        help="the token the /_emulator admin routes need (default: a random one, printed at start)",
     )
     parser.add_argument(
         "--bucket",
@@ -192,34 +232,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(message: str, code: int = 2) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run ``tuned-models emulator``: print the base URL on stdout, serve until interrupted."""
+    """Run ``tuned-models emulator``: print the base URL on stdout, serve until interrupted.
+
+    Returns 2 after one line on stderr for a bad argument or an unusable ``--state``, 1 when the
+    address cannot be bound, 0 after Ctrl-C.
+    """
     args = build_parser().parse_args(argv)
-    if args.step_seconds <= 0:
-        print("--step-seconds must be positive", file=sys.stderr)
-        return 2
+    # A request waiting for the interpreter behind a costly one waits up to this long per turn
+    # (Python's default is 5 ms; a request needs several turns). This process is the server's own.
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port must be between 0 and 65535, got {args.port}")
+    if not 0 < args.step_seconds <= MAX_STEP_SECONDS:
+        return _fail(
+            f"--step-seconds must be positive and at most {MAX_STEP_SECONDS:g}, got {args.step_seconds}"
+        )
+    for flag, entries, name in (("--api-key", args.api_key, "KEY"), ("--token", args.token, "TOKEN")):
+        if any(not entry.strip() or entry.strip().startswith("=") for entry in entries):
+            return _fail(f"{flag} needs a non-empty {name.lower()}: {flag} {name} or {flag} {name}=EMAIL")
+    if args.admin_token is not None and not args.admin_token.strip():
+        return _fail("--admin-token must not be empty")
+    for bucket in args.bucket:
+        if not bucket_name_ok(bucket_name(bucket)):
+            return _fail(f"--bucket {bucket!r} is not a valid bucket name: {BUCKET_NAME_RULE}")
+    admin_token = args.admin_token or secrets.token_urlsafe(24)
+    settings = Settings.build(
+        step_seconds=args.step_seconds,
+        api_keys=args.api_key,
+        tokens=args.token,
+        seed=args.seed,
+        admin_token=admin_token,
+        buckets=args.bucket,
+    )
+    if not is_loopback(args.host):
+        print(
+            f"{PROG}: warning: --host {args.host} is not a loopback address: anyone who can reach it "
+            "can call the API over plain HTTP (the admin routes still need the admin token)",
+            file=sys.stderr,
+            flush=True,
+        )
     state = resolve_state(args.state)
+    try:
+        store = Store.open(state)
+    except (OSError, sqlite3.Error) as exc:
+        return _fail(f"--state {args.state} is not a usable SQLite database: {exc}")
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    store = Store.open(state)
-    settings = Settings.build(
-        step_seconds=args.step_seconds,
-        api_keys=tuple(args.api_key),
-        seed=args.seed,
-        access_tokens=tuple(args.access_token),
-        buckets=tuple(args.bucket),
-    )
+        store.close()
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc}", 1)
     server = _server(store, settings)
     print(_url(args.host, sock), flush=True)
     print(
-        f"tuned-models emulator: state {state or 'in memory'}, "
-        f"{args.step_seconds:g}s per training step; Ctrl-C to stop",
+        f"{PROG}: state {state or 'in memory'}, {args.step_seconds:g}s per training step; Ctrl-C to stop",
         file=sys.stderr,
         flush=True,
     )
+    if args.admin_token is None:
+        print(
+            f"{PROG}: admin token {admin_token} (send 'Authorization: Bearer <token>' to /_emulator/...)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,17 @@ class Tx:
             raise
         finally:
             self.conn.execute("RELEASE unit")
+
+    # a service's own tables --------------------------------------------------
+    def create_tables(self, schema: Iterable[str]) -> None:
+        """Run a service's ``CREATE ... IF NOT EXISTS`` statements (when it is built)."""
+        for statement in schema:
+            self.conn.execute(statement)
+
+    def clear_tables(self, tables: Iterable[str]) -> None:
+        """Delete every row of a service's tables (its part of a reset)."""
+        for table in tables:
+            self.conn.execute(f"DELETE FROM {table}")
 
     # meta -----------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -298,7 +309,11 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path | None) -> Store:
-        """Open (creating if needed) the store at ``path``; ``None`` keeps it in memory."""
+        """Open (creating if needed) the store at ``path``; ``None`` keeps it in memory.
+
+        Raises OSError when the file's folder cannot be made, ``sqlite3.Error`` (such as
+        ``DatabaseError: file is not a database``) when the file is not a usable SQLite database.
+        """
         if path is None or str(path) == ":memory:":
             conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             resolved: Path | None = None
@@ -306,11 +321,16 @@ class Store:
             resolved = Path(path)
             resolved.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(resolved), check_same_thread=False, isolation_level=None, timeout=30.0)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        # executescript commits implicitly, so the schema is created outside a transaction.
-        conn.executescript(SCHEMA)
+        try:
+            if resolved is not None:
+                conn.execute("PRAGMA busy_timeout = 30000")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            # executescript commits implicitly, so the schema is created outside a transaction.
+            conn.executescript(SCHEMA)
+        except sqlite3.Error:
+            conn.close()
+            raise
         return cls(conn, resolved)
 
     @contextmanager

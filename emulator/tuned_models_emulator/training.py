@@ -1,5 +1,8 @@
 """Training: the state machine of a tuned model, its step arithmetic and its loss curve.
 
+Everything here is O(1) in the number of steps: a step's loss and timing are computed on their
+own, and at most :data:`MAX_SNAPSHOTS` snapshots are listed.
+
 A model is CREATING from its creation; step k completes at ``create + k x stepSeconds``. Three
 events end training, declared with their outcome in :data:`TRAINING`:
 
@@ -103,35 +106,52 @@ def epoch_at(model: TunedModelRecord, step: int) -> int:
     return min(model.epoch_count, step * model.batch_size // model.n_examples)
 
 
-@lru_cache(maxsize=256)
-def _curve(loss_seed: int, total: int, step_ns: int) -> tuple[tuple[float, ...], tuple[int, ...]]:
-    """Mean losses (noisy, decreasing) and compute-time jitters for each step."""
+#: At most this many TuningSnapshots are returned; beyond, an evenly spaced selection that ends at
+#: the last completed step (the emulator's bound: a response never grows with the step count).
+MAX_SNAPSHOTS = 1000
+
+_MASK = (1 << 64) - 1
+
+
+def _mix(value: int) -> int:
+    """splitmix64's finalizer: a well-spread 64-bit hash of ``value``."""
+    value = (value + 0x9E3779B97F4A7C15) & _MASK
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK
+    return value ^ (value >> 31)
+
+
+def _unit(loss_seed: int, step: int, stream: int) -> float:
+    """A deterministic number in [0, 1) for one step of one model (``stream`` separates uses)."""
+    return _mix(loss_seed ^ _mix(2 * step + stream)) / 2.0**64
+
+
+@lru_cache(maxsize=4096)
+def _curve(loss_seed: int) -> tuple[float, float, float]:
+    """The loss curve's start, end and decay rate (drawn once per model)."""
     rng = random.Random(loss_seed)
-    start = 4.0 + 6.0 * rng.random()
-    final = 0.005 + 0.3 * rng.random()
-    decay = 3.0 + 3.0 * rng.random()
-    max_jitter = max(2, min(step_ns // 10, 500_000_000))
-    losses: list[float] = []
-    jitters: list[int] = []
-    for k in range(1, total + 1):
-        mean = final + (start - final) * math.exp(-decay * k / total)
-        noisy = mean * (1.0 + 0.35 * (2.0 * rng.random() - 1.0))
-        losses.append(max(noisy, 1e-6))
-        jitters.append(rng.randrange(1, max_jitter))
-    return tuple(losses), tuple(jitters)
+    return 4.0 + 6.0 * rng.random(), 0.005 + 0.3 * rng.random(), 3.0 + 3.0 * rng.random()
 
 
 def mean_loss(model: TunedModelRecord, step: int) -> float:
-    """The mean loss reported at ``step`` (deterministic per model)."""
-    return _curve(model.loss_seed, model.total_steps, model.step_ns)[0][step - 1]
+    """The mean loss reported at ``step``: a noisy exponential decay, deterministic per model,
+    computed in O(1) whatever the number of steps."""
+    start, final, decay = _curve(model.loss_seed)
+    mean = final + (start - final) * math.exp(-decay * step / model.total_steps)
+    noisy = mean * (1.0 + 0.35 * (2.0 * _unit(model.loss_seed, step, 0) - 1.0))
+    return max(noisy, 1e-6)
 
 
 def compute_ns(model: TunedModelRecord, step: int) -> int:
     """When ``step``'s metrics were computed: a fraction of a step before the step's instant."""
-    jitter = _curve(model.loss_seed, model.total_steps, model.step_ns)[1][step - 1]
+    max_jitter = max(2, min(model.step_ns // 10, 500_000_000))
+    jitter = 1 + int(_unit(model.loss_seed, step, 1) * (max_jitter - 1))
     return model.create_ns + step * model.step_ns - jitter
 
 
-def snapshot_steps(completed: int) -> range:
-    """The steps that have a TuningSnapshot once ``completed`` steps are done."""
-    return range(1, completed + 1)
+def snapshot_steps(completed: int) -> range | list[int]:
+    """The steps whose TuningSnapshot is returned once ``completed`` steps are done: every one,
+    or :data:`MAX_SNAPSHOTS` evenly spaced ones ending at ``completed``."""
+    if completed <= MAX_SNAPSHOTS:
+        return range(1, completed + 1)
+    return [(i * completed + MAX_SNAPSHOTS - 1) // MAX_SNAPSHOTS for i in range(1, MAX_SNAPSHOTS + 1)]

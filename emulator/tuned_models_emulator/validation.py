@@ -4,6 +4,7 @@ field, as the service does."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ from tuned_models_emulator.codec import json_text
 from tuned_models_emulator.errors import InvalidArgument
 from tuned_models_emulator.records import BaseModel, Hyperparameters
 from tuned_models_emulator.routes import Call
+from tuned_models_emulator.training import total_steps
 from tuned_models_emulator.wire import camel, normalize
 
 #: Datasets with at least this many examples get the "large dataset" hyperparameter defaults.
@@ -20,6 +22,7 @@ LARGE_DATASET_EXAMPLES = 500
 MAX_DISPLAY_NAME = 40
 MAX_INPUT_CHARS = 40_000
 MAX_OUTPUT_CHARS = 5_000
+MAX_TOTAL_STEPS = 2**31 - 1
 TUNED_MODEL_ID = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")
 
 
@@ -105,9 +108,11 @@ def parse_hyperparameters(raw: Mapping[str, Any], n: int, version: str) -> Hyper
         learning_rate = multiplier * rate
     else:
         learning_rate = rate
-    if not learning_rate > 0:
+    if not 0 < learning_rate < math.inf:
         suffix = "_multiplier" if multiplier is not None else ""
-        raise InvalidArgument(f"tuning_task.hyperparameters.learning_rate{suffix} must be positive.")
+        raise InvalidArgument(
+            f"tuning_task.hyperparameters.learning_rate{suffix} must be positive and finite."
+        )
     return Hyperparameters(epoch_count, batch_size, learning_rate, multiplier)
 
 
@@ -184,6 +189,12 @@ def prepare_create(call: Call) -> Call:
         raise InvalidArgument("tuning_task is required.")
     examples = parse_examples(task)
     hyper = parse_hyperparameters(task.get("hyperparameters") or {}, len(examples), call.version)
+    steps = total_steps(len(examples), hyper.epoch_count, hyper.batch_size)
+    if steps > MAX_TOTAL_STEPS:
+        raise InvalidArgument(
+            f"tuning_task would take {steps} steps (examples x epoch_count / batch_size); at most "
+            f"{MAX_TOTAL_STEPS} are possible, as totalSteps is an int32."
+        )
     stored = [{"textInput": e.get("textInput", ""), "output": e.get("output", "")} for e in examples]
     request = TuningRequest(body, display_name, json_text(stored), len(examples), hyper)
     return replace(call, body=request)

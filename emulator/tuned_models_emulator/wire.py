@@ -5,7 +5,7 @@ decoded by :mod:`tuned_models_emulator.codec`):
 
 - field names may be lowerCamelCase or the proto's snake_case; both normalize to camelCase;
 - enums may be given by name or by number; int32/int64 accept numbers, integral floats and numeric
-  strings; ``null`` means unset;
+  strings within their range, floats what a float32 holds; ``null`` means unset;
 - an unknown field is a 400 with Google's message (``Unknown name "x" at 'tuned_model': ...``).
 
 Rendering: camelCase keys, unset fields omitted, int64 as strings, Timestamps as RFC 3339 with
@@ -18,6 +18,7 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -46,7 +47,7 @@ def snake(name: str) -> str:
 class Field:
     """One field of a message: its kind, and the message or enum it refers to."""
 
-    kind: str  # string | int32 | int64 | float | bool | enum | message | any
+    kind: str  # string | int32 | int64 | float | double | bool | enum | message | any
     ref: str = ""
     repeated: bool = False
 
@@ -141,6 +142,7 @@ _PROTO_TYPE = {
     "int32": "TYPE_INT32",
     "int64": "TYPE_INT64",
     "float": "TYPE_FLOAT",
+    "double": "TYPE_DOUBLE",
     "bool": "TYPE_BOOL",
 }
 
@@ -163,60 +165,104 @@ def int32_value(path: str, value: Any) -> int:
     return result
 
 
-def _scalar(path: str, field: Field, value: Any, schema: Schema = GEMINI) -> Any:
-    kind = field.kind
-    if kind == "any":
-        return value
-    if kind == "string":
-        if not isinstance(value, str):
+def decimal(text: str, *, digits: int) -> int | None:
+    """``text`` as a non-negative integer of at most ``digits`` ASCII digits, else None
+    (``str.isdigit`` alone accepts characters such as ``"²"`` that ``int`` refuses)."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+#: Integer kinds: the exclusive bound of their magnitude (two's complement).
+_INT_BOUNDS = {"int32": 2**31, "int64": 2**63}
+#: The largest finite float32: a larger ``float`` field is out of range.
+_FLOAT32_MAX = 3.4028234663852886e38
+#: The spellings of the non-finite floats proto3 JSON accepts (strings only).
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
+
+def _any(path: str, field: Field, value: Any, schema: Schema) -> Any:
+    return value
+
+
+def _string(path: str, field: Field, value: Any, schema: Schema) -> str:
+    if not isinstance(value, str):
+        raise _invalid_value(path, field, value, schema)
+    return value
+
+
+def _bool(path: str, field: Field, value: Any, schema: Schema) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid_value(path, field, value, schema)
+    return value
+
+
+def _integer(path: str, field: Field, value: Any, schema: Schema) -> int:
+    """A number, an integral float or a numeric string, within the kind's range."""
+    number: int | float
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid_value(path, field, value, schema)
+    if isinstance(value, str):
+        try:
+            number = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            raise _invalid_value(path, field, value, schema) from None
+    else:
+        number = value
+    if isinstance(number, float):
+        if not number.is_integer():
             raise _invalid_value(path, field, value, schema)
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise _invalid_value(path, field, value, schema)
-        return value
-    if kind in ("int32", "int64"):
-        if isinstance(value, bool):
-            raise _invalid_value(path, field, value, schema)
-        if isinstance(value, int):
+        number = int(number)
+    bound = _INT_BOUNDS[field.kind]
+    if not -bound <= number < bound:
+        raise _invalid_value(path, field, value, schema)
+    return number
+
+
+def _float(path: str, field: Field, value: Any, schema: Schema) -> float:
+    """A number or numeric string that the field's type holds: ``"NaN"``, ``"Infinity"`` and
+    ``"-Infinity"`` as strings (proto3 JSON), else a finite value, within float32's range for a
+    ``float`` (a literal such as ``1e400``, beyond any double, is refused too)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid_value(path, field, value, schema)
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise _invalid_value(path, field, value, schema) from None
+    if not math.isfinite(number) and value not in _NON_FINITE:
+        raise _invalid_value(path, field, value, schema)
+    if field.kind == "float" and math.isfinite(number) and abs(number) > _FLOAT32_MAX:
+        raise _invalid_value(path, field, value, schema)
+    return number
+
+
+def _enum(path: str, field: Field, value: Any, schema: Schema) -> str:
+    names = schema.enums[field.ref]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+        return names[value]
+    if isinstance(value, str):
+        if value in names:
             return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                number = float(value) if any(c in value for c in ".eE") else int(value)
-            except ValueError:
-                raise _invalid_value(path, field, value, schema) from None
-            if isinstance(number, float):
-                if not number.is_integer():
-                    raise _invalid_value(path, field, value, schema)
-                return int(number)
-            return number
-        raise _invalid_value(path, field, value, schema)
-    if kind == "float":
-        if isinstance(value, bool):
-            raise _invalid_value(path, field, value, schema)
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise _invalid_value(path, field, value, schema) from None
-        raise _invalid_value(path, field, value, schema)
-    if kind == "enum":
-        names = schema.enums[field.ref]
-        if isinstance(value, bool):
-            raise _invalid_value(path, field, value, schema)
-        if isinstance(value, int) and 0 <= value < len(names):
-            return names[value]
-        if isinstance(value, str):
-            if value in names:
-                return value
-            if value.isdigit() and int(value) < len(names):
-                return names[int(value)]
-        raise _invalid_value(path, field, value, schema)
-    raise AssertionError(kind)
+        number = decimal(value, digits=3)
+        if number is not None and number < len(names):
+            return names[number]
+    raise _invalid_value(path, field, value, schema)
+
+
+_SCALARS: dict[str, Callable[[str, Field, Any, Schema], Any]] = {
+    "any": _any,
+    "string": _string,
+    "bool": _bool,
+    "int32": _integer,
+    "int64": _integer,
+    "float": _float,
+    "double": _float,
+    "enum": _enum,
+}
+
+
+def _scalar(path: str, field: Field, value: Any, schema: Schema = GEMINI) -> Any:
+    return _SCALARS[field.kind](path, field, value, schema)
 
 
 def normalize(message: str, data: Any, path: str, schema: Schema = GEMINI) -> dict[str, Any]:
@@ -269,8 +315,19 @@ def normalize_free(data: Any) -> Any:
     return data
 
 
-def number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
-    """A number in a free-form (admin) body: JSON numbers or numeric strings; None when absent.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
+
+
+def number(
+    body: dict[str, Any],
+    key: str,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """A number in a free-form (admin) body: a JSON number or numeric string, finite, within
+    ``[minimum, maximum]``; None when absent.
 
     Raises :class:`InvalidArgument` naming ``key`` for anything else (booleans included).
     """
@@ -279,14 +336,25 @@ def number(body: dict[str, Any], key: str, *, integer: bool = False) -> Any:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidArgument(f"{key} must be a number.")
+    parsed: int | float
     try:
-        parsed = float(value)
-    except ValueError:
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+            parsed = int(value)
+        else:
+            parsed = value if isinstance(value, int) else float(value)
+    except (ValueError, OverflowError):
         raise InvalidArgument(f"{key} must be a number.") from None
-    if integer:
-        if not parsed.is_integer():
-            raise InvalidArgument(f"{key} must be an integer.")
-        return int(parsed)
+    if isinstance(parsed, float):
+        if not math.isfinite(parsed):
+            raise InvalidArgument(f"{key} must be a finite number.")
+        if integer:
+            if not parsed.is_integer():
+                raise InvalidArgument(f"{key} must be an integer.")
+            parsed = int(parsed)
+    if (minimum is not None and parsed < minimum) or (maximum is not None and parsed > maximum):
+        low = "" if minimum is None else f" at least {minimum:g}"
+        high = "" if maximum is None else f" at most {maximum:g}"
+        raise InvalidArgument(f"{key} must be{low}{' and' if low and high else ''}{high}.")
     return parsed
 
 

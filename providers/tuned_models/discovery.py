@@ -18,7 +18,7 @@ from typing import Any
 from tuned_models.backends.base import Backend
 from tuned_models.model.desired import Desired
 from tuned_models.model.ids import parse_id, stack_tag
-from tuned_models.model.state import LiveModel, ModelState
+from tuned_models.model.state import Deployment, LiveModel, ModelState
 from tuned_models.stack.state import StackState
 
 
@@ -58,6 +58,7 @@ class OtherModel:
     state: str
     kind: Unmanaged
     note: str
+    deployment: Deployment | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ class OtherModel:
             "state": self.state,
             "kind": self.kind.value,
             "note": self.note,
+            "deployment": self.deployment.to_json() if self.deployment else None,
         }
 
 
@@ -153,7 +155,8 @@ class StackView:
                     "ownership transfer, or a retrain that failed its quality gate before the spec "
                     "changed again (or another stack's); `pulumi up` leaves it"
                 )
-            out.append(OtherModel(m.name, parsed.resource if parsed else "", m.state.value, kind, note))
+            resource = parsed.resource if parsed else ""
+            out.append(OtherModel(m.name, resource, m.state.value, kind, note, m.deployment))
         return out
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tuned_models.backends.base import Backend, Log
-from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
+from tuned_models.model.datasets import DatasetError, dataset_path, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.evaluation import Answer, GateResult, judge
 from tuned_models.model.scoring import score
@@ -51,7 +51,7 @@ def load_evaluation_examples(inputs: ModelInputs, root: Path) -> list[Example]:
     source = inputs.evaluation.examples
     if isinstance(source, str):
         try:
-            examples = read_examples(root / source)
+            examples = read_examples(dataset_path(root, source))
         except DatasetError as e:
             raise RuntimeError(f"{inputs.label}: cannot read the evaluation examples: {e}") from None
     else:

@@ -4,9 +4,9 @@ No Pulumi here: :class:`tuned_models.tuned_model.TunedModelProvider` hands the e
 to :class:`ModelLifecycle` and wraps the results; tests drive it in process.
 
     diff    :func:`tuned_models.model.planner.decide_inputs` on (old outputs, new inputs); pure.
-    create  re-read the dataset and check it is the one the preview saw; submit under the
-            deterministic id (the backend adopts its own earlier submission instead of training
-            twice); wait for ACTIVE, bounded by ``timeout``, unless ``wait`` is false. With
+    create  submit under the deterministic id (the backend re-reads the datasets and checks
+            they are the ones the preview saw, and adopts its own earlier submission instead of
+            training twice); wait for ACTIVE, bounded by ``timeout``, unless ``wait`` is false. With
             ``adopt``: take over an existing model, patch the declared updatable fields.
     update  patch exactly the changed updatable fields; or pick up a training's outcome.
     gate    once a model with an ``evaluation`` is ACTIVE (created, adopted, or its gate changed),
@@ -36,11 +36,9 @@ from typing import Any
 from tuned_models.backends.base import Backend, Log
 from tuned_models.config import DEFAULT_BACKEND
 from tuned_models.gate import enforce, evaluate
-from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.planner import GATE_FIELD, Decision, decide_inputs, same_value
-from tuned_models.model.spec import Example
 from tuned_models.model.state import LiveModel, ModelState, iso_z
 from tuned_models.waiter import wait_for_training
 
@@ -58,31 +56,6 @@ class LastAction(StrEnum):
 def last_change(action: LastAction, detail: str) -> dict[str, Any]:
     """The ``lastChange`` output: ``{action, detail, time}`` (time in UTC, RFC 3339)."""
     return {"action": action.value, "detail": detail, "time": iso_z(datetime.now(UTC))}
-
-
-def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
-    """Re-read the dataset and verify it is the one preview saw (same digest).
-
-    Raises RuntimeError naming the model when it cannot be read or its digest changed.
-    """
-    if inputs.examples is not None:
-        examples = list(inputs.examples)
-        where = "the inline examples"
-    elif inputs.dataset is not None:
-        try:
-            examples = read_examples(root / inputs.dataset)
-        except DatasetError as e:
-            raise RuntimeError(f"{inputs.label}: cannot read the dataset: {e}") from None
-        where = inputs.dataset
-    else:
-        raise RuntimeError(f"{inputs.label}: no dataset or examples to train on")
-    digest = examples_digest(examples)
-    if digest != inputs.datasetDigest:
-        raise RuntimeError(
-            f"{inputs.label}: {where} changed since the preview (digest {digest} != "
-            f"{inputs.datasetDigest}); nothing was submitted. Run `pulumi up` again to review the change."
-        )
-    return examples
 
 
 def outputs_from_live(
@@ -164,8 +137,7 @@ class ModelLifecycle:
             outputs = outputs_from_live(model, inputs, operation=None, total_steps=None)
             change = last_change(LastAction.ADOPTED, f"took over {model.name}")
             return model.model_id, self._gated(backend, model, inputs, {**outputs, "lastChange": change})
-        examples = load_training_examples(inputs, self._root)
-        submission = backend.submit(inputs, examples, self._log)
+        submission = backend.submit(inputs, self._root, self._log)
         if submission.earlier is not None:
             self._log.info(
                 f"{inputs.label}: found {submission.name} from an earlier run "

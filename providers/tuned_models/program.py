@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from tuned_models.backends import fields_for
 from tuned_models.model.desired import creation_order, source_of
 from tuned_models.model.evaluation import GateResult
 from tuned_models.project import find_project_root
@@ -30,6 +31,8 @@ def summary(outputs: Mapping[str, Any]) -> str:
         parts.append(f"final mean loss {float(outputs['finalMeanLoss']):.4g}")
     if outputs.get("exampleCount"):
         parts.append(f"{int(outputs['exampleCount'])} examples")
+    if outputs.get("billableTokens"):
+        parts.append(f"{int(outputs['billableTokens'])} billable tokens an epoch")
     gate = GateResult.from_output(outputs.get("evaluation"))
     if gate is not None:
         parts.append(f"quality gate {'passed' if gate.passed else 'failed'}: {gate.summary()}")
@@ -73,12 +76,22 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             opts,
             dataset=loaded.datasets.get(name),
             backend=loaded.connection.backend,
+            validation=loaded.validation_datasets.get(name),
             source=models[source] if source is not None else None,
             evaluation=loaded.evaluations.get(name),
         )
         models[name] = model
-        keys = ("name", "state", "totalSteps", "finalMeanLoss", "exampleCount", "evaluation")
-        outputs = pulumi.Output.all(**{k: getattr(model, k) for k in keys})
+        shown = (
+            "name",
+            "state",
+            "totalSteps",
+            "finalMeanLoss",
+            "exampleCount",
+            "evaluation",
+            "billableTokens",
+        )
+        available = fields_for(loaded.connection.backend).outputs
+        outputs = pulumi.Output.all(**{k: getattr(model, k) for k in shown if k in available})
         pulumi.export(name, outputs.apply(exported))
     return models
 

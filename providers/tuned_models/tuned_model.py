@@ -35,12 +35,13 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from tuned_models.backends import fields_for
-from tuned_models.config import DEFAULT_BACKEND
+from tuned_models.backends import checks_for, fields_for
+from tuned_models.backends.checks import DatasetRole, ModelCheck, check_model, inputs_problems
+from tuned_models.config import DEFAULT_BACKEND, Connection
 from tuned_models.lifecycle import ModelLifecycle
 from tuned_models.model.cache import project_cache
-from tuned_models.model.datasets import DatasetInfo, dataset_info, evaluation_info
-from tuned_models.model.desired import ModelInputs, inputs_problems, model_inputs, source_of
+from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.desired import ModelInputs, model_inputs, source_of
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
 from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
@@ -69,14 +70,22 @@ class TunedModelProvider(ProviderBase):
         return ModelLifecycle(self.backend, self.root(), PulumiLog())
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        # The rules `validate` applies, before any API call: the inputs' schema, then the
-        # examples they train on (read from the project, cached by content).
+        """Pydantic's rules, then (every input known) the backend's own rules and datasets and
+        the quality gate's examples, read from the project (cached by content), and their
+        digests: what ``tuned-models validate`` rejects is rejected here, with no call to the
+        service (:func:`tuned_models.backends.checks.inputs_problems`)."""
         failures = check_failures(news, ModelInputs)
         known, unknown = split_unknown(news)
-        if not failures and not unknown:
-            inputs = ModelInputs.model_validate(known)
-            root = self.root()
-            failures = [CheckFailure(k, m) for k, m in inputs_problems(inputs, root, project_cache(root))]
+        if failures or unknown:
+            return CheckResult(news, failures)
+        inputs = ModelInputs.model_validate(known)
+        connection = getattr(self, "_connection", None) or Connection()
+        root = self.root()
+        found = inputs_problems(inputs, checks_for(inputs.backend), connection, root, project_cache(root))
+        # As pydantic's failures read: the key path, then the reason.
+        failures = [
+            CheckFailure(p.key or "inputs", f"{p.key}: {p.message}" if p.key else p.message) for p in found
+        ]
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -118,10 +127,11 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
 
     - :class:`~tuned_models.model.spec.TunedModelArgs` (the library API): the model's inputs are
       built with :func:`~tuned_models.model.desired.model_inputs` for this Pulumi project and
-      stack (``dataset``: the examples' info when the caller has it, else read from the
-      ``dataset`` file under the project root; ``evaluation``: likewise for the examples of its
-      quality gate; ``backend``: else ``tuned-models:backend``; ``source``: the TunedModel a
-      ``tunedModelSource: {model: ...}`` names, which this one then follows and depends on), and
+      stack (``dataset`` and ``validation``: the datasets' info when the caller has it, else the
+      spec is checked by its backend and its datasets read under the project root;
+      ``evaluation``: likewise for the examples of its quality gate; ``backend``: else
+      ``tuned-models:backend``; ``source``: the TunedModel a ``tunedModelSource: {model: ...}``
+      names, which this one then follows and depends on), and
       each of its ``permissions`` and its ``owner`` become child resources
       (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
       :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
@@ -146,6 +156,7 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
         *,
         dataset: DatasetInfo | None = None,
         backend: str | None = None,
+        validation: DatasetInfo | None = None,
         evaluation: DatasetInfo | None = None,
         source: TunedModel | None = None,
     ) -> None:
@@ -161,16 +172,24 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 # A name the backend knows before the model exists is passed as a plain value,
                 # so a preview shows the cascade exactly; otherwise the source's output name.
                 source_name = source.known_name or source.name
-            root = find_project_root()
-            cache = project_cache(root)
+            connection = stack_connection()
+            name = backend or connection.backend
+            if dataset is None or (evaluation is None and spec.evaluation is not None):
+                checked = _checked(resource_name, spec, name, connection)
+                if dataset is None:
+                    dataset = checked.datasets.get(DatasetRole.TRAINING)
+                    validation = checked.datasets.get(DatasetRole.VALIDATION)
+                if evaluation is None:
+                    evaluation = checked.evaluation
             args = model_inputs(
                 pulumi.get_project(),
                 pulumi.get_stack(),
                 resource_name,
                 spec,
-                dataset if dataset is not None else dataset_info(spec, root, cache),
-                backend=backend or stack_connection().backend,
-                evaluation=evaluation if evaluation is not None else evaluation_info(spec, root, cache),
+                dataset,
+                backend=name,
+                validation=validation,
+                evaluation=evaluation,
                 source_name=source_name if isinstance(source_name, str) else _PENDING_SOURCE,
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)
@@ -204,3 +223,17 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 {"model": known_name, "emailAddress": spec.owner},
                 pulumi.ResourceOptions(parent=self, depends_on=[self, *self.permissions]),
             )
+
+
+def _checked(resource_name: str, spec: TunedModelArgs, backend: str, connection: Connection) -> ModelCheck:
+    """A library spec checked by its backend: its datasets as the backend reads them and its
+    gate's examples (read under the project root, through the scan cache).
+
+    Raises ValueError listing what the backend rejects (``resource:key: message``)."""
+    root = find_project_root()
+    checked = check_model(
+        spec, fields_for(backend), checks_for(backend), connection, root, project_cache(root)
+    )
+    if checked.errors:
+        raise ValueError("\n".join(f"{resource_name}:{p.key}: {p.message}" for p in checked.errors))
+    return checked

@@ -6,9 +6,10 @@ Tracker` until the training is done, then return the model. It raises :class:`Tu
 seconds pass first; in both cases the model is left as it is on the service, so a later ``up``
 can adopt it and resume.
 
-Progress lines (``log``): one at the first poll, then whenever the percentage grew by 10 points
-or :data:`PROGRESS_INTERVAL` seconds passed since the last line, and a last one when the
-training is done.
+Progress lines (``log``): one at the first poll, then whenever the percentage grew by 10 points,
+the status changed (a service that reports no percentage, e.g. a tuning job going from pending
+to running) or :data:`PROGRESS_INTERVAL` seconds passed since the last line, and a last one when
+the training is done.
 
 Polling (:class:`PollSchedule`) is frequent at first, then spaced in proportion to the estimated
 remaining time: the next delay is half the estimated remaining time, never more than 8% of the
@@ -84,6 +85,7 @@ def wait_for_training(
     schedule = PollSchedule(started=start)
     last_logged_percent = -100.0
     last_logged_at = -1e18
+    last_status: str | None = None
     while True:
         progress = tracker.poll()
         percent = progress.percent or 0.0
@@ -97,9 +99,13 @@ def wait_for_training(
                 + (f": {progress.error}" if progress.error else "")
             )
         now = clock()
-        if percent - last_logged_percent >= 10 or now - last_logged_at >= PROGRESS_INTERVAL:
+        if (
+            percent - last_logged_percent >= 10
+            or now - last_logged_at >= PROGRESS_INTERVAL
+            or progress.status != last_status
+        ):
             log(progress.line(label))
-            last_logged_percent, last_logged_at = percent, now
+            last_logged_percent, last_logged_at, last_status = percent, now, progress.status
         if now >= deadline:
             raise WaitTimeout(
                 f"{label}: {tracker.name} is still training after {timeout:.0f} s "

@@ -3,7 +3,6 @@ created the local stack's models."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -309,7 +308,7 @@ def test_status_shows_each_model_with_progress(project: Path, capsys: pytest.Cap
     state = save_state(project, up(project))
     args = ["status", "--stack", "local", "--project-root", str(project), "--state", str(state)]
     assert main([*args, "--format", "json"]) == 0
-    [entry] = json.loads(capsys.readouterr().out)["stacks"]
+    [entry] = checked(capsys.readouterr().out)["stacks"]
     rows = entry["models"]
     assert {r["managedBy"] for r in rows} == {"state"}
     assert [r["model"] for r in rows] == ["number-generator", "support-tickets", "summarizer"]
@@ -412,7 +411,7 @@ def test_a_model_trained_but_not_recorded_is_adopted_by_the_plan_and_not_serving
 def test_status_of_a_stack_not_yet_created(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["status", "--stack", "local", "--format", "json", "--project-root", str(project), "--no-state"]
     assert main(args) == 0
-    rows = json.loads(capsys.readouterr().out)["stacks"][0]["models"]
+    rows = checked(capsys.readouterr().out)["stacks"][0]["models"]
     assert {r["state"] for r in rows} == {"NOT CREATED"}
 
 

@@ -206,7 +206,7 @@ CASES: list[Case] = [
     ),
     Case(
         "dataset-surrogate",
-        f"{_f('dataset-surrogate')}:counter:dataset: datasets/surrogate.json:[4]: output "
+        f"{_f('dataset-surrogate')}:counter:dataset: datasets/surrogate.json:18: output "
         "contains a lone surrogate \\ud800 at character 1, which is not valid Unicode text",
     ),
     Case(
@@ -402,7 +402,8 @@ def test_validate_all_passes_on_the_shipped_stacks(capsys: pytest.CaptureFixture
     assert not [line for line in lines if ": warning: " not in line and " 0 errors, " not in line]
     summaries = [line for line in lines if " models, " in line]
     assert summaries == [
-        f"stacks/Pulumi.{s}.yaml: 3 models, 0 errors, 1 warning" for s in ("dev", "local", "prod")
+        *(f"stacks/Pulumi.{s}.yaml: 3 models, 0 errors, 1 warning" for s in ("dev", "local", "prod")),
+        "stacks/Pulumi.vertex-local.yaml: 2 models, 0 errors, 0 warnings",
     ]
 
 
@@ -460,6 +461,7 @@ def test_json_format_reports_every_problem_with_its_parts(
                     }
                 ],
                 "datasets": {},
+                "validationDatasets": {},
                 "evaluations": {},
             }
         ],
@@ -492,7 +494,7 @@ def test_json_format_lists_the_dataset_digest_of_each_valid_model(
     document = checked(capsys.readouterr().out)
     assert code == 0
     assert document["ok"] is True and document["schemaVersion"] == 1 and document["command"] == "validate"
-    assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod"]
+    assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod", "vertex-local"]
     assert {s["errors"] for s in document["stacks"]} == {0}
     local = next(s for s in document["stacks"] if s["stack"] == "local")
     assert local["datasets"]["number-generator"]["path"] == "stacks/datasets/number-generator.jsonl"
@@ -750,7 +752,7 @@ def test_a_5000_digit_integer_in_the_stack_file_is_a_yaml_error_with_its_line(
             '{"textInput": "a", "output": ' + "7" * 5000 + "}\n",
             ":1: invalid JSON (an integer of 5000 digits is too large to read)",
         ),
-        ("deep.json", "[" * 100_000 + "]" * 100_000, ": invalid JSON (nested too deeply)"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, ":1: invalid JSON (nested too deeply)"),
         ("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", ":1: invalid JSON (nested too deeply)"),
     ],
 )

@@ -20,7 +20,7 @@ from tuned_models.gemini import (
     connect,
     embedded_transport,
 )
-from tuned_models.gemini import endpoint as endpoint_module
+from tuned_models.rest import endpoint as endpoint_module
 
 
 def _sent_key(client: Any) -> str | None:

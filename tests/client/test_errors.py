@@ -200,6 +200,24 @@ def test_error_body_maps_to_class_code_status_and_message(
     assert err.details == body["error"].get("details", [])
 
 
+def test_a_cloud_storage_412_is_a_failed_precondition_keeping_its_reason() -> None:
+    # Cloud Storage's JSON API names no status; its reasons come in an ``errors`` list.
+    reason = {"domain": "global", "reason": "conditionNotMet", "message": "Precondition Failed"}
+    body = {
+        "error": {
+            "code": 412,
+            "message": "At least one of the pre-conditions you specified did not hold.",
+            "errors": [reason],
+        }
+    }
+    err = from_response(_response(412, body))
+    assert type(err) is FailedPrecondition
+    assert (
+        str(err) == "412 FAILED_PRECONDITION: At least one of the pre-conditions you specified did not hold."
+    )
+    assert err.details == [reason]
+
+
 def test_str_matches_the_documented_shape() -> None:
     err = from_response(_response(404, _error(404, "NOT_FOUND", "Tuned model tunedModels/x does not exist.")))
     assert str(err) == "404 NOT_FOUND: Tuned model tunedModels/x does not exist."

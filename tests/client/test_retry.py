@@ -338,3 +338,34 @@ def test_policy_is_frozen_data() -> None:
     assert policy.retry_statuses == {429, 500, 502, 503, 504}
     with pytest.raises(AttributeError):
         policy.attempts = 3  # type: ignore[misc]
+
+
+def test_each_client_logs_its_retries_on_its_own_logger(caplog: pytest.LogCaptureFixture) -> None:
+    from tuned_models.vertex.client import VertexClient
+    from tuned_models.vertex.storage import StorageClient
+
+    def flaky() -> Script:
+        return Script(
+            httpx.Response(503, json=_error(503, "UNAVAILABLE")),
+            httpx.Response(
+                200, json={"name": "projects/p/locations/us-central1/tuningJobs/1", "bucket": "b"}
+            ),
+        )
+
+    gemini, _ = _client(
+        Script(httpx.Response(503, json=_error(503, "UNAVAILABLE")), httpx.Response(200, json=MODEL))
+    )
+    vertex = VertexClient(
+        "p", "us-central1", None, transport=httpx.MockTransport(flaky()), sleep=lambda _: None
+    )
+    storage = StorageClient(None, transport=httpx.MockTransport(flaky()), sleep=lambda _: None)
+    with caplog.at_level("INFO", logger="tuned_models"):
+        gemini.get_tuned_model("m-1")
+        vertex.get_tuning_job("1")
+        storage.get_object("b", "x.jsonl")
+    retries = [(r.name, r.getMessage().split(":")[0]) for r in caplog.records if "retry 1/" in r.getMessage()]
+    assert retries == [
+        ("tuned_models.gemini", "gemini"),
+        ("tuned_models.vertex", "vertex"),
+        ("tuned_models.storage", "storage"),
+    ]

@@ -14,23 +14,15 @@ import pytest
 
 from tuned_models.gemini import EMBEDDED_BASE_URL, close_embedded_transports
 from tuned_models.gemini import connect as gemini_connect
-from tuned_models.gemini import endpoint as gemini_endpoint
 from tuned_models.gemini.auth import OAuthAuth
-from tuned_models.vertex import (
-    CLOUD_PLATFORM_SCOPE,
-    LOCAL_CALLER_TOKEN,
-    AccessTokenAuth,
-    CredentialsMissing,
-    RetryPolicy,
-    StorageClient,
-    TransportFailure,
-    Unauthenticated,
-    VertexClient,
-    connect,
-    connect_storage,
-    resolve_auth,
-    resolve_endpoint,
-)
+from tuned_models.rest import endpoint as rest_endpoint
+from tuned_models.rest.endpoint import resolve_endpoint
+from tuned_models.rest.errors import CredentialsMissing, TransportFailure, Unauthenticated
+from tuned_models.rest.retry import RetryPolicy
+from tuned_models.vertex.auth import CLOUD_PLATFORM_SCOPE, AccessTokenAuth, resolve_auth
+from tuned_models.vertex.client import VertexClient
+from tuned_models.vertex.endpoint import LOCAL_CALLER_TOKEN, connect, connect_storage
+from tuned_models.vertex.storage import StorageClient
 
 TOKEN = "ya29.a0-secret-token-0123456789"
 
@@ -212,7 +204,7 @@ def test_embedded_vertex_storage_and_gemini_share_one_emulator(
         made.append(RecordingEmulator(**kwargs))
         return made[-1]
 
-    monkeypatch.setattr(gemini_endpoint, "_load_entry_point", lambda name: factory)
+    monkeypatch.setattr(rest_endpoint, "_load_entry_point", lambda name: factory)
     close_embedded_transports()
     try:
         vertex = connect("embedded", project="p", location="us-central1", project_root=tmp_path, environ={})

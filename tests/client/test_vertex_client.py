@@ -15,26 +15,28 @@ from typing import Any
 import httpx
 import pytest
 
-from tuned_models.vertex import (
-    AccessTokenAuth,
+from tuned_models.rest.errors import (
     FailedPrecondition,
     InternalError,
     InvalidArgument,
-    JobState,
     NotFound,
-    OperationTimeout,
     ResourceExhausted,
-    RetryPolicy,
     TransportFailure,
     Unavailable,
-    VertexClient,
-    identity_labels,
 )
+from tuned_models.rest.retry import RetryPolicy
+from tuned_models.vertex.auth import AccessTokenAuth
+from tuned_models.vertex.client import VertexClient
+from tuned_models.vertex.errors import OperationTimeout
+from tuned_models.vertex.labels import identity_labels
+from tuned_models.vertex.types import JobState
 
 PARENT = "projects/p/locations/us-central1"
 HOST = "https://us-central1-aiplatform.googleapis.com"
 JOBS = f"{HOST}/v1/{PARENT}/tuningJobs"
-IDENTITY = identity_labels(project="tuned-models", stack="dev", resource="gen", spec_digest="ab" * 32)
+IDENTITY = identity_labels(
+    project="tuned-models", stack="dev", resource="gen", spec_digest="ab" * 32, model_id="gen-1a2b3c4d5e6f"
+)
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
@@ -224,7 +226,7 @@ def test_find_checks_the_labels_itself_and_sorts_newest_first(client: VertexClie
     found = client.find_tuning_jobs(IDENTITY)
     assert [j.id for j in found] == ["4", "3", "1"]
     sent_filter = service.sent()[0].url.params["filter"]
-    assert sent_filter.count(" AND ") == 3 and 'labels.tuned_models_stack="dev"' in sent_filter
+    assert sent_filter.count(" AND ") == 4 and 'labels.tuned_models_stack="dev"' in sent_filter
     running = client.find_tuning_jobs(IDENTITY, states={JobState.JOB_STATE_RUNNING})
     assert [j.id for j in running] == ["4", "1"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuned_models.vertex import (
+from tuned_models.vertex.labels import (
     IDENTITY_KEYS,
     MAX_LABEL_LENGTH,
     has_labels,
@@ -12,11 +12,8 @@ from tuned_models.vertex import (
     label_problems,
     label_value,
     labels_filter,
-    location_of,
-    resource_name,
-    service_base_url,
 )
-from tuned_models.vertex.names import operation_name
+from tuned_models.vertex.names import location_of, operation_name, resource_name, service_base_url
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -104,13 +101,18 @@ def test_other_names_are_sanitised_and_never_collide() -> None:
 
 def test_identity_labels_carry_project_stack_resource_and_spec() -> None:
     labels = identity_labels(
-        project="tuned-models", stack="Prod.EU", resource="number-generator", spec_digest=DIGEST
+        project="tuned-models",
+        stack="Prod.EU",
+        resource="number-generator",
+        spec_digest=DIGEST,
+        model_id="number-generator-1a2b3c4d5e6f",
     )
     assert tuple(labels) == IDENTITY_KEYS
     assert labels["tuned_models_project"] == "tuned-models"
     assert labels["tuned_models_resource"] == "number-generator"
     assert labels["tuned_models_spec"] == "0123456789abcdef" * 2
     assert labels["tuned_models_stack"].startswith("prod-eu-")
+    assert labels["tuned_models_id"] == "number-generator-1a2b3c4d5e6f"
     assert label_problems(labels, reserved=0) == [
         f"label key {key!r}: keys starting with 'tuned_models_' are reserved" for key in IDENTITY_KEYS
     ]
@@ -119,7 +121,7 @@ def test_identity_labels_carry_project_stack_resource_and_spec() -> None:
 @pytest.mark.parametrize("digest", ["", "sha256:xyz", "sha256:" + "0" * 31, "md5:abc"])
 def test_identity_labels_need_a_sha256_digest(digest: str) -> None:
     with pytest.raises(ValueError, match="spec_digest"):
-        identity_labels(project="p", stack="s", resource="r", spec_digest=digest)
+        identity_labels(project="p", stack="s", resource="r", spec_digest=digest, model_id="r-1a2b3c4d5e6f")
 
 
 @pytest.mark.parametrize(
@@ -134,7 +136,7 @@ def test_identity_labels_need_a_sha256_digest(digest: str) -> None:
         ({"k" * 64: "v"}, "has 64 characters"),
         ({"team": 3}, "label 'team': the value must be a string, got int"),
         ({"tuned_models_stack": "x"}, "reserved"),
-        ({f"k{i}": "v" for i in range(61)}, "61 labels; at most 60"),
+        ({f"k{i}": "v" for i in range(60)}, "60 labels; at most 59"),
     ],
 )
 def test_label_problems(labels: dict[str, object], message: str) -> None:

@@ -16,16 +16,10 @@ import httpx
 import pytest
 
 from tests.client.vertex_fakes import BASE, FakeStorage
-from tuned_models.vertex import (
-    CHUNK_GRANULARITY,
-    AccessTokenAuth,
-    GcsLocation,
-    GeminiError,
-    NotFound,
-    RetryPolicy,
-    StorageClient,
-    TransportFailure,
-)
+from tuned_models.rest.errors import NotFound, ServiceError, TransportFailure
+from tuned_models.rest.retry import RetryPolicy
+from tuned_models.vertex.auth import AccessTokenAuth
+from tuned_models.vertex.storage import CHUNK_GRANULARITY, GcsLocation, StorageClient
 
 TOKEN = "ya29.test-token-0123456789"
 CHUNK = CHUNK_GRANULARITY  # the smallest chunk the protocol allows keeps the files small
@@ -184,7 +178,7 @@ def test_md5_mismatch_is_reported_as_data_loss(
 ) -> None:
     fake.report_md5 = lambda data: "AAAAAAAAAAAAAAAAAAAAAA=="
     path, _ = _file(tmp_path, 10)
-    with pytest.raises(GeminiError, match="MD5") as caught:
+    with pytest.raises(ServiceError, match="MD5") as caught:
         storage.upload_file(path, "bkt", "abc.jsonl")
     assert caught.value.status == "DATA_LOSS"
 
@@ -337,7 +331,7 @@ def test_a_session_on_another_host_is_refused_before_sending_the_token(
         AccessTokenAuth(TOKEN), transport=evil.transport(), chunk_size=CHUNK, resumable_threshold=CHUNK
     ) as client:
         path, _ = _file(tmp_path, 2 * CHUNK)
-        with pytest.raises(GeminiError, match="not on the storage host"):
+        with pytest.raises(ServiceError, match="not on the storage host"):
             client.upload_file(path, "bkt", "big.jsonl")
     assert [r.method for r in evil.requests] == ["POST"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from tuned_models.vertex import AdapterSize, Endpoint, JobState, Model, Operation, TuningJob
+from tuned_models.vertex.types import AdapterSize, Endpoint, JobState, Model, Operation, TuningJob
 
 #: The shape of a real failed job (a captured REST response, Nov 2024), trimmed.
 FAILED_JOB: dict[str, Any] = {

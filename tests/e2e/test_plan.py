@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from tests.e2e.conftest import Project
 from tests.e2e.test_lifecycle import THREE, live, stack_config, with_key
 from tests.support.engine import Emulator
+from tests.support.output import checked
 from tests.support.stack import examples
 from tuned_models.model.ids import stack_tag
 
@@ -31,7 +31,7 @@ def plan(project: Project, stack: str | None = None) -> dict[str, Any]:
     """The plan's stack entry; the state must have been read from `pulumi stack export`."""
     proc = cli(project, "plan", "--format", "json", stack=stack)
     assert proc.returncode == 0, proc.stderr
-    entry: dict[str, Any] = json.loads(proc.stdout)["stacks"][0]
+    entry: dict[str, Any] = checked(proc.stdout)["stacks"][0]
     assert entry["state"]["read"] is True, entry["state"]
     return entry
 
@@ -181,5 +181,5 @@ def test_a_source_retrain_cascades_and_stacks_sharing_a_tag_stay_apart(
         assert entry["changes"] is False and actions(entry) == {"numbers": "none"}
         assert {o["kind"] for o in entry["otherModels"]} == {"not managed"}  # the other stack's
         status = cli(project, "status", "--format", "json", stack=name)
-        rows = json.loads(status.stdout)["stacks"][0]["models"]
+        rows = checked(status.stdout)["stacks"][0]["models"]
         assert [r["model"] for r in rows] == ["numbers"]

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ DATA = Path(__file__).parent / "data"
 
 OWNER_KEY = "owner-key"
 """The API key of the caller that creates models in most tests."""
+
+ADMIN_TOKEN = "admin-token-of-the-test-servers"
+"""The admin token of the servers these tests start (the in-process transport needs none)."""
 
 STEP_SECONDS = 1.0
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
@@ -129,6 +132,7 @@ class Emu:
 
     mode: str
     http: httpx.Client
+    admin_headers: dict[str, str] = field(default_factory=dict)
 
     def call(
         self,
@@ -150,9 +154,13 @@ class Emu:
         all_headers.update(headers or {})
         return self.http.request(method, path, json=json, content=content, params=params, headers=all_headers)
 
+    def admin_request(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """An admin request under ``/_emulator``, with the admin token when the emulator has one."""
+        return self.http.request(method, f"/_emulator/{path}", json=body, headers=self.admin_headers)
+
     def admin(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        """An admin request under ``/_emulator`` (no credentials); asserts it succeeded."""
-        response = self.http.request(method, f"/_emulator/{path}", json=body)
+        """:meth:`admin_request`, asserting it succeeded."""
+        response = self.admin_request(method, path, body)
         assert response.status_code == 200, response.text
         return response
 
@@ -220,12 +228,17 @@ class Emu:
         return model
 
 
+def admin_headers(mode: str) -> dict[str, str]:
+    """What admin requests carry: the token for the test servers, nothing in process."""
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"} if mode == "server" else {}
+
+
 @pytest.fixture(scope="session")
 def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tuned_models_emulator.server import serve_in_thread
 
     state = tmp_path_factory.mktemp("server") / "emulator.sqlite"
-    server = serve_in_thread(state, step_seconds=STEP_SECONDS)
+    server = serve_in_thread(state, step_seconds=STEP_SECONDS, admin_token=ADMIN_TOKEN)
     try:
         yield server
     finally:
@@ -238,11 +251,11 @@ def server_client(emulator_server: Any) -> Iterator[httpx.Client]:
         yield client
 
 
-def _embedded(api_keys: tuple[str, ...] = ()) -> Iterator[httpx.Client]:
+def _embedded(api_keys: tuple[str, ...] = (), tokens: tuple[str, ...] = ()) -> Iterator[httpx.Client]:
     """A client over an in-memory embedded emulator, closed afterwards."""
     from tuned_models_emulator.embedded import embedded_transport
 
-    transport = embedded_transport(None, step_seconds=STEP_SECONDS, api_keys=api_keys)
+    transport = embedded_transport(None, step_seconds=STEP_SECONDS, api_keys=api_keys, tokens=tokens)
     try:
         with httpx.Client(transport=transport, base_url="http://emulator.invalid", timeout=10.0) as client:
             yield client
@@ -259,15 +272,16 @@ def embedded_client() -> Iterator[httpx.Client]:
 def emu(request: pytest.FixtureRequest) -> Iterator[Emu]:
     """A clean emulator (reset, manual clock) on either backend."""
     client: httpx.Client = request.getfixturevalue(f"{request.param}_client")
-    backend = Emu(mode=request.param, http=client)
+    backend = Emu(mode=request.param, http=client, admin_headers=admin_headers(request.param))
     backend.reset()
     backend.manual_clock()
     yield backend
-    client.request("DELETE", "/_emulator/faults")
-    client.request("POST", "/_emulator/reset")
+    backend.admin_request("DELETE", "faults")
+    backend.admin_request("POST", "reset")
 
 
 CONFIGURED_KEYS = ("good-key", "alice-key=alice@example.com")
+CONFIGURED_TOKENS = ("good-token", "dana-token=dana@example.com")
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +289,13 @@ def keyed_server_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ht
     from tuned_models_emulator.server import serve_in_thread
 
     state = tmp_path_factory.mktemp("keyed") / "emulator.sqlite"
-    server = serve_in_thread(state, step_seconds=STEP_SECONDS, api_keys=CONFIGURED_KEYS)
+    server = serve_in_thread(
+        state,
+        step_seconds=STEP_SECONDS,
+        api_keys=CONFIGURED_KEYS,
+        tokens=CONFIGURED_TOKENS,
+        admin_token=ADMIN_TOKEN,
+    )
     try:
         with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
             yield client
@@ -285,15 +305,16 @@ def keyed_server_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ht
 
 @pytest.fixture(scope="module")
 def keyed_embedded_client() -> Iterator[httpx.Client]:
-    yield from _embedded(CONFIGURED_KEYS)
+    yield from _embedded(CONFIGURED_KEYS, CONFIGURED_TOKENS)
 
 
 @pytest.fixture(params=["server", "embedded"])
 def keyed_emu(request: pytest.FixtureRequest) -> Iterator[Emu]:
-    """An emulator configured with API keys ``good-key`` and ``alice-key=alice@example.com``."""
+    """An emulator configured with API keys ``good-key`` and ``alice-key=alice@example.com`` and
+    bearer tokens ``good-token`` and ``dana-token=dana@example.com``."""
     client: httpx.Client = request.getfixturevalue(f"keyed_{request.param}_client")
-    backend = Emu(mode=request.param, http=client)
+    backend = Emu(mode=request.param, http=client, admin_headers=admin_headers(request.param))
     backend.reset()
     backend.manual_clock()
     yield backend
-    client.request("POST", "/_emulator/reset")
+    backend.admin_request("POST", "reset")

@@ -64,7 +64,7 @@ def test_deeply_nested_json_is_the_real_400_not_a_500(emu: Emu) -> None:
     nested: dict[str, Any] = {"a": {"b": 1}}
     for _ in range(120):
         nested = {"x": nested}
-    response = emu.http.post("/_emulator/failures", json=nested)
+    response = emu.admin_request("POST", "failures", nested)
     assert_error(response, 400, "INVALID_ARGUMENT")
     assert emu.admin("GET", "failures").json() == {"failures": []}
 
@@ -105,17 +105,24 @@ def test_other_rpcs_take_at_most_1_mib_and_admin_routes_64_kib(emu: Emu) -> None
     response = emu.call("PATCH", f"/v1beta/{name}", content=big, params={"updateMask": "description"})
     assert_error(response, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit: 1048576 bytes.")
     assert "description" not in emu.get_model(name)
-    admin = emu.http.post("/_emulator/failures", json={"match": "x", "message": "m" * 70_000})
+    admin = emu.admin_request("POST", "failures", {"match": "x", "message": "m" * 70_000})
     assert_error(admin, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit: 65536 bytes.")
 
 
-def test_lenient_json_is_read_only_in_bodies_up_to_64_kib(emu: Emu) -> None:
-    examples = [{"textInput": str(i), "output": "z" * 100} for i in range(1_000)]
-    strict = json.dumps(model_body("lenient", examples=examples))
-    lenient = strict[:-1] + ",}"
-    assert len(lenient) > codec.JSON5_LIMIT
+@pytest.mark.parametrize(
+    "examples",
+    [
+        [{"textInput": str(i), "output": "z" * 100} for i in range(200)],
+        [{"textInput": str(i), "output": "z"} for i in range(1_500)],
+    ],
+    ids=["over-16-kib", "over-4000-values"],
+)
+def test_lenient_json_is_read_only_in_small_bodies(emu: Emu, examples: list[dict[str, str]]) -> None:
+    lenient = json.dumps(model_body("lenient", examples=examples))[:-1] + ",}"
+    assert len(lenient) > codec.JSON5_LIMIT or lenient.count(",") > codec.JSON5_VALUES
     error = assert_error(_create_raw(emu, lenient.encode()), 400, "INVALID_ARGUMENT")
     assert error["message"] == "Invalid JSON payload received. Unexpected token."
+    assert _create_raw(emu, lenient[:-2].encode() + b"}").status_code == 200
     small = json.dumps(model_body("lenient small"))[:-1] + ",}"
     assert _create_raw(emu, small.encode()).status_code == 200
 
@@ -136,3 +143,15 @@ def test_a_body_with_many_values_reads_the_same_through_the_slower_parser(
     ]
     assert answers[0] == answers[1]
     assert answers[0]["candidates"][0]["content"]["parts"][0]["text"] == "eight"
+
+
+def test_a_body_of_a_million_values_is_refused_before_it_is_decoded(emu: Emu) -> None:
+    values = b"{}," * (codec.MAX_VALUES // 2)
+    content = b'{"tuningTask": {"trainingData": {"examples": {"examples": [' + values + b"{}]}}}}"
+    assert len(content) < 4 * 1024 * 1024
+    error = assert_error(_create_raw(emu, content), 400, "INVALID_ARGUMENT")
+    assert error["message"] == (
+        "Invalid JSON payload received. Too many values: "
+        "more than 1000000 commas, colons and opening brackets."
+    )
+    assert _names(emu) == []

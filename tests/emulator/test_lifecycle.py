@@ -92,14 +92,14 @@ def test_settings_step_seconds_applies_to_models_created_afterwards(emu: Emu) ->
     before = emu.admin("GET", "settings").json()
     assert before["stepSeconds"] == STEP_SECONDS
     try:
-        changed = emu.http.patch("/_emulator/settings", json={"stepSeconds": 5.0})
+        changed = emu.admin_request("PATCH", "settings", {"stepSeconds": 5.0})
         assert changed.status_code == 200, changed.text
         assert emu.admin("GET", "settings").json()["stepSeconds"] == 5.0
         op = emu.create(model_body("slow", batch_size=2))
         emu.advance(seconds=12.5)
         assert emu.get_operation(op["name"])["metadata"]["completedSteps"] == 2
     finally:
-        emu.http.patch("/_emulator/settings", json={"stepSeconds": STEP_SECONDS})
+        emu.admin_request("PATCH", "settings", {"stepSeconds": STEP_SECONDS})
 
 
 def test_training_ends_active_with_done_operation_and_response(emu: Emu) -> None:

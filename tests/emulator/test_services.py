@@ -109,7 +109,7 @@ def test_a_handler_that_raises_leaves_no_write_behind(both: Emu) -> None:
 
 
 def test_faults_can_target_a_second_services_rpc_only_by_its_name(both: Emu) -> None:
-    response = both.http.post("/_emulator/faults", json={"method": "NoSuchRpc"})
+    response = both.admin_request("POST", "faults", {"method": "NoSuchRpc"})
     error = assert_error(response, 400, "INVALID_ARGUMENT")
     assert "GetNote" in error["message"] and "GetTunedModel" in error["message"]
 

@@ -323,33 +323,38 @@ def _bad_inputs(stack: str, tmp_path: Path) -> dict[str, tuple[dict[str, Any], t
     held_out = [{"textInput": "Eighty", "output": "eighty one"}]
     digest = examples_digest([Example.model_validate(e) for e in held_out])
     return {
-        "empty examples": ({**good, "examples": []}, ("examples", "the dataset has no examples")),
+        "empty examples": ({**good, "examples": []}, ("examples", "examples: the dataset has no examples")),
         "a 40,001-character input": (
             {**good, "examples": long_input},
-            ("examples", "example 1: textInput has 40001 characters; the limit is 40000"),
+            ("examples", "examples: example 1: textInput has 40001 characters; the limit is 40000"),
         ),
-        "an empty text": ({**good, "examples": empty_text}, ("examples", "example 3: textInput is empty")),
+        "an empty text": (
+            {**good, "examples": empty_text},
+            ("examples", "examples: example 3: textInput is empty"),
+        ),
         "neither examples nor dataset": (
             _without(good, "examples"),
             ("inputs", "declare a dataset (a file) or examples (inline)"),
         ),
         "a dataset line that is not JSON": (
             {**_without(good, "examples"), "dataset": "bad.jsonl"},
-            ("dataset", "bad.jsonl:2: invalid JSON (Expecting value)"),
+            ("dataset", "dataset: bad.jsonl:2: invalid JSON (Expecting value)"),
         ),
         "a named pipe": (
             {**_without(good, "examples"), "dataset": "pipe.jsonl"},
-            ("dataset", "pipe.jsonl: not a regular file (a named pipe)"),
+            ("dataset", "dataset: pipe.jsonl: not a regular file (a named pipe)"),
         ),
         "an empty text in the gate's examples": (
             {**good, "evaluation": gate, "evaluationDigest": digest},
-            ("evaluation.examples", "example 1: output is empty"),
+            ("evaluation.examples", "evaluation.examples: example 1: output is empty"),
         ),
         "gate examples changed since the program read them": (
             {**good, "evaluation": {**gate, "examples": held_out}, "evaluationDigest": "sha256:" + "0" * 64},
             (
                 "evaluationDigest",
-                "sha256:" + "0" * 64 + " is not the digest of the inline evaluation examples",
+                "evaluationDigest: sha256:"
+                + "0" * 64
+                + " is not the digest of the inline evaluation examples",
             ),
         ),
     }

@@ -14,15 +14,15 @@ import pytest
 from tuned_models.model import datasets
 from tuned_models.model.cache import ScanCache, project_cache
 from tuned_models.model.datasets import (
-    MAX_LISTED_FINDINGS,
     DatasetInfo,
     DatasetLimits,
+    checked_file,
     evaluation_data,
     examples_digest,
     read_examples,
     scan_dataset,
-    training_data,
 )
+from tuned_models.model.readers import MAX_LISTED_FINDINGS
 from tuned_models.model.spec import Example, ModelFields
 
 
@@ -54,11 +54,11 @@ def test_the_scan_digest_is_the_canonical_digest_of_the_examples(tmp_path: Path)
             "d:1: invalid JSON (an integer of 5000 digits is too large to read)",
         ),
         ("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", "d:1: invalid JSON (nested too deeply)"),
-        ("deep.json", "[" * 100_000 + "]" * 100_000, "d: invalid JSON (nested too deeply)"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "d:1: invalid JSON (nested too deeply)"),
         (
             "big.json",
             '[{"textInput": "a", "output": ' + "9" * 5000 + "}]",
-            "d: invalid JSON (an integer of 5000 digits is too large to read)",
+            "d:1: invalid JSON (an integer of 5000 digits is too large to read)",
         ),
     ],
 )
@@ -127,9 +127,9 @@ class CountingScans:
         self.count = 0
         real = datasets._scan_stream
 
-        def counted(*args: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
             self.count += 1
-            return real(*args)
+            return real(*args, **kwargs)
 
         monkeypatch.setattr(datasets, "_scan_stream", counted)
 
@@ -145,10 +145,8 @@ def test_a_cache_hit_skips_parsing_and_gives_the_same_scan(
     second = scan_dataset(path, cache=cache)
     assert parses.count == 1
     assert second == first
-    assert [f.text for f in second.findings] == [
-        "example 6: textInput is empty",
-        "only 6 examples; the service recommends at least 20 (100-500 is typical)",
-    ]
+    # (no "only 6 examples" warning beside an error: the file is not ready either way)
+    assert [f.text for f in second.findings] == ["example 6: textInput is empty"]
     # The same bytes under another name are the same entry.
     copy = tmp_path / "copy.jsonl"
     copy.write_bytes(path.read_bytes())
@@ -258,7 +256,7 @@ def test_a_gates_examples_file_is_scanned_and_cached_like_a_dataset_but_kept_apa
     assert gate.info == DatasetInfo("eval.jsonl", examples_digest(read_examples(tmp_path / "eval.jsonl")), 3)
     assert evaluation_data(spec, tmp_path, cache=cache) == gate and parses.count == 1
     # The same bytes as training data: the same reader, its own entry (the rules differ).
-    training = training_data(spec, tmp_path, cache=cache)
+    training = checked_file(tmp_path / "eval.jsonl", "eval.jsonl", "dataset", cache=cache)
     assert training.info == gate.info and parses.count == 2
     assert [p.message for p in training.problems] == [
         "eval.jsonl: only 3 examples; the service recommends at least 20 (100-500 is typical)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,13 @@ class Service:
     log: Lines
     lifecycle: ModelLifecycle
     now: list[float]
+    sleep: Callable[[float], None]
+
+    def at(self, root: Path) -> ModelLifecycle:
+        """A lifecycle on the same service, clock and log, for the project at ``root``."""
+        return ModelLifecycle(
+            lambda _name: self.backend, root, self.log, clock=lambda: self.now[0], sleep=self.sleep
+        )
 
     def journal(self, rpc: str) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self.admin.get("/_emulator/journal").json()["requests"]
@@ -75,7 +82,7 @@ def service() -> Iterator[Service]:
     log = Lines()
     lifecycle = ModelLifecycle(lambda _name: backend, Path.cwd(), log, clock=lambda: now[0], sleep=sleep)
     try:
-        yield Service(admin, client, backend, log, lifecycle, now)
+        yield Service(admin, client, backend, log, lifecycle, now, sleep)
     finally:
         transport.close()
 
@@ -209,7 +216,6 @@ def test_a_dataset_changed_after_check_is_refused_at_create(service: Service, tm
     spec["dataset"] = "numbers.jsonl"
     spec["datasetDigest"] = examples_digest(read_examples(path))
     path.write_text(path.read_text() + json.dumps({"textInput": "x", "output": "y"}) + "\n")
-    lifecycle = ModelLifecycle(lambda _name: service.backend, tmp_path, service.log)
     with pytest.raises(RuntimeError, match="changed since the preview"):
-        lifecycle.create(spec)
+        service.at(tmp_path).create(spec)
     assert service.journal("CreateTunedModel") == []

@@ -137,3 +137,33 @@ def test_the_timeout_says_how_far_the_training_got() -> None:
     now = [0.0]
     with pytest.raises(WaitTimeout, match=r"^m: tunedModels/m is still training after 50 s \(50% done\)"):
         _wait(_ScriptedTraining(now, 100, 1.0), now, timeout=50)
+
+
+class _StatusOnly:
+    """A service that reports no percentage, only a status (Vertex AI's tuning jobs)."""
+
+    name = "projects/p/locations/l/tuningJobs/1"
+
+    def __init__(self, statuses: list[str]) -> None:
+        self.statuses = statuses
+
+    def poll(self) -> Progress:
+        status = self.statuses.pop(0)
+        return Progress(status=status, done=status == "done")
+
+    def result(self) -> LiveModel:
+        return LiveModel(self.name, "m-1", ModelState.ACTIVE)
+
+
+def test_a_status_change_is_a_progress_line_when_no_percentage_is_known() -> None:
+    lines: list[str] = []
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += 1.0
+
+    tracker = _StatusOnly(
+        ["tuning job pending", "tuning job pending", "tuning job running", "tuning job running", "done"]
+    )
+    wait_for_training(tracker, timeout=60, label="m", log=lines.append, clock=lambda: now[0], sleep=sleep)
+    assert lines == ["m: tuning job pending", "m: tuning job running", "m: training done"]

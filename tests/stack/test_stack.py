@@ -294,16 +294,31 @@ def test_the_schema_describes_models_defaults_and_settings() -> None:
             "tuned-models:apiKey",
             "tuned-models:quotaProject",
             "tuned-models:emulatorStepSeconds",
+            "tuned-models:vertex",
             "tuned-models:defaults",
             "tuned-models:models",
         ]
     )
     assert config["additionalProperties"] is False
-    model = schema["$defs"]["ModelSpec"]
-    assert model["additionalProperties"] is False
-    assert "temperature" in model["properties"] and "permissions" in model["properties"]
-    assert config["properties"]["tuned-models:models"]["additionalProperties"] == {
-        "$ref": "#/$defs/ModelSpec"
+    gemini, vertex = schema["$defs"]["GeminiModelSpec"], schema["$defs"]["VertexModelSpec"]
+    assert gemini["additionalProperties"] is False and vertex["additionalProperties"] is False
+    assert "temperature" in gemini["properties"] and "permissions" in gemini["properties"]
+    assert "labels" not in gemini["properties"] and "validationDataset" not in gemini["properties"]
+    assert "labels" in vertex["properties"] and "validationDataset" in vertex["properties"]
+    assert "temperature" not in vertex["properties"] and "permissions" not in vertex["properties"]
+    assert set(schema["$defs"]["VertexHyperparameters"]["properties"]) == {
+        "epochCount",
+        "learningRateMultiplier",
+        "adapterSize",
+    }
+    # The models take the spec of the stack's backend.
+    assert config["if"]["properties"]["tuned-models:backend"] == {"const": "vertex"}
+    then, otherwise = config["then"]["allOf"][0], config["else"]["allOf"][0]
+    assert then["properties"]["tuned-models:models"]["additionalProperties"] == {
+        "$ref": "#/$defs/VertexModelSpec"
+    }
+    assert otherwise["properties"]["tuned-models:models"]["additionalProperties"] == {
+        "$ref": "#/$defs/GeminiModelSpec"
     }
 
 
@@ -454,7 +469,7 @@ def test_a_self_containing_mapping_handed_to_parse_config_is_a_problem_not_a_cra
     assert not stack.ok
     assert (
         f"{SOURCE}:a:hyperparameters.baseModel: unknown key 'baseModel'; expected one of "
-        "epochCount, batchSize, learningRate, learningRateMultiplier" in _lines(stack)
+        "epochCount, batchSize, learningRate, learningRateMultiplier, adapterSize" in _lines(stack)
     )
 
 
@@ -473,10 +488,11 @@ def test_merge_keys_resolve_as_yaml_defines_them(tmp_path: Path) -> None:
     assert (stack.models["a"].temperature, stack.models["b"].temperature) == (0.5, 0.9)
 
 
-def test_the_schema_accepts_null_for_every_model_key() -> None:
-    model = json_schema()["$defs"]["ModelSpec"]
+@pytest.mark.parametrize("spec", ["GeminiModelSpec", "VertexModelSpec"])
+def test_the_schema_accepts_null_for_every_model_key(spec: str) -> None:
+    model = json_schema()["$defs"][spec]
     for key, prop in model["properties"].items():
-        assert {"type": "null"} in prop.get("anyOf", []), key
+        assert {"type": "null"} in prop.get("anyOf", []) or key == "hyperparameters", key
         assert prop["description"], key
 
 
@@ -499,7 +515,7 @@ def test_the_backend_key_accepts_gemini_and_refuses_others_clearly() -> None:
     assert _parse({"tuned-models:backend": "gemini", **_one()}).connection.backend == "gemini"
     assert _parse(_one()).connection.backend == "gemini"
     assert _lines(_parse({"tuned-models:backend": "vertexai", **_one()})) == [
-        f"{SOURCE}:tuned-models:backend: unknown backend 'vertexai'; expected gemini"
+        f"{SOURCE}:tuned-models:backend: unknown backend 'vertexai'; expected gemini or vertex"
     ]
 
 

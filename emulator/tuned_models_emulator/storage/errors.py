@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from tuned_models_emulator.auth import INVALID_TOKEN_CHALLENGE
 from tuned_models_emulator.codec import json_bytes
 from tuned_models_emulator.errors import ApiError
 
@@ -128,4 +129,10 @@ def missing_credentials(rpc: str) -> StorageError:
 
 def invalid_credentials() -> StorageError:
     """401 for a bearer token that is not accepted (the real message)."""
-    return StorageError(401, "Invalid Credentials", "authError", location="Authorization")
+    return StorageError(
+        401,
+        "Invalid Credentials",
+        "authError",
+        location="Authorization",
+        headers=INVALID_TOKEN_CHALLENGE,
+    )

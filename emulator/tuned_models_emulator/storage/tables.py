@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
+from tuned_models_emulator.records import StoredRecord
 from tuned_models_emulator.store import Tx
 
 CHUNK_BYTES = 1 << 20
@@ -30,7 +30,7 @@ TABLES = ("gcs_buckets", "gcs_objects", "gcs_chunks", "gcs_uploads")
 
 
 @dataclass(frozen=True, slots=True)
-class BucketRecord:
+class BucketRecord(StoredRecord):
     """A stored bucket. Times are nanoseconds on the emulator's clock."""
 
     name: str
@@ -42,20 +42,9 @@ class BucketRecord:
     metageneration: int = 1
     labels: Mapping[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        out = asdict(self)
-        out["labels"] = dict(self.labels)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> BucketRecord:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**dict(data))
-
 
 @dataclass(frozen=True, slots=True)
-class ObjectRecord:
+class ObjectRecord(StoredRecord):
     """A stored object's live generation; its bytes are the chunks of ``data_id``."""
 
     bucket: str
@@ -71,20 +60,9 @@ class ObjectRecord:
     data_id: str
     metadata: Mapping[str, str] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        out = asdict(self)
-        out["metadata"] = None if self.metadata is None else dict(self.metadata)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ObjectRecord:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**dict(data))
-
 
 @dataclass(frozen=True, slots=True)
-class UploadRecord:
+class UploadRecord(StoredRecord):
     """A resumable upload session: where the object goes and what it will carry (what arrived
     is what the chunks of ``data_id`` hold).
 
@@ -106,36 +84,12 @@ class UploadRecord:
     expected_crc32c: str | None = None
     done: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        out = asdict(self)
-        out["metadata"] = None if self.metadata is None else dict(self.metadata)
-        out["preconditions"] = dict(self.preconditions)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> UploadRecord:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**dict(data))
-
 
 class StorageTables:
     """Rows in, rows out, inside one transaction. Rules live in :mod:`.service`."""
 
     def __init__(self, tx: Tx) -> None:
         self.conn = tx.conn
-
-    @staticmethod
-    def create(tx: Tx) -> None:
-        """Create the tables if needed."""
-        for statement in SCHEMA:
-            tx.conn.execute(statement)
-
-    @staticmethod
-    def clear(tx: Tx) -> None:
-        """Forget every bucket, object, chunk and upload session."""
-        for table in TABLES:
-            tx.conn.execute(f"DELETE FROM {table}")
 
     # buckets --------------------------------------------------------------
     def bucket(self, name: str) -> BucketRecord | None:

@@ -12,11 +12,12 @@ background.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from tuned_models_emulator.machine import StateMachine, Transition
+from tuned_models_emulator.records import StoredRecord
 from tuned_models_emulator.training import DEFAULT_FAILURE_MESSAGE
 
 CANCELLED_MESSAGE = "Tuning job was cancelled."
@@ -68,7 +69,7 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class JobRecord:
+class JobRecord(StoredRecord):
     """A stored tuning job. Times are nanoseconds on the emulator's clock (microsecond precision).
 
     ``project`` is the project number; ``model_id``/``model_version`` and the checkpoints'
@@ -140,17 +141,6 @@ class JobRecord:
         steps = self.fail_at_step if self.fail_at_step is not None else self.total_steps
         return self.start_ns + steps * self.step_ns
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
-        """The inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["checkpoints"] = tuple(Checkpoint(**c) for c in values["checkpoints"])
-        return cls(**values)
-
 
 @dataclass(frozen=True, slots=True)
 class Progress:
@@ -181,8 +171,11 @@ def progress(job: JobRecord, now_ns: int) -> Progress:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelRecord:
-    """A Model Registry model (the fields shared by its versions)."""
+class RegistryRecord(StoredRecord):
+    """What a Model Registry model and an endpoint share: a numeric id in a project (number) and
+    location, a display name, a description, labels, times. ``COLLECTION`` names them."""
+
+    COLLECTION: ClassVar[str] = ""
 
     id: str
     project: str
@@ -192,25 +185,24 @@ class ModelRecord:
     labels: Mapping[str, str]
     create_ns: int
     update_ns: int
-    next_version: int = 2
 
     @property
     def name(self) -> str:
-        """``projects/{number}/locations/{location}/models/{id}``."""
-        return f"projects/{self.project}/locations/{self.location}/models/{self.id}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelRecord:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**dict(data))
+        """``projects/{number}/locations/{location}/{collection}/{id}``."""
+        return f"projects/{self.project}/locations/{self.location}/{self.COLLECTION}/{self.id}"
 
 
 @dataclass(frozen=True, slots=True)
-class VersionRecord:
+class ModelRecord(RegistryRecord):
+    """A Model Registry model (the fields shared by its versions)."""
+
+    COLLECTION: ClassVar[str] = "models"
+
+    next_version: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord(StoredRecord):
     """One version of a model: what a tuning job produced."""
 
     model_id: str
@@ -225,21 +217,9 @@ class VersionRecord:
     version_description: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VersionRecord:
-        """The inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["aliases"] = tuple(values["aliases"])
-        values["checkpoints"] = tuple(tuple(c) for c in values["checkpoints"])
-        return cls(**values)
-
 
 @dataclass(frozen=True, slots=True)
-class DeployedModelRecord:
+class DeployedModelRecord(StoredRecord):
     """A model version deployed to an endpoint."""
 
     id: str
@@ -251,35 +231,13 @@ class DeployedModelRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointRecord:
+class EndpointRecord(RegistryRecord):
     """An endpoint and what is deployed to it (``traffic``: deployed model id -> percent)."""
 
-    id: str
-    project: str
-    location: str
-    display_name: str
-    description: str
-    labels: Mapping[str, str]
-    create_ns: int
-    update_ns: int
+    COLLECTION: ClassVar[str] = "endpoints"
+
     deployed: tuple[DeployedModelRecord, ...] = ()
     traffic: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """``projects/{number}/locations/{location}/endpoints/{id}``."""
-        return f"projects/{self.project}/locations/{self.location}/endpoints/{self.id}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EndpointRecord:
-        """The inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["deployed"] = tuple(DeployedModelRecord(**d) for d in values["deployed"])
-        return cls(**values)
 
 
 class OperationKind(StrEnum):
@@ -297,26 +255,10 @@ class OperationKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class OperationRecord:
+class OperationRecord(StoredRecord):
     """A long-running operation: done from ``done_ns`` on (its effect applied at creation)."""
 
     name: str
     kind: OperationKind
     create_ns: int
     done_ns: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict for the store."""
-        return {
-            "name": self.name,
-            "kind": str(self.kind),
-            "create_ns": self.create_ns,
-            "done_ns": self.done_ns,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> OperationRecord:
-        """The inverse of :meth:`to_dict`."""
-        return cls(
-            str(data["name"]), OperationKind(data["kind"]), int(data["create_ns"]), int(data["done_ns"])
-        )

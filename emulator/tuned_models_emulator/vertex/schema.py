@@ -85,7 +85,7 @@ _SPEC_V1: dict[str, Field] = {
 }
 _HYPER_V1: dict[str, Field] = {
     "epochCount": Field("int64"),
-    "learningRateMultiplier": Field("float"),
+    "learningRateMultiplier": Field("double"),
     "adapterSize": Field("enum", "SupervisedHyperParameters.AdapterSize"),
 }
 _MODEL_FIELDS = (
@@ -139,7 +139,7 @@ V1BETA1 = Schema(
         "TuningJob": _TUNING_JOB_V1 | _TUNING_JOB_V1BETA1_EXTRA,
         "SupervisedTuningSpec": _SPEC_V1 | {"tuningMode": Field("enum", "SupervisedTuningSpec.TuningMode")},
         "SupervisedHyperParameters": _HYPER_V1
-        | {"learningRate": Field("float"), "batchSize": Field("int64")},
+        | {"learningRate": Field("double"), "batchSize": Field("int64")},
     },
     ENUMS,
     "google.cloud.aiplatform.v1beta1",

@@ -1,7 +1,9 @@
 """Vertex AI state in the emulator's SQLite file: rows in, rows out, inside one transaction.
 
-Jobs keep ``settle_ns`` (when their outcome becomes final) and ``settled`` in columns, so that the
-jobs whose model and endpoints must now come to exist are one indexed query.
+Jobs keep ``settle_us`` (when their outcome becomes final, in microseconds: an SQLite integer holds
+instants up to the emulator's clock limit, 9999-01-01, in microseconds, not in nanoseconds) and
+``settled`` in columns, so that the jobs whose model and endpoints must now come to exist are one
+indexed query.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from tuned_models_emulator.vertex.records import (
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS vtx_jobs (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, project TEXT NOT NULL, "
-    "location TEXT NOT NULL, settle_ns INTEGER NOT NULL, settled INTEGER NOT NULL, record TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS vtx_jobs_unsettled ON vtx_jobs (settled, settle_ns)",
+    "location TEXT NOT NULL, settle_us INTEGER NOT NULL, settled INTEGER NOT NULL, record TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS vtx_jobs_unsettled ON vtx_jobs (settled, settle_us)",
     "CREATE TABLE IF NOT EXISTS vtx_examples (job_id TEXT PRIMARY KEY, examples TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS vtx_models (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, project TEXT NOT "
     "NULL, "
@@ -42,18 +44,6 @@ class VertexTables:
         self.tx = tx
         self.conn = tx.conn
 
-    @staticmethod
-    def create(tx: Tx) -> None:
-        """Create the tables if needed."""
-        for statement in SCHEMA:
-            tx.conn.execute(statement)
-
-    @staticmethod
-    def clear(tx: Tx) -> None:
-        """Forget every job, model, endpoint and operation."""
-        for table in TABLES:
-            tx.conn.execute(f"DELETE FROM {table}")
-
     # jobs -----------------------------------------------------------------
     def job(self, job_id: str) -> JobRecord | None:
         """A stored job, or None."""
@@ -68,31 +58,32 @@ class VertexTables:
         ).fetchall()
         return [JobRecord.from_dict(json.loads(row[0])) for row in rows]
 
-    def insert_job(self, job: JobRecord, examples: list[dict[str, str]]) -> None:
-        """Store a new job and the training pairs its endpoints answer from."""
+    def insert_job(self, job: JobRecord, examples: str) -> None:
+        """Store a new job and the training pairs its endpoints answer from (a JSON list of
+        ``{"textInput", "output"}``)."""
         seq = self.tx.next_counter("vtx_job_seq")
         self.conn.execute(
-            "INSERT INTO vtx_jobs (id, seq, project, location, settle_ns, settled, record) VALUES "
+            "INSERT INTO vtx_jobs (id, seq, project, location, settle_us, settled, record) VALUES "
             "(?,?,?,?,?,0,?)",
-            (job.id, seq, job.project, job.location, job.settle_ns, json.dumps(job.to_dict())),
+            (job.id, seq, job.project, job.location, job.settle_ns // 1000, json.dumps(job.to_dict())),
         )
         self.conn.execute(
             "INSERT OR REPLACE INTO vtx_examples (job_id, examples) VALUES (?, ?)",
-            (job.id, json.dumps(examples)),
+            (job.id, examples),
         )
 
     def update_job(self, job: JobRecord) -> None:
         """Replace a job's record (and its settle instant)."""
         self.conn.execute(
-            "UPDATE vtx_jobs SET record = ?, settle_ns = ? WHERE id = ?",
-            (json.dumps(job.to_dict()), job.settle_ns, job.id),
+            "UPDATE vtx_jobs SET record = ?, settle_us = ? WHERE id = ?",
+            (json.dumps(job.to_dict()), job.settle_ns // 1000, job.id),
         )
 
     def unsettled_jobs(self, now_ns: int) -> list[JobRecord]:
         """Jobs whose outcome became final at or before ``now_ns`` and was not applied yet."""
         rows = self.conn.execute(
-            "SELECT record FROM vtx_jobs WHERE settled = 0 AND settle_ns <= ? ORDER BY settle_ns, seq",
-            (now_ns,),
+            "SELECT record FROM vtx_jobs WHERE settled = 0 AND settle_us <= ? ORDER BY settle_us, seq",
+            (now_ns // 1000,),
         ).fetchall()
         return [JobRecord.from_dict(json.loads(row[0])) for row in rows]
 
@@ -100,11 +91,11 @@ class VertexTables:
         """Record that a job's outcome was applied."""
         self.conn.execute("UPDATE vtx_jobs SET settled = 1 WHERE id = ?", (job_id,))
 
-    def examples(self, job_id: str) -> list[dict[str, str]]:
-        """The training pairs of a job ([] when none)."""
+    def examples_json(self, job_id: str) -> str:
+        """The training pairs of a job as stored (JSON; ``[]`` when none): decoded by the caller,
+        after the transaction."""
         row = self.conn.execute("SELECT examples FROM vtx_examples WHERE job_id = ?", (job_id,)).fetchone()
-        loaded: list[dict[str, str]] = [] if row is None else json.loads(row[0])
-        return loaded
+        return "[]" if row is None else str(row[0])
 
     # models ---------------------------------------------------------------
     def model(self, model_id: str) -> ModelRecord | None:

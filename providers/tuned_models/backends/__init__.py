@@ -4,6 +4,8 @@ A backend is a package ``tuned_models.backends.<name>`` with
 
 - ``FIELDS``: its :class:`~tuned_models.model.fields.FieldTable` (pure data, imported cheaply
   by ``validate``, the planner and the schema);
+- ``CHECKS``: its :class:`~tuned_models.backends.checks.SpecChecks` (its rules on a spec's
+  values and its datasets, offline: ``validate``, the program and the provider's ``check``);
 - a module ``backend`` with ``connect(connection, project_root) -> Backend``, the
   implementation of :class:`tuned_models.backends.base.Backend` (imported only when a model is
   read or written).
@@ -25,8 +27,9 @@ from tuned_models.model.fields import FieldTable
 
 if TYPE_CHECKING:
     from tuned_models.backends.base import Backend
+    from tuned_models.backends.checks import SpecChecks
 
-__all__ = ["close_backends", "connect_backend", "fields_for"]
+__all__ = ["checks_for", "close_backends", "connect_backend", "fields_for"]
 
 
 def _package(name: str) -> str:
@@ -39,6 +42,12 @@ def fields_for(name: str) -> FieldTable:
     """The field table of backend ``name``. Raises ValueError for an unknown backend."""
     table: FieldTable = importlib.import_module(_package(name)).FIELDS
     return table
+
+
+def checks_for(name: str) -> SpecChecks:
+    """The offline checks of backend ``name``. Raises ValueError for an unknown backend."""
+    checks: SpecChecks = importlib.import_module(_package(name)).CHECKS
+    return checks
 
 
 _lock = threading.Lock()

@@ -14,14 +14,14 @@ reports it back as :attr:`LiveModel.model_id`, so a stack's models are found wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.grants import Grant, Role
-from tuned_models.model.spec import Example
 from tuned_models.model.state import LiveModel, Progress
 
 #: The sampling seed of every evaluation request, so that the same model asked the same thing
@@ -123,16 +123,20 @@ class Backend(Protocol):
         models without Pulumi state."""
         ...
 
-    def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
-        """Start training ``inputs`` on ``examples`` under its deterministic id, exactly once.
-        An earlier submission under that id (the same id, so certainly this stack's own) is
-        looked up first, without sending the examples: ACTIVE (trained by an ``up`` that did not
-        record it: interrupted, or its quality gate failed) or CREATING, it is adopted
-        (``earlier``: the lifecycle waits for it and runs the gate, no second training); FAILED,
-        it is removed, said so on ``log`` (with the service's message), and submitted again.
+    def submit(self, inputs: ModelInputs, root: Path, log: Log) -> Submission:
+        """Start training ``inputs`` under its deterministic id, exactly once. An earlier
+        submission under that id (the same id, so certainly this stack's own) is looked up
+        first, before any dataset is read or sent: ACTIVE (trained by an ``up`` that did not
+        record it: interrupted, or its quality gate failed) or still training, it is adopted
+        (``earlier``: the lifecycle waits for it and runs the gate, no second training); FAILED
+        (or cancelled, or what it made deleted since), what is left of it is removed, said so on
+        ``log`` (with the service's message), and it is submitted again. To submit, the backend
+        reads its datasets under the project ``root`` and checks they are the ones the preview
+        saw (the inputs' digests). :func:`tuned_models.model.planner.decide_unrecorded` says the
+        same in ``plan``.
 
         Raises RuntimeError with a message for the user when the service refuses (an unknown
-        base model)."""
+        base model) or a dataset changed since the preview."""
         ...
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> Tracker:

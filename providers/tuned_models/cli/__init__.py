@@ -47,7 +47,10 @@ Checks the schema of every model (defaults merged under it), that every dataset 
 quality gate's examples file) exists inside the project, parses and is at most 4 MB, that each
 example has a non-empty input of at most 40,000 and an output of at most 5,000 characters, that
 names and ids fit the API's patterns, and that dependsOn names models of the same stack. Fewer
-than 20 training examples, or duplicate examples, are warnings.
+than 20 training examples, or duplicate examples, are warnings. A vertex stack
+(tuned-models:backend: vertex) is held to what Vertex AI refuses instead: its keys only, base
+model ids, the adapter sizes each base model takes, label rules, contents JSONL of at most 1 GB,
+validation sets of at most 5,000 examples.
 
 Output: one line per problem, file:model:key: message (empty parts left out; warnings read
 file:model:key: warning: message), then a summary line per stack. Exit 1 if any error, else 0.

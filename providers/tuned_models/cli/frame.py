@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 from tuned_models.backends import connect_backend
 from tuned_models.backends.base import Backend
 from tuned_models.cli.output import document, dumps, problem_json
+from tuned_models.config import API_KEY_BACKENDS
 from tuned_models.discovery import StackView, observe
-from tuned_models.gemini import CredentialsMissing, GeminiError
 from tuned_models.model.desired import ModelInputs, stack_inputs
 from tuned_models.project import find_project_root, project_name
+from tuned_models.rest.errors import CredentialsMissing, ServiceError
 from tuned_models.stack import LoadedStack, load_stack
 from tuned_models.stack.state import StateError, read_state
 
@@ -48,6 +49,7 @@ class Context:
             self.stack.name,
             self.stack.models,
             self.stack.datasets,
+            validations=self.stack.validation_datasets,
             evaluations=self.stack.evaluations,
             backend=self.stack.connection.backend,
             names={n: r.service_name for n, r in (state.models.items() if state else [])},
@@ -116,7 +118,9 @@ def connect_stack(stack: LoadedStack, project_root: Path) -> Backend:
     """The backend of the stack's connection; credentials from the environment (or ADC).
 
     The stack file's ``apiKey`` is encrypted by Pulumi and cannot be read here: set
-    ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) for ``plan`` and ``status``.
+    ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) for ``plan`` and ``status``; a vertex stack reads
+    ``GOOGLE_OAUTH_ACCESS_TOKEN`` or application default credentials, and its project and
+    location fall back to ``GOOGLE_CLOUD_PROJECT`` and ``GOOGLE_CLOUD_LOCATION``.
     """
     return connect_backend(stack.connection.without_key(), project_root)
 
@@ -171,17 +175,21 @@ def run_against_service(
     except StateError as e:
         return _fail(args, command, str(e), stack)
     except CredentialsMissing as e:
-        return _fail(
-            args,
-            command,
-            f"{e.message} ({command} cannot read the stack's encrypted apiKey: use the environment "
-            "or application default credentials)",
-            stack,
+        hint = (
+            f" ({command} cannot read the stack's encrypted apiKey: use the environment or "
+            "application default credentials)"
+            if stack.connection.backend in API_KEY_BACKENDS
+            else ""
         )
-    except GeminiError as e:
+        return _fail(args, command, f"{e.message}{hint}", stack)
+    except ServiceError as e:
         return _fail(args, command, f"the service answered {e}", stack)
     except (OSError, KeyError, TypeError) as e:  # Pulumi.yaml missing or naming no project
         return _fail(args, command, f"cannot read the project ({e})", stack)
+    except (ValueError, RuntimeError) as e:
+        # What connecting refused (a vertex stack without a project where this runs, an
+        # embedded emulator that is not installed) or a backend's message for the user.
+        return _fail(args, command, str(e), stack)
 
 
 def run_command(

@@ -31,6 +31,11 @@ A model with a quality gate says so: ``evaluates`` (the action runs the gate, wh
 before the model is recorded or replaces the serving one) and ``gate`` (the declared metric and
 ``minScore``, and the score Pulumi recorded for the current model).
 
+``tunedModel`` is the model's name once ``up`` is done (null for a vertex model not trained yet:
+the service names its job), ``current`` its name now; for a vertex model, ``deployment`` is what
+``current`` made: its tuning job, Model Registry model version and endpoint, which a retrain or
+delete removes (the job stays: Vertex AI keeps every job).
+
 ``refused`` says when ``pulumi up`` will stop instead (``protect``, an adopted model that does
 not exist). Models that carry the stack's tag but are neither in the state nor declared are
 listed apart and are never changes: "not managed" (left by ``retainOnDelete``, an ownership
@@ -76,7 +81,7 @@ from tuned_models.model.planner import (
     with_gate,
 )
 from tuned_models.model.spec import ModelSpec
-from tuned_models.model.state import LiveModel, ModelState
+from tuned_models.model.state import Deployment, LiveModel, ModelState
 from tuned_models.stack.state import StateResource
 
 __all__ = [
@@ -176,6 +181,7 @@ class ModelPlan:
     gate: Gate | None = None
     recorded_score: float | None = None
     permissions: list[GrantPlan] = field(default_factory=list)
+    deployment: Deployment | None = None
 
     @property
     def is_change(self) -> bool:
@@ -201,6 +207,7 @@ class ModelPlan:
                 "recordedScore": self.recorded_score,
             },
             "permissions": [g.to_json() for g in self.permissions],
+            "deployment": self.deployment.to_json() if self.deployment else None,
         }
 
 
@@ -292,6 +299,7 @@ class _Planner:
             name,
             spec,
             self.stack.datasets.get(name),
+            validation=self.stack.validation_datasets.get(name),
             evaluation=self.stack.evaluations.get(name),
             backend=self.stack.connection.backend,
             source_name=source_name,
@@ -512,7 +520,7 @@ class _Planner:
         elif recorded.inputs.get("adopt"):
             plan.reason = f"no longer declared: the adopted model {live.name} is deleted from the service"
         else:
-            plan.reason = "no longer declared: deleted from the service"
+            plan.reason = f"no longer declared: {self.backend.fields.deleted()} from the service"
         return plan
 
     # -- sharing ---------------------------------------------------------------------------------
@@ -694,6 +702,9 @@ def build_plan(ctx: Context, progress: Callable[[str], None]) -> StackPlan:
                 "`pulumi up` refuses to run until `pulumi cancel` (if the run was killed) and "
                 "`pulumi refresh --clear-pending-creates`; it then finds what was submitted"
             )
+    for m in result.models:
+        live = ctx.view.find(m.current) if m.current else None
+        m.deployment = live.deployment if live is not None else None
     claimed = {p.current for p in result.models} | {p.tuned_model for p in result.models}
     result.others = ctx.view.others({n for n in claimed if n is not None})
     if state is None:
@@ -764,6 +775,8 @@ def render_markdown(plan: StackPlan) -> str:
             why_parts.append(f"**refused:** {md_text(m.refused)}")
         why = "; ".join(why_parts) or "-"
         target = md_code(m.tuned_model) if m.tuned_model else "-"
+        if m.tuned_model is None and m.action in (ModelAction.CREATE, ModelAction.RETRAIN):
+            target = "(named by the service)"
         if m.current and m.current != m.tuned_model:
             target = f"{md_code(m.current)} → {target}"
         word = ACTION_WORDS[m.action]

@@ -7,8 +7,10 @@ model is removed from the file (or its spec changed), the attempt stays on the s
 are what this command deletes: models that carry the stack's tag, are FAILED, are not in the
 stack's state, and are not the exact deterministic id of any declared model. It needs the
 state (``pulumi`` reachable, or ``--state FILE``): without it, nothing is certain and nothing is
-deleted. Without ``--yes`` it only lists them (a dry run). ``--detailed-exitcode``: 2 when there
-is something to delete (dry run) or something was deleted.
+deleted. What a delete removes is the backend's: a vertex attempt's endpoints and model go, its
+job stays (Vertex AI keeps every job; a FAILED job with nothing left is no longer listed).
+Without ``--yes`` it only lists them (a dry run). ``--detailed-exitcode``: 2 when there is
+something to delete (dry run) or something was deleted.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Pruned(StackEntry):
     candidates: list[LiveModel] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     refused: str | None = None
+    #: What deleting a model removes, when more than the model (the backend's field table).
+    deletes: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,7 @@ class Pruned(StackEntry):
                     "tunedModel": m.name,
                     "model": (p.resource if (p := parse_id(m.model_id)) else ""),
                     "state": m.state.value,
+                    "deployment": m.deployment.to_json() if m.deployment else None,
                 }
                 for m in self.candidates
             ],
@@ -64,7 +69,9 @@ def failed_attempts(ctx: Context) -> list[LiveModel]:
 
 def build_prune(args: argparse.Namespace) -> Callable[[Context, Callable[[str], None]], Pruned]:
     def work(ctx: Context, progress: Callable[[str], None]) -> Pruned:
-        result = Pruned(**StackEntry.fields_of(ctx), dry_run=not args.yes)
+        result = Pruned(
+            **StackEntry.fields_of(ctx), dry_run=not args.yes, deletes=ctx.view.backend.fields.deletes
+        )
         if ctx.view.state is None:
             result.refused = (
                 f"prune needs the stack's Pulumi state to be certain ({ctx.view.state_note}); "
@@ -88,7 +95,8 @@ def render_text(result: Pruned) -> str:
     if not result.candidates:
         return f"{result.file}: no FAILED attempts to prune\n"
     verb = "would delete" if result.dry_run else "deleted"
-    lines = [f"{verb} {m.name} (FAILED)" for m in result.candidates]
+    what = f" ({result.deletes})" if result.deletes else ""
+    lines = [f"{verb} {m.name} (FAILED){what}" for m in result.candidates]
     if result.dry_run:
         lines.append(f"dry run: run `tuned-models prune --stack {result.stack} --yes` to delete them")
     return "\n".join(lines) + "\n"

@@ -252,6 +252,10 @@ def _facts(model: ModelReport) -> str:
     rows: list[tuple[str, str]] = []
     if version is not None:
         rows.append(("tuned model", _code(version.model.name)))
+        deployment = version.model.deployment
+        if deployment is not None:
+            rows.append(("model version", _code(deployment.model or "-")))
+            rows.append(("endpoint", _code(deployment.endpoint or "-")))
     if spec is not None:
         base = spec.baseModel or (spec.tunedModelSource.tunedModel if spec.tunedModelSource else None)
         rows.append(("base model", _code(base or "-")))

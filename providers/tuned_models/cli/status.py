@@ -3,8 +3,9 @@
 The stack's models are those its Pulumi state records and those carrying the exact
 deterministic id of a declared model (see :mod:`tuned_models.cli.plan`); one row per model found
 (and one per declared model not found): state, percent done, step and epoch, the latest mean
-loss, age, and its quality gate. Models that only carry the stack's tag are listed after the
-table, never as rows. Progress comes from the backend
+loss, age, its quality gate, and (``deployment``, vertex) its tuning job, Model Registry model
+version and endpoint. Models that only carry the stack's tag are listed after the table, never
+as rows. Progress comes from the backend
 (:meth:`~tuned_models.backends.base.Backend.progress`): the running training while a model is
 CREATING, what the model records otherwise.
 
@@ -82,6 +83,7 @@ def model_row(
         "age": _age(model.create_time, now),
         "serving": serving,
         "evaluation": gate_cell(gate),
+        "deployment": model.deployment.to_json() if model.deployment else None,
     }
 
 
@@ -116,6 +118,7 @@ def _missing(resource: str, why: str) -> dict[str, Any]:
         "age": "-",
         "serving": None,
         "evaluation": None,
+        "deployment": None,
         "managedBy": why,
     }
 

@@ -62,10 +62,12 @@ def _stack_json(stack: LoadedStack) -> dict[str, Any]:
         "warnings": len(stack.warnings),
         "problems": [problem_json(p) for p in stack.problems],
         "datasets": _examples_json(stack.datasets),
+        "validationDatasets": _examples_json(stack.validation_datasets),
         "evaluations": _examples_json(stack.evaluations),
     }
 
 
 def _examples_json(infos: Mapping[str, DatasetInfo]) -> dict[str, Any]:
-    """Each model's examples (its training data, or its quality gate's): path, digest, count."""
+    """Each model's examples (its training data, validation set, or its quality gate's): path,
+    digest (as its backend digests them), count."""
     return {name: {"path": i.path, "digest": i.digest, "examples": i.count} for name, i in infos.items()}

@@ -1,52 +1,62 @@
-"""Examples files (training datasets and quality gates' examples): reading JSONL, CSV and JSON
-files, checking them, and the canonical digest.
+"""Examples files (``{textInput, output}`` datasets and quality gates' examples): checking them,
+the canonical digest, and the scan cache every backend's datasets go through.
 
 Contract:
 
-- :func:`scan_dataset` reads a file once, streaming (JSONL and CSV a line at a time; a ``.json``
-  file, which is parsed whole, is refused above :attr:`DatasetLimits.max_json_bytes`), and
-  returns a :class:`DatasetScan`: the canonical digest, the example count, and every finding
-  (errors and warnings, at most :data:`MAX_LISTED_FINDINGS` listed, the rest counted). It never
-  raises for the file's content or absence, never holds the whole file, and never blocks: a
-  named pipe, a device or a directory is refused without being read (it is opened non-blocking
-  and checked to be a regular file). Huge integers and deeply nested JSON are findings, not
-  crashes. With a :class:`~tuned_models.model.cache.ScanCache` the result is cached by the raw
-  content hash (SHA-256 of the file's bytes): an unchanged file costs one hash.
+- Files are read by the one reader of their format (:mod:`tuned_models.model.readers`).
+- :func:`cached_scan` is how any backend scans a dataset file: opened without blocking and only
+  when it is a regular file, refused above the limits' size before a byte is read, otherwise
+  streamed once through the backend's scan, and the result cached by the raw content hash
+  (SHA-256 of the file's bytes, with the format, the purpose and the rules' fingerprint) in a
+  :class:`~tuned_models.model.cache.ScanCache`: an unchanged file costs one hash.
+- :func:`scan_dataset` is the Gemini API's scan of an examples file: the canonical digest, the
+  example count, and every finding (errors and warnings, at most
+  :data:`~tuned_models.model.readers.MAX_LISTED_FINDINGS` listed, the rest counted). It never
+  raises for the file's content or absence, never holds the whole file (a ``.json`` file, parsed
+  whole, is refused above :attr:`DatasetLimits.max_json_bytes`), and never blocks on a pipe.
 - :func:`read_examples` returns the examples of a file in order (what a create sends), or raises
-  :class:`DatasetError` naming the file, the line or record, and the reason. Files are UTF-8; a
-  leading byte order mark (Excel's "CSV UTF-8") is skipped. Text that is not valid Unicode (a
-  lone surrogate such as ``"\\ud800"`` in JSON) is an error.
+  :class:`DatasetError` naming the file, the line or record, and the reason of the first
+  problem reading found. Content rules (empty texts, lengths) are :func:`scan_dataset`'s.
 - :func:`examples_digest` is the SHA-256 of the canonical form of the examples (a JSON array of
   ``[textInput, output]`` pairs, compact, UTF-8). Reformatting a file, reordering JSON keys,
   or converting JSONL to CSV keeps the digest; changing any text or the order of examples
   changes it. :func:`scan_dataset` computes the same digest incrementally.
 - :func:`dataset_problems` lists what ``validate`` reports about inline examples (errors and
   warnings), with the same rules the scan applies to a file.
-- :func:`training_data` and :func:`evaluation_data` are the one check of what a spec trains on
-  and of its quality gate's examples, shared by the stack checker (``validate``, the program)
-  and the provider's ``check``; both go through :func:`checked_file` for a file (the same
-  streaming scan and cache), a gate's without the recommended training size.
+- :func:`checked_file` and :func:`evaluation_data` check an examples file and a quality gate's
+  examples (with no recommended size), for the stack checker and the provider's ``check``; a
+  backend's :class:`~tuned_models.backends.checks.SpecChecks` checks what a model trains on.
+- :func:`dataset_path` is the one rule on a dataset's path: relative, inside the project.
 - :class:`DatasetInfo` is what the desired state keeps of a model's examples (and of its gate's):
   path, digest, count.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
+import dataclasses
 import functools
 import hashlib
 import io
 import json
-import os
-import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from tuned_models.model import readers
 from tuned_models.model.cache import ScanCache
 from tuned_models.model.problems import Problem, Severity, error, warning
+from tuned_models.model.readers import (
+    MAX_LISTED_FINDINGS,
+    Finding,
+    Findings,
+    Hashing,
+    ReadError,
+    check_suffix,
+    example_fields,
+    open_regular,
+    records,
+)
 from tuned_models.model.spec import (
     MAX_DATASET_BYTES,
     MAX_INPUT_CHARS,
@@ -60,42 +70,34 @@ from tuned_models.model.spec import (
 __all__ = [
     "DEFAULT_LIMITS",
     "EVALUATION_KEY",
-    "MAX_LISTED_FINDINGS",
-    "SUPPORTED_SUFFIXES",
     "CheckedExamples",
     "DatasetError",
     "DatasetInfo",
     "DatasetLimits",
     "DatasetScan",
-    "Finding",
+    "cached_scan",
     "checked_file",
-    "dataset_info",
-    "dataset_path_problem",
+    "dataset_path",
     "dataset_problems",
     "evaluation_data",
     "evaluation_info",
     "examples_digest",
     "read_examples",
     "scan_dataset",
-    "training_data",
 ]
 
-SUPPORTED_SUFFIXES = (".jsonl", ".csv", ".json")
-# Column / key names accepted for the input text: the API's name first, then the seeds' snake_case.
-_INPUT_KEYS = ("textInput", "text_input")
-_BOM = codecs.BOM_UTF8
-_CHUNK = 1024 * 1024
-#: Findings listed per dataset; further ones are counted in a last finding.
-MAX_LISTED_FINDINGS = 50
 #: Examples remembered for the duplicate check (a bounded memory; any Gemini API dataset fits).
 MAX_TRACKED_EXAMPLES = 250_000
 
 
 @functools.cache
-def _rules_version() -> str:
-    """A digest of this module's source: a cached scan made under other rules (or messages) is
-    never used, with no version number to remember to bump."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+def _source_digest(*files: Path) -> str:
+    """A digest of the rules' source files: a cached scan made under other rules (or messages)
+    is never used, with no version number to remember to bump."""
+    sha = hashlib.sha256()
+    for f in files:
+        sha.update(f.read_bytes())
+    return sha.hexdigest()
 
 
 class DatasetError(ValueError):
@@ -118,44 +120,50 @@ class DatasetInfo:
 
 @dataclass(frozen=True)
 class DatasetLimits:
-    """The bounds a dataset file is read and checked under.
+    """The bounds a dataset file is read and checked under (a backend's limits extend these).
 
     ``max_bytes``: the largest file the backend's service takes (the Gemini API: 4 MB).
     ``max_json_bytes``: the largest ``.json`` file (parsed whole; JSONL streams).
     ``max_line_bytes``: the longest JSONL line or CSV record.
+    ``max_findings``: findings listed; further ones are counted.
     """
 
     max_bytes: int = MAX_DATASET_BYTES
     max_json_bytes: int = 64 * 1024 * 1024
     max_line_bytes: int = 64 * 1024 * 1024
+    max_findings: int = MAX_LISTED_FINDINGS
+
+    def rules_files(self) -> tuple[Path, ...]:
+        """The source files of the rules a scan under these limits applies."""
+        return (Path(readers.__file__), Path(__file__))
 
     def fingerprint(self) -> str:
-        """What a cached scan depends on besides the file's content and the suffix."""
-        return f"{_rules_version()}-{self.max_bytes}-{self.max_json_bytes}-{self.max_line_bytes}"
+        """What a cached scan depends on besides the file's content, the suffix and the purpose:
+        the rules' source and these limits."""
+        text = f"{_source_digest(*self.rules_files())}:{dataclasses.astuple(self)}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def size_problem(self, size: int) -> str | None:
+        """Why a file of ``size`` bytes is refused before it is read, or None."""
+        if size <= self.max_bytes:
+            return None
+        limit = (
+            "the service's 4 MB dataset limit"
+            if self.max_bytes == MAX_DATASET_BYTES
+            else f"the {self.max_bytes}-byte limit"
+        )
+        return f"{size} bytes is over {limit}"
 
 
 DEFAULT_LIMITS = DatasetLimits()
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One finding of a scan, not yet placed: ``where`` is a line (``"3"``), a record (``"[4]"``)
-    or empty (the whole file, or an example: then ``text`` starts with ``example N:``)."""
-
-    severity: Severity
-    where: str
-    text: str
-
-    def message(self, display: str) -> str:
-        """The message for the file shown as ``display`` (``file:3: reason`` or ``file: reason``)."""
-        return f"{display}:{self.where}: {self.text}" if self.where else f"{display}: {self.text}"
-
-
-@dataclass(frozen=True)
 class DatasetScan:
     """What reading a dataset file found: the digest and count of its examples (meaningful when
-    :attr:`ok`), its findings, and ``content_hash``, the SHA-256 of the bytes read (None when
-    the file was not read, e.g. too large)."""
+    :attr:`ok`), its findings, ``content_hash``, the SHA-256 of the bytes read (None when the
+    file was not read, e.g. too large), and ``readable``: whether the file could be read at all.
+    A backend's scan may extend it (:class:`tuned_models.vertex.datasets.ContentsScan`)."""
 
     digest: str
     count: int
@@ -168,14 +176,19 @@ class DatasetScan:
         """True when there is no error (warnings allowed)."""
         return not any(f.severity is Severity.ERROR for f in self.findings)
 
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
     def problems(self, display: str) -> list[Problem]:
         """The findings as problems whose message starts with ``display`` (the file as shown)."""
-        return [Problem(f.severity, "", "", "", f.message(display)) for f in self.findings]
+        return [f.problem(display) for f in self.findings]
 
-    def info(self, path: str) -> DatasetInfo:
+    def info(self, path: str | None) -> DatasetInfo:
         return DatasetInfo(path, self.digest, self.count)
 
     def to_json(self) -> dict[str, Any]:
+        """The scan as a JSON document (what the cache stores)."""
         return {
             "digest": self.digest,
             "count": self.count,
@@ -188,253 +201,199 @@ class DatasetScan:
     def from_json(cls, data: Any) -> DatasetScan:
         """The scan a :meth:`to_json` document holds; raises ValueError (or KeyError, TypeError)
         for anything else."""
+        return cls(**cls.fields_from_json(data))
+
+    @classmethod
+    def fields_from_json(cls, data: Any) -> dict[str, Any]:
+        """The constructor's arguments a :meth:`to_json` document holds (see :meth:`from_json`)."""
         findings = tuple(Finding(Severity(s), str(w), str(t)) for s, w, t in data["findings"])
         digest, count = data["digest"], data["count"]
-        if not isinstance(digest, str) or not digest.startswith("sha256:"):
+        if not isinstance(digest, str) or not (digest.startswith("sha256:") or not digest):
             raise ValueError("not a digest")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ValueError("not a count")
         content = data.get("contentHash")
-        return cls(
-            digest, count, findings, content if isinstance(content, str) else None, data["readable"] is True
-        )
+        return {
+            "digest": digest,
+            "count": count,
+            "findings": findings,
+            "content_hash": content if isinstance(content, str) else None,
+            "readable": data["readable"] is True,
+        }
 
 
-# -- reading ---------------------------------------------------------------------------------------
+S = TypeVar("S", bound=DatasetScan)
 
 
-class _ReadError(Exception):
-    """Reading stops here: ``where`` is the line or record, ``text`` the reason."""
+def cached_scan(
+    path: Path,
+    purpose: str,
+    limits: DatasetLimits,
+    cache: ScanCache | None,
+    *,
+    scan: Callable[[io.RawIOBase, str, int], S],
+    load: Callable[[Any], S],
+    unreadable: Callable[[Finding], S],
+) -> S:
+    """Scan the file ``path`` once, or take the scan cached for its bytes (see the module doc).
 
-    def __init__(self, where: str, text: str) -> None:
-        super().__init__(text)
-        self.where = where
-        self.text = text
-
-
-def _open_regular(path: Path) -> tuple[io.FileIO, int]:
-    """The file opened for reading, and its size. Opened without blocking (a named pipe with no
-    writer would block an ordinary open forever) and refused unless it is a regular file.
-
-    Raises _ReadError for a missing, unusable or non-regular file.
+    ``purpose`` tells scans of the same bytes under other rules apart (a gate's examples, a
+    vertex validation set). ``scan(stream, suffix, size)`` reads the stream (a
+    :class:`~tuned_models.model.readers.Hashing` stream: whatever it leaves unread is hashed
+    afterwards) and may raise :class:`~tuned_models.model.readers.ReadError`; ``load`` turns a
+    cached document back into a scan (raising ValueError, KeyError or TypeError for another
+    shape, which is then scanned again and overwritten); ``unreadable`` is the scan of a file
+    that cannot be read (missing, not a regular file, too large, an unknown format). Never
+    raises for the file's content or absence.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise _ReadError("", "file not found") from None
-    except ValueError as e:  # a NUL or an unencodable character in the name
-        raise _ReadError("", f"not a usable file name ({e})") from None
-    except OSError as e:
-        raise _ReadError("", f"cannot read ({e.strerror or e})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _ReadError("", f"not a regular file ({_file_kind(info.st_mode)}); a dataset is a file")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return io.FileIO(fd, "rb", closefd=True), info.st_size
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _file_kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "not a file"
-
-
-class _Hashing(io.RawIOBase):
-    """A raw stream over ``source`` that hashes every byte read."""
-
-    def __init__(self, source: io.RawIOBase) -> None:
-        super().__init__()
-        self._source = source
-        self.sha256 = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        # The buffered and text wrappers close their raw stream when they are dropped; the hash
-        # goes on over the rest of the file (see _scan_stream), so closing is the source's job.
-        pass
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._source.readinto(buffer)
-        if n:
-            self.sha256.update(memoryview(buffer)[:n])
-        return int(n or 0)
-
-
-#: The longest integer read from JSON (Python itself converts at most 4,300 digits).
-MAX_INTEGER_DIGITS = 4300
-
-
-class _TooLong(ValueError):
-    pass
-
-
-def _parse_int(text: str) -> int:
-    if len(text) > MAX_INTEGER_DIGITS:
-        raise _TooLong(f"an integer of {len(text.lstrip('-'))} digits is too large to read")
-    return int(text)
-
-
-_DECODER = json.JSONDecoder(parse_int=_parse_int)
-
-
-def _json_value(text: str, where: str) -> Any:
-    """Parse one JSON document; raises _ReadError for invalid JSON, integers longer than Python
-    converts and nesting deeper than Python recurses."""
-    try:
-        return _DECODER.decode(text)
-    except json.JSONDecodeError as e:
-        raise _ReadError(where or str(e.lineno), f"invalid JSON ({e.msg})") from None
-    except RecursionError:
-        raise _ReadError(where, "invalid JSON (nested too deeply)") from None
-    except ValueError as e:  # _TooLong, or an integer Python refuses to convert
-        raise _ReadError(
-            where, f"invalid JSON ({e if isinstance(e, _TooLong) else 'a number too large'})"
-        ) from None
-
-
-def _jsonl(stream: io.BufferedReader[io.RawIOBase], limits: DatasetLimits) -> Iterator[tuple[str, Any]]:
-    number = 0
-    while True:
-        raw = stream.readline(limits.max_line_bytes + 1)
-        if not raw:
-            return
-        number += 1
-        where = str(number)
-        if len(raw) > limits.max_line_bytes and not raw.endswith(b"\n"):
-            raise _ReadError(where, f"the line is longer than {limits.max_line_bytes} bytes")
-        if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM) :]
+        suffix = check_suffix(path)
+        stream, size = open_regular(path)
+    except ReadError as e:
+        return unreadable(e.finding())
+    with stream:
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise _ReadError(
-                where, f"not UTF-8 text ({e.reason} at byte {e.start + 1} of the line)"
-            ) from None
-        if not text.strip():
-            continue
-        yield where, _json_value(text, where)
+            problem = limits.size_problem(size)
+            if problem is not None:
+                return unreadable(Finding(Severity.ERROR, "", problem))
+            key = None
+            if cache is not None:
+                content = hashlib.file_digest(stream, "sha256").hexdigest()
+                key = f"{content}-{suffix.lstrip('.')}-{purpose}-{limits.fingerprint()}"
+                cached = cache.get(key)
+                if cached is not None:
+                    try:
+                        return load(cached)
+                    except (ValueError, KeyError, TypeError):
+                        pass  # another shape: scanned again, then overwritten
+                stream.seek(0)
+            hashing = Hashing(stream)
+            result = scan(hashing, suffix, size)
+            result = dataclasses.replace(result, content_hash=hashing.finish())
+            if cache is not None and key is not None and key.startswith(str(result.content_hash)):
+                cache.put(key, result.to_json())  # else the file changed while it was read
+            return result
+        except ReadError as e:
+            return unreadable(e.finding())
+        except OSError as e:
+            return unreadable(Finding(Severity.ERROR, "", f"cannot read ({e.strerror or e})"))
 
 
-def _csv(stream: io.BufferedReader[io.RawIOBase], limits: DatasetLimits) -> Iterator[tuple[str, Any]]:
-    # The csv module's per-field limit is process-wide; it is only ever raised, to the line bound.
-    if csv.field_size_limit() < limits.max_line_bytes:
-        csv.field_size_limit(limits.max_line_bytes)
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
-    try:
-        header = next(reader, None) or []
-        if not any(k in header for k in _INPUT_KEYS) or "output" not in header:
-            raise _ReadError(
-                "1",
-                "the header must name the columns textInput and output, "
-                f"got {', '.join(header) or 'nothing'}",
+# -- the Gemini API's examples ---------------------------------------------------------------------
+
+
+class _Checker:
+    """The rules over a sequence of examples, applied one example at a time: the digest, the
+    count, and the findings (bounded). ``training`` False: the examples of a quality gate, which
+    the service's recommended training size does not concern."""
+
+    def __init__(self, findings: Findings, *, training: bool = True) -> None:
+        self.findings = findings
+        self.training = training
+        self._sha = hashlib.sha256(b"[")
+        self.count = 0
+        self._seen: dict[bytes, int] = {}
+
+    def example(self, text_input: str, output: str) -> None:
+        encoded = json.dumps([text_input, output], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._sha.update(b"," + encoded if self.count else encoded)
+        self.count += 1
+        where = f"example {self.count}: "
+        add = self.findings.add
+        if not text_input.strip():
+            add(Severity.ERROR, "", where + "textInput is empty")
+        if not output.strip():
+            add(Severity.ERROR, "", where + "output is empty")
+        if len(text_input) > MAX_INPUT_CHARS:
+            add(
+                Severity.ERROR,
+                "",
+                f"{where}textInput has {len(text_input)} characters; the limit is {MAX_INPUT_CHARS}",
             )
-        for row in reader:
-            if not row:
-                continue
-            where = str(reader.line_num)
-            if len(row) > len(header):
-                raise _ReadError(where, "more fields than the header names")
-            if len(row) < len(header):
-                raise _ReadError(where, "fewer fields than the header names")
-            yield where, {k: v for k, v in zip(header, row, strict=True) if k}
-    except UnicodeDecodeError as e:
-        raise _ReadError(str(reader.line_num + 1), f"not UTF-8 text ({e.reason})") from None
-    except csv.Error as e:
-        raise _ReadError(str(reader.line_num), f"unreadable CSV ({e})") from None
-    finally:
-        text.detach()
+        if len(output) > MAX_OUTPUT_CHARS:
+            add(
+                Severity.ERROR,
+                "",
+                f"{where}output has {len(output)} characters; the limit is {MAX_OUTPUT_CHARS}",
+            )
+        key = hashlib.blake2b(encoded, digest_size=16).digest()
+        first = self._seen.get(key)
+        if first is not None:
+            add(Severity.WARNING, "", f"{where}duplicate of example {first}")
+        elif len(self._seen) < MAX_TRACKED_EXAMPLES:
+            self._seen[key] = self.count
+
+    def finish(self) -> DatasetScan:
+        """The scan, after the last example."""
+        self._sha.update(b"]")
+        if self.count == 0 and not self.findings.any:
+            what = "dataset" if self.training else "evaluation"
+            self.findings.error("", f"the {what} has no examples")
+        elif self.training and 0 < self.count < MIN_RECOMMENDED_EXAMPLES and not self.findings.errors:
+            # Not beside errors: the file is not ready either way (and a line that could not
+            # be read is an example not counted).
+            self.findings.warning(
+                "",
+                f"only {self.count} examples; the service recommends at least "
+                f"{MIN_RECOMMENDED_EXAMPLES} (100-500 is typical)",
+            )
+        return DatasetScan("sha256:" + self._sha.hexdigest(), self.count, self.findings.done())
 
 
-def _json(
-    stream: io.BufferedReader[io.RawIOBase], size: int, limits: DatasetLimits
-) -> Iterator[tuple[str, Any]]:
-    if size > limits.max_json_bytes:
-        raise _ReadError(
-            "",
-            f"{size} bytes; a .json file is read whole and the limit is {limits.max_json_bytes} "
-            "bytes: use JSONL (one example a line) for large datasets",
-        )
-    data = stream.read().removeprefix(_BOM)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise _ReadError("", f"not UTF-8 text ({e.reason} at byte {e.start})") from None
-    value = _json_value(text, "")
-    if isinstance(value, dict) and "examples" in value:
-        value = value["examples"]
-    if not isinstance(value, list):
-        raise _ReadError("", 'expected a JSON array of examples (or {"examples": [...]})')
-    for i, record in enumerate(value):
-        yield f"[{i}]", record
+def _pairs(
+    stream: io.RawIOBase, suffix: str, size: int, limits: DatasetLimits, findings: Findings
+) -> Iterable[tuple[str, str]]:
+    """The ``(textInput, output)`` examples of a file, in order; what is not one goes to
+    ``findings``."""
+    for where, record in records(stream, suffix, size, limits, findings):
+        fields = example_fields(record)
+        if isinstance(fields, str):
+            findings.error(where, fields)
+            continue
+        bad = [
+            (name, p)
+            for name, text in zip(("textInput", "output"), fields, strict=True)
+            if (p := text_problem(text))
+        ]
+        if bad:
+            findings.error(where, f"{bad[0][0]} {bad[0][1]}")
+            continue
+        yield fields
 
 
-def _pair(where: str, record: Any) -> tuple[str, str]:
-    """``(textInput, output)`` of one record; raises _ReadError when it is not an example."""
-    if not isinstance(record, dict):
-        raise _ReadError(where, "expected an object with textInput and output")
-    input_key = next((k for k in _INPUT_KEYS if k in record), None)
-    if input_key is None or "output" not in record:
-        missing = [k for k, ok in (("textInput", input_key), ("output", "output" in record)) if not ok]
-        raise _ReadError(where, f"missing {' and '.join(missing)}")
-    extra = sorted(set(record) - {input_key, "output"})
-    if extra:
-        raise _ReadError(where, f"unknown key {extra[0]!r}; an example has textInput and output")
-    text_input, output = record[input_key], record["output"]
-    if not isinstance(text_input, str) or not isinstance(output, str):
-        raise _ReadError(where, "textInput and output must be strings")
-    for name, text in (("textInput", text_input), ("output", output)):
-        problem = text_problem(text)
-        if problem:
-            raise _ReadError(where, f"{name} {problem}")
-    return text_input, output
+def _scan_stream(
+    stream: io.RawIOBase, suffix: str, size: int, limits: DatasetLimits, *, training: bool
+) -> DatasetScan:
+    findings = Findings(limits.max_findings)
+    checker = _Checker(findings, training=training)
+    for text_input, output in _pairs(stream, suffix, size, limits, findings):
+        checker.example(text_input, output)
+    return checker.finish()
 
 
-def _records(
-    stream: io.RawIOBase, suffix: str, size: int, limits: DatasetLimits
-) -> Iterator[tuple[str, str]]:
-    """Every example of the file as ``(textInput, output)``, in order; raises _ReadError."""
-    buffered = io.BufferedReader(stream, _CHUNK)
-    if suffix == ".jsonl":
-        records = _jsonl(buffered, limits)
-    elif suffix == ".csv":
-        records = _csv(buffered, limits)
-    else:
-        records = _json(buffered, size, limits)
-    for where, record in records:
-        yield _pair(where, record)
+def _unreadable(finding: Finding) -> DatasetScan:
+    return DatasetScan("", 0, (finding,), None, False)
 
 
-def _check_suffix(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise _ReadError("", f"unsupported dataset format {suffix or '(none)'}; use .jsonl, .csv or .json")
-    return suffix
-
-
-def _check_size(size: int, limits: DatasetLimits) -> None:
-    if size > limits.max_bytes:
-        limit = (
-            "the service's 4 MB dataset limit"
-            if limits.max_bytes == MAX_DATASET_BYTES
-            else f"the {limits.max_bytes}-byte limit"
-        )
-        raise _ReadError("", f"{size} bytes is over {limit}")
+def scan_dataset(
+    path: Path,
+    limits: DatasetLimits = DEFAULT_LIMITS,
+    cache: ScanCache | None = None,
+    *,
+    training: bool = True,
+) -> DatasetScan:
+    """Read and check the examples file ``path`` (see the module docstring). ``cache``: a
+    :class:`~tuned_models.model.cache.ScanCache` (None: no cache). ``training`` False: the
+    examples of a quality gate (no recommended size). Never raises."""
+    return cached_scan(
+        path,
+        "train" if training else "eval",
+        limits,
+        cache,
+        scan=lambda stream, suffix, size: _scan_stream(stream, suffix, size, limits, training=training),
+        load=DatasetScan.from_json,
+        unreadable=_unreadable,
+    )
 
 
 def read_examples(path: Path, limits: DatasetLimits = DEFAULT_LIMITS) -> list[Example]:
@@ -443,103 +402,25 @@ def read_examples(path: Path, limits: DatasetLimits = DEFAULT_LIMITS) -> list[Ex
     Raises DatasetError (``<path>:<line>: reason`` or ``<path>: reason``) for a file that cannot
     be read as examples. Content rules (empty texts, lengths) are :func:`scan_dataset`'s.
     """
+    findings = Findings(1)
     try:
-        suffix = _check_suffix(path)
-        stream, size = _open_regular(path)
+        suffix = check_suffix(path)
+        stream, size = open_regular(path)
         with stream:
-            _check_size(size, limits)
-            return [
+            problem = limits.size_problem(size)
+            if problem is not None:
+                raise ReadError("", problem)
+            examples = [
                 Example.model_construct(textInput=i, output=o)
-                for i, o in _records(stream, suffix, size, limits)
+                for i, o in _pairs(stream, suffix, size, limits, findings)
             ]
-    except _ReadError as e:
-        raise DatasetError(Finding(Severity.ERROR, e.where, e.text).message(str(path))) from None
+    except ReadError as e:
+        raise DatasetError(e.finding().message(str(path))) from None
     except OSError as e:
         raise DatasetError(f"{path}: cannot read ({e.strerror or e})") from None
-
-
-# -- checking --------------------------------------------------------------------------------------
-
-
-class _Checker:
-    """The rules over a sequence of examples, applied one example at a time: the digest, the
-    count, and the findings (bounded). ``training`` False: the examples of a quality gate, which
-    the service's recommended training size does not concern."""
-
-    def __init__(self, *, training: bool = True) -> None:
-        self.training = training
-        self._sha = hashlib.sha256(b"[")
-        self.count = 0
-        self._listed: list[Finding] = []
-        self._unlisted = 0
-        self._unlisted_errors = False
-        self._seen: dict[bytes, int] = {}
-
-    def add(self, severity: Severity, where: str, text: str) -> None:
-        if len(self._listed) < MAX_LISTED_FINDINGS:
-            self._listed.append(Finding(severity, where, text))
-        else:
-            self._unlisted += 1
-            self._unlisted_errors = self._unlisted_errors or severity is Severity.ERROR
-
-    def example(self, text_input: str, output: str) -> None:
-        encoded = json.dumps([text_input, output], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._sha.update(b"," + encoded if self.count else encoded)
-        self.count += 1
-        where = f"example {self.count}: "
-        if not text_input.strip():
-            self.add(Severity.ERROR, "", where + "textInput is empty")
-        if not output.strip():
-            self.add(Severity.ERROR, "", where + "output is empty")
-        if len(text_input) > MAX_INPUT_CHARS:
-            self.add(
-                Severity.ERROR,
-                "",
-                f"{where}textInput has {len(text_input)} characters; the limit is {MAX_INPUT_CHARS}",
-            )
-        if len(output) > MAX_OUTPUT_CHARS:
-            self.add(
-                Severity.ERROR,
-                "",
-                f"{where}output has {len(output)} characters; the limit is {MAX_OUTPUT_CHARS}",
-            )
-        key = hashlib.blake2b(encoded, digest_size=16).digest()
-        first = self._seen.get(key)
-        if first is not None:
-            self.add(Severity.WARNING, "", f"{where}duplicate of example {first}")
-        elif len(self._seen) < MAX_TRACKED_EXAMPLES:
-            self._seen[key] = self.count
-
-    def finish(self, read_error: Finding | None = None, content_hash: str | None = None) -> DatasetScan:
-        """The scan, after the last example (or the error that stopped reading)."""
-        self._sha.update(b"]")
-        if read_error is not None:
-            findings = [read_error]
-        else:
-            findings = list(self._listed)
-            if self.count == 0:
-                what = "dataset" if self.training else "evaluation"
-                findings = [Finding(Severity.ERROR, "", f"the {what} has no examples")]
-            elif self.training and self.count < MIN_RECOMMENDED_EXAMPLES:
-                findings.append(
-                    Finding(
-                        Severity.WARNING,
-                        "",
-                        f"only {self.count} examples; the service recommends at least "
-                        f"{MIN_RECOMMENDED_EXAMPLES} (100-500 is typical)",
-                    )
-                )
-            if self._unlisted:
-                findings.append(
-                    Finding(
-                        Severity.ERROR if self._unlisted_errors else Severity.WARNING,
-                        "",
-                        f"{self._unlisted} more problems not listed",
-                    )
-                )
-        return DatasetScan(
-            "sha256:" + self._sha.hexdigest(), self.count, tuple(findings), content_hash, read_error is None
-        )
+    if findings.any:
+        raise DatasetError(findings.listed[0].message(str(path)))
+    return examples
 
 
 def examples_digest(examples: Iterable[Example]) -> str:
@@ -553,7 +434,7 @@ def examples_digest(examples: Iterable[Example]) -> str:
 
 
 def _scan_examples(examples: Iterable[Example], *, training: bool = True) -> DatasetScan:
-    checker = _Checker(training=training)
+    checker = _Checker(Findings(), training=training)
     for e in examples:
         checker.example(e.textInput, e.output)
     return checker.finish()
@@ -571,83 +452,16 @@ def dataset_problems(examples: Sequence[Example], *, training: bool = True) -> l
     return _problems(_scan_examples(examples, training=training))
 
 
-def _content_hash(stream: io.FileIO) -> str:
-    return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
-def scan_dataset(
-    path: Path,
-    limits: DatasetLimits = DEFAULT_LIMITS,
-    cache: ScanCache | None = None,
-    *,
-    training: bool = True,
-) -> DatasetScan:
-    """Read and check the examples file ``path`` (see the module docstring). ``cache``: a
-    :class:`~tuned_models.model.cache.ScanCache` (None: no cache). ``training`` False: the
-    examples of a quality gate (no recommended size). Never raises."""
-    try:
-        suffix = _check_suffix(path)
-        stream, size = _open_regular(path)
-    except _ReadError as e:
-        return _unreadable(Finding(Severity.ERROR, e.where, e.text))
-    with stream:
-        try:
-            _check_size(size, limits)
-            key = None
-            if cache is not None:
-                purpose = "train" if training else "eval"
-                key = f"{_content_hash(stream)}-{suffix.lstrip('.')}-{purpose}-{limits.fingerprint()}"
-                cached = _from_cache(cache.get(key))
-                if cached is not None:
-                    return cached
-                stream.seek(0)
-            scan = _scan_stream(stream, suffix, size, limits, _Checker(training=training))
-            if cache is not None and key is not None and key.startswith(str(scan.content_hash)):
-                cache.put(key, scan.to_json())  # else the file changed while it was read
-            return scan
-        except _ReadError as e:
-            return _unreadable(Finding(Severity.ERROR, e.where, e.text))
-        except OSError as e:
-            return _unreadable(Finding(Severity.ERROR, "", f"cannot read ({e.strerror or e})"))
-
-
-def _from_cache(value: Any) -> DatasetScan | None:
-    if value is None:
-        return None
-    try:
-        return DatasetScan.from_json(value)
-    except (ValueError, KeyError, TypeError):  # another shape: scanned again, then overwritten
-        return None
-
-
-def _unreadable(finding: Finding) -> DatasetScan:
-    return DatasetScan("", 0, (finding,), None, False)
-
-
-def _scan_stream(
-    stream: io.FileIO, suffix: str, size: int, limits: DatasetLimits, checker: _Checker
-) -> DatasetScan:
-    hashing = _Hashing(stream)
-    failure: Finding | None = None
-    try:
-        for text_input, output in _records(hashing, suffix, size, limits):
-            checker.example(text_input, output)
-    except _ReadError as e:
-        failure = Finding(Severity.ERROR, e.where, e.text)
-    while hashing.read(_CHUNK):  # the rest of the file, for the content hash
-        pass
-    return checker.finish(failure, hashing.sha256.hexdigest())
-
-
-# -- what a spec trains and is evaluated on -------------------------------------------------------
+# -- what a spec declares ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class CheckedExamples:
-    """The examples a spec declares, checked: what it trains on (``key``: ``dataset`` or
-    ``examples``) or its quality gate's (``evaluation.examples``). ``info`` is None when it
-    declares none, or when the file's examples could not be read; ``problems`` are placed in no
-    file yet (the message starts with the file's path for a file)."""
+    """The examples a spec declares, checked: what it trains on (``key``: ``dataset``,
+    ``examples`` or ``validationDataset``) or its quality gate's (``evaluation.examples``).
+    ``info`` is None when it declares none, or when the file could not be read; ``problems``
+    are placed in no file and under no key yet (the message starts with the file's path for a
+    file)."""
 
     info: DatasetInfo | None
     key: str = ""
@@ -662,66 +476,48 @@ class CheckedExamples:
 EVALUATION_KEY = "evaluation.examples"
 
 
-def dataset_path_problem(dataset: str, project_root: Path) -> str | None:
-    """Why ``dataset`` (a path relative to the project root) cannot name an examples file of
-    the project, or None: empty, absolute, an unusable name, or outside the project after ``..``
-    and symlinks are resolved."""
+def dataset_path(project_root: Path, dataset: str) -> Path:
+    """The file a model's ``dataset`` (or ``validationDataset``, or a gate's examples) names,
+    under ``project_root``.
+
+    Raises DatasetError naming the path and the reason when it cannot name a file of the
+    project: empty, absolute, a NUL or lone surrogate in it, outside the project after
+    resolving ``..`` and symbolic links, or a symbolic link loop.
+    """
     if not dataset.strip():
-        return "expected a path relative to the project root, got an empty string"
+        raise DatasetError("expected a path relative to the project root, got an empty string")
     if "\0" in dataset or text_problem(dataset):
-        return f"{dataset!r}: not a usable file name (a NUL or a lone surrogate character)"
+        raise DatasetError(f"{dataset!r}: not a usable file name (a NUL or a lone surrogate character)")
     if Path(dataset).is_absolute():
-        return f"{dataset}: a dataset path is relative to the project root"
+        raise DatasetError(f"{dataset}: a dataset path is relative to the project root")
+    full = project_root / dataset
     try:
-        inside = (project_root / dataset).resolve().is_relative_to(project_root.resolve())
+        inside = full.resolve().is_relative_to(project_root.resolve())
     except RuntimeError:  # pathlib's "Symlink loop"
-        return f"{dataset}: cannot read (a symbolic link loop)"
+        raise DatasetError(f"{dataset}: cannot read (a symbolic link loop)") from None
     except OSError as e:
-        return f"{dataset}: cannot read ({e.strerror or e})"
+        raise DatasetError(f"{dataset}: cannot read ({e.strerror or e})") from None
     if not inside:
-        return (
+        raise DatasetError(
             f"{dataset}: outside the project (after resolving .. and symlinks); "
             "keep datasets under the project root, e.g. in stacks/datasets/"
         )
-    return None
+    return full
 
 
 def checked_file(
-    path: str,
-    project_root: Path,
+    path: Path,
+    display: str,
     key: str,
     *,
     limits: DatasetLimits = DEFAULT_LIMITS,
     cache: ScanCache | None = None,
 ) -> CheckedExamples:
-    """Check the examples file ``path`` (relative to ``project_root``) declared under ``key``
-    (``dataset``, or :data:`EVALUATION_KEY`: a gate's, with no recommended size): streamed by
-    :func:`scan_dataset`, cached by content. Never raises."""
-    problem = dataset_path_problem(path, project_root)
-    if problem is not None:
-        return CheckedExamples(None, key, [error(problem)])
-    scan = scan_dataset(project_root / path, limits, cache, training=key != EVALUATION_KEY)
-    return CheckedExamples(scan.info(path) if scan.readable else None, key, scan.problems(path))
-
-
-def training_data(
-    spec: ModelFields | None,
-    project_root: Path,
-    *,
-    dataset: str | None = None,
-    limits: DatasetLimits = DEFAULT_LIMITS,
-    cache: ScanCache | None = None,
-) -> CheckedExamples:
-    """Check what ``spec`` trains on: its inline ``examples`` or its ``dataset`` file (relative
-    to ``project_root``; ``dataset`` names the file when the spec itself did not validate).
-    Never raises; see :class:`CheckedExamples`."""
-    if spec is not None and spec.examples is not None:
-        scan = _scan_examples(spec.examples)
-        return CheckedExamples(DatasetInfo(None, scan.digest, scan.count), "examples", _problems(scan))
-    path = spec.dataset if spec is not None else dataset
-    if path is None:
-        return CheckedExamples(None)
-    return checked_file(path, project_root, "dataset", limits=limits, cache=cache)
+    """Check the ``{textInput, output}`` examples file ``path`` (shown as ``display``) declared
+    under ``key`` (``dataset``, or :data:`EVALUATION_KEY`: a gate's, with no recommended size):
+    streamed by :func:`scan_dataset`, cached by content. Never raises."""
+    scan = scan_dataset(path, limits, cache, training=key != EVALUATION_KEY)
+    return CheckedExamples(scan.info(display) if scan.readable else None, key, scan.problems(display))
 
 
 def evaluation_data(
@@ -732,32 +528,19 @@ def evaluation_data(
     cache: ScanCache | None = None,
 ) -> CheckedExamples:
     """Check the examples of ``spec``'s quality gate (``evaluation.examples``: inline, or a file
-    read like a dataset, with no recommended size); ``info`` None when it declares no gate.
-    Never raises; see :class:`CheckedExamples`."""
+    under ``project_root`` read like a dataset, with no recommended size), whatever the backend;
+    ``info`` None when it declares no gate. Never raises; see :class:`CheckedExamples`."""
     if spec.evaluation is None:
         return CheckedExamples(None)
     source = spec.evaluation.examples
     if isinstance(source, str):
-        return checked_file(source, project_root, EVALUATION_KEY, limits=limits, cache=cache)
+        try:
+            full = dataset_path(project_root, source)
+        except DatasetError as e:
+            return CheckedExamples(None, EVALUATION_KEY, [error(str(e))])
+        return checked_file(full, source, EVALUATION_KEY, limits=limits, cache=cache)
     scan = _scan_examples(source, training=False)
     return CheckedExamples(DatasetInfo(None, scan.digest, scan.count), EVALUATION_KEY, _problems(scan))
-
-
-def _info(data: CheckedExamples, inline: str) -> DatasetInfo | None:
-    if data.errors:
-        message = data.errors[0].message
-        raise ValueError(message if data.info is None or data.info.path else f"{inline}: {message}")
-    return data.info
-
-
-def dataset_info(spec: ModelFields, project_root: Path, cache: ScanCache | None = None) -> DatasetInfo | None:
-    """The examples ``spec`` trains on: inline, or read from its ``dataset`` (relative to
-    ``project_root``); None when it declares neither (an adopted model).
-
-    Raises ValueError naming the file and the reason when the examples cannot be read or are
-    not fit to train on (the first error :func:`training_data` finds).
-    """
-    return _info(training_data(spec, project_root, cache=cache), "the inline examples")
 
 
 def evaluation_info(
@@ -769,4 +552,9 @@ def evaluation_info(
     Raises ValueError naming the file and the reason when they cannot be read or scored (the
     first error :func:`evaluation_data` finds).
     """
-    return _info(evaluation_data(spec, project_root, cache=cache), "the inline evaluation examples")
+    data = evaluation_data(spec, project_root, cache=cache)
+    if data.errors:
+        message = data.errors[0].message
+        inline = data.info is not None and data.info.path is None
+        raise ValueError(f"the inline evaluation examples: {message}" if inline else message)
+    return data.info

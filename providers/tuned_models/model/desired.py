@@ -11,18 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import field_validator, model_validator
 
 from tuned_models.backends import fields_for
 from tuned_models.config import DEFAULT_BACKEND
-from tuned_models.model.cache import ScanCache
-from tuned_models.model.datasets import DatasetInfo, evaluation_data, training_data
+from tuned_models.model.datasets import DatasetInfo
 from tuned_models.model.evaluation import Gate
 from tuned_models.model.fields import FieldTable
-from tuned_models.model.ids import tuned_model_id
+from tuned_models.model.ids import training_digest, tuned_model_id
 from tuned_models.model.spec import Integer, ModelFields, ResourceName
 
 
@@ -54,6 +52,8 @@ class ModelInputs(ModelFields):
     backend: str = DEFAULT_BACKEND
     datasetDigest: str | None = None
     exampleCount: Integer | None = None
+    validationDatasetDigest: str | None = None
+    validationExampleCount: Integer | None = None
     evaluationDigest: str | None = None
 
     @field_validator("backend")
@@ -69,6 +69,8 @@ class ModelInputs(ModelFields):
             raise ValueError(problem)
         if self.adopt is None and self.datasetDigest is None:
             raise ValueError("datasetDigest is required to train a model")
+        if self.validationDataset is not None and self.validationDatasetDigest is None:
+            raise ValueError("validationDatasetDigest is required with a validationDataset")
         if self.tunedModelSource is not None and self.tunedModelSource.tunedModel is None:
             raise ValueError(
                 "tunedModelSource.model names a model of the stack: the program passes that "
@@ -98,6 +100,11 @@ class ModelInputs(ModelFields):
         return tuned_model_id(self.project, self.stack, self.resourceName, self.training_spec())
 
     @property
+    def spec_digest(self) -> str:
+        """The full SHA-256 (hex) of the training spec, whose 5 base-36 characters end :attr:`model_id`."""
+        return training_digest(self.project, self.stack, self.resourceName, self.training_spec())
+
+    @property
     def gate(self) -> Gate | None:
         """The declared quality gate, or None."""
         if self.evaluation is None or self.evaluationDigest is None:
@@ -124,37 +131,6 @@ class ModelInputs(ModelFields):
         return values
 
 
-def inputs_problems(
-    inputs: ModelInputs, project_root: Path, cache: ScanCache | None = None
-) -> list[tuple[str, str]]:
-    """What is wrong with the examples ``inputs`` train on and with those of its quality gate,
-    as ``(input name, reason)`` pairs: the rules ``validate`` applies
-    (:func:`tuned_models.model.datasets.training_data` and
-    :func:`~tuned_models.model.datasets.evaluation_data`: the file exists in the project, is a
-    regular file, parses, has examples with non-empty texts within the length limits), and a
-    ``datasetDigest`` or ``evaluationDigest`` that is not the digest of those examples (the file
-    changed since the program read it). Reads the files (cached by content); no API call.
-    """
-    found: list[tuple[str, str]] = []
-    training = training_data(inputs, project_root, cache=cache)
-    gate = evaluation_data(inputs, project_root, cache=cache)
-    for data, key, declared, inline in (
-        (training, "datasetDigest", inputs.datasetDigest, "the inline examples"),
-        (gate, "evaluationDigest", inputs.evaluationDigest, "the inline evaluation examples"),
-    ):
-        errors = [(data.key, p.message) for p in data.errors]
-        found += errors
-        if not errors and data.info is not None and data.info.digest != declared:
-            found.append(
-                (
-                    key,
-                    f"{declared} is not the digest of {data.info.path or inline} ({data.info.digest}): "
-                    "the examples changed since the program read them; run the command again",
-                )
-            )
-    return found
-
-
 def model_inputs(
     project: str,
     stack: str,
@@ -163,18 +139,22 @@ def model_inputs(
     dataset: DatasetInfo | None,
     *,
     backend: str = DEFAULT_BACKEND,
+    validation: DatasetInfo | None = None,
     evaluation: DatasetInfo | None = None,
     source_name: str | None = None,
 ) -> ModelInputs:
     """The ``TunedModel`` inputs for one spec: the one desired-state builder.
 
-    Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file is
-    passed by path and digest only, never its examples; so are the examples of the quality gate
-    (``evaluation``: their info). ``source_name``: the service name of the model a
-    ``tunedModelSource: {model: ...}`` names (it becomes ``tunedModelSource.tunedModel``, so the
-    id, and a retrain, follow that model). Raises ValueError (a pydantic ValidationError) when
-    the spec cannot train: no dataset info for a model that is not adopted, no evaluation info
-    for a model with a gate, or a ``tunedModelSource.model`` without ``source_name``.
+    Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file (and
+    a ``validationDataset``) is passed by path and digest only, never its examples; so are the
+    examples of the quality gate (``evaluation``: their info). The dataset digests are the
+    backend's (its :class:`~tuned_models.backends.checks.SpecChecks` reads them).
+    ``source_name``: the service name of the model a ``tunedModelSource: {model: ...}`` names (it
+    becomes ``tunedModelSource.tunedModel``, so the id, and a retrain, follow that model).
+    Raises ValueError (a pydantic ValidationError) when the spec cannot train: no dataset info
+    for a model that is not adopted, no validation info for a declared validation set, no
+    evaluation info for a model with a gate, or a ``tunedModelSource.model`` without
+    ``source_name``.
     """
     values: dict[str, Any] = {
         "project": project,
@@ -184,6 +164,8 @@ def model_inputs(
         **{f: getattr(spec, f) for f in ModelFields.model_fields},
         "datasetDigest": dataset.digest if dataset else None,
         "exampleCount": dataset.count if dataset else None,
+        "validationDatasetDigest": validation.digest if validation else None,
+        "validationExampleCount": validation.count if validation else None,
         "evaluationDigest": evaluation.digest if evaluation else None,
     }
     source = spec.tunedModelSource
@@ -226,16 +208,18 @@ def stack_inputs(
     specs: Mapping[str, ModelFields],
     datasets: Mapping[str, DatasetInfo],
     *,
+    validations: Mapping[str, DatasetInfo] | None = None,
     evaluations: Mapping[str, DatasetInfo] | None = None,
     backend: str = DEFAULT_BACKEND,
     names: Mapping[str, str] | None = None,
 ) -> dict[str, ModelInputs]:
     """The inputs of every model of a stack, in :func:`creation_order`, each source reference
-    (``tunedModelSource.model``) resolved to that model's name as the program passes it
-    (``datasets``, ``evaluations``: the info of each model's examples and gate examples): the
+    (``tunedModelSource.model``) resolved to that model's name as the program passes it: the
     source's desired name when the backend knows it before the model exists, else
-    ``names[source]`` (e.g. what the state records). A model whose source's name is not known
-    is left out. Raises ValueError as :func:`model_inputs` does."""
+    ``names[source]`` (e.g. what the state records). ``datasets``, ``validations``,
+    ``evaluations``: the info of each model's examples, validation set and gate examples. A
+    model whose source's name is not known is left out. Raises ValueError as
+    :func:`model_inputs` does."""
     known = dict(names or {})
     result: dict[str, ModelInputs] = {}
     for name in creation_order(specs):
@@ -252,6 +236,7 @@ def stack_inputs(
             name,
             spec,
             datasets.get(name),
+            validation=(validations or {}).get(name),
             evaluation=(evaluations or {}).get(name),
             backend=backend,
             source_name=source_name,

@@ -63,7 +63,10 @@ class FieldRule:
     ``output``: also one of the resource's outputs (what the service reports, or our record).
     ``omit``: a value the training spec leaves out, so that ids made before the field existed
     stay the same (the default backend).
-    ``by_key``: a mapping compared key by key (``hyperparameters.epochCount``).
+    ``by_key``: a mapping compared key by key (``hyperparameters.epochCount``); ``keys``: the
+    keys of such a mapping this backend takes (empty: any the spec allows).
+    ``refused``: non-empty when this backend does not take the field (it belongs to another
+    backend): why, in words a stack file's problem line can end with.
     """
 
     name: str
@@ -77,6 +80,8 @@ class FieldRule:
     omit: Any = None
     by_key: bool = False
     change_note: str = ""
+    keys: tuple[str, ...] = ()
+    refused: str = ""
 
     @property
     def on_change(self) -> str:
@@ -94,11 +99,14 @@ class FieldTable:
 
     ``name_template``: the service name of a model created under a deterministic id when the
     client chooses the id (``tunedModels/{id}``); ``None`` when the service chooses it.
+    ``deletes``: what deleting a model removes when it is more than the model itself, in the
+    words a plan's note uses (a failed attempt "is deleted (...), and trained again").
     """
 
     backend: str
     rules: tuple[FieldRule, ...]
     name_template: str | None = None
+    deletes: str = ""
     _by_name: dict[str, FieldRule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -153,6 +161,43 @@ class FieldTable:
     def declared(self) -> tuple[str, ...]:
         """Every key of a model in a stack file."""
         return self._names(r for r in self.rules if r.declared and r.behaviour is not Behaviour.OUTPUT)
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        """The keys of a model in a stack file this backend takes."""
+        return self._names(r for r in self.rules if r.name in self.declared and not r.refused)
+
+    def refusals(self, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(key path, message)`` for each value of ``values`` (field name -> value, unset ones
+        None) that this backend does not take: a refused field, or a key of a by-key mapping
+        outside the rule's ``keys``."""
+        found: list[tuple[str, str]] = []
+        for rule in self.rules:
+            value = values.get(rule.name)
+            if isinstance(value, BaseModel):
+                value = value.model_dump(exclude_none=True)
+            if value is None or value == [] or value == {}:
+                continue
+            if rule.refused:
+                found.append(
+                    (rule.name, f"the {self.backend} backend does not take {rule.name}: {rule.refused}")
+                )
+            elif rule.keys and isinstance(value, Mapping):
+                for key in value:
+                    if key not in rule.keys and value[key] is not None:
+                        found.append(
+                            (
+                                f"{rule.name}.{key}",
+                                f"the {self.backend} backend does not take {rule.name}.{key}; "
+                                f"it takes {', '.join(rule.keys)}",
+                            )
+                        )
+        return found
+
+    def deleted(self) -> str:
+        """``deleted``, with what that removes when the table says (``deleted (its endpoints
+        and model; ...)``)."""
+        return f"deleted ({self.deletes})" if self.deletes else "deleted"
 
     def model_name(self, model_id: str) -> str | None:
         """The service name of the model created under ``model_id``, when the client chooses it."""

@@ -75,14 +75,23 @@ def _normalize(value: Any) -> Any:
     return str(value)
 
 
+def training_digest(project: str, stack: str, resource: str, training_fields: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of the project, stack, resource name and training fields in canonical
+    JSON: the id's ``<digest>`` is 5 base-36 characters of it; a backend whose service chooses
+    ids may store more of it (the Vertex AI backend's ``tuned_models_spec`` label)."""
+    material = canonical(
+        {"project": project, "stack": stack, "resource": resource, "training": training_fields}
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
 def tuned_model_id(project: str, stack: str, resource: str, training_fields: Mapping[str, Any]) -> str:
     """The id to create the model under; raises ValueError for a resource name the spec rejects."""
     if not RESOURCE_NAME_PATTERN.match(resource):
         raise ValueError(f"resource name {resource!r} does not match {RESOURCE_NAME_PATTERN.pattern}")
-    material = canonical(
-        {"project": project, "stack": stack, "resource": resource, "training": training_fields}
+    digest = _base36(
+        bytes.fromhex(training_digest(project, stack, resource, training_fields))[:16], DIGEST_LENGTH
     )
-    digest = _base36(hashlib.sha256(material.encode("utf-8")).digest()[:16], DIGEST_LENGTH)
     result = f"{resource}-{stack_tag(project, stack)}{digest}"
     assert TUNED_MODEL_ID_PATTERN.match(result), result
     return result

@@ -22,10 +22,12 @@ Models (:func:`decide`; field behaviour comes from the backend's field table, se
 - a model on the service under the desired id that Pulumi has not recorded (``in_state``
   False: an interrupted ``up``, or a model that failed its gate) is what the backend's
   ``submit`` finds (:func:`decide_unrecorded`): ACTIVE -> ``CREATE``, which adopts it without
-  training (and runs the gate); CREATING -> ``CREATE``, which waits for it; FAILED ->
-  ``REPLACE`` deleting it first: it is deleted and trained again (the service's message in the
-  note when the observation has it). Beside a model Pulumi records for the resource, the same,
-  as the replacement of that one;
+  training (and runs the gate); CREATING -> ``CREATE``, which waits for it; FAILED (a vertex
+  job that failed or was cancelled, or whose model or endpoint was deleted since, reads FAILED
+  too) -> ``REPLACE`` deleting it first: it is deleted and trained again (the service's message
+  in the note when the observation has it; what a delete removes is the backend's,
+  :attr:`~tuned_models.model.fields.FieldTable.deletes`). Beside a model Pulumi records for the
+  resource, the same, as the replacement of that one;
 - otherwise ``NONE``. A decision whose action runs the gate says so (``evaluate``), and its
   note names the gate. An updatable field the spec does not declare is not managed: the
   service's value (e.g. the base model's default temperature) is never a change.
@@ -328,7 +330,7 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
             delete_before_replace=True,
             note=with_gate(
                 f"the recorded training FAILED{f' ({observed.error})' if observed.error else ''}; it is "
-                "deleted, then trained again",
+                f"{desired.fields.deleted()}, then trained again",
                 desired,
                 "it is recorded",
             ),
@@ -353,12 +355,12 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
     return Decision(Action.NONE)
 
 
-def _unrecorded_note(trained: Observed) -> str:
+def _unrecorded_note(trained: Observed, fields: FieldTable) -> str:
     """What ``pulumi up`` does with ``trained``, a model under the desired id that Pulumi has not
     recorded (the backend's ``submit`` finds it before training)."""
     if trained.state is ModelState.FAILED:
         why = f" ({trained.error})" if trained.error else ""
-        return f"the previous attempt FAILED{why}; it will be deleted and trained again"
+        return f"the previous attempt FAILED{why}; it will be {fields.deleted()} and trained again"
     if trained.state is ModelState.CREATING:
         return (
             f"{trained.name} is still training, submitted by an earlier `up` that did not record "
@@ -372,7 +374,7 @@ def _unrecorded_note(trained: Observed) -> str:
 
 def _unrecorded(trained: Observed, desired: Desired) -> Decision:
     gated = desired.gate is not None
-    note = with_gate(_unrecorded_note(trained), desired, "it is recorded")
+    note = with_gate(_unrecorded_note(trained, desired.fields), desired, "it is recorded")
     if trained.state is ModelState.FAILED:
         failed = (FieldChange("state", ModelState.FAILED.value, ModelState.ACTIVE.value),)
         return Decision(Action.REPLACE, failed, delete_before_replace=True, note=note, evaluate=gated)
@@ -388,7 +390,7 @@ def decide_unrecorded(trained: LiveModel, serving: Mapping[str, Any] | None, des
     if serving is None:
         return decide(observed_from_live(trained, in_state=False), desired)
     decision = decide(observed_from_outputs(serving, desired.fields), desired)
-    note = _unrecorded_note(observed_from_live(trained, in_state=False))
+    note = _unrecorded_note(observed_from_live(trained, in_state=False), desired.fields)
     return dataclasses.replace(decision, note="; ".join(filter(None, [note, decision.note])))
 
 

@@ -2,6 +2,9 @@
 
 This module is the single vocabulary shared by the stack loader, ``tuned-models validate``, the
 desired state (:mod:`tuned_models.model.desired`), the provider's ``check`` and the library API.
+It holds every backend's keys; which keys a backend takes, and its own rules on their values
+(a base model's form, a display name's length, adapter sizes, labels), are the backend's
+(:mod:`tuned_models.backends`: its field table's ``refused`` rules and its checks).
 Keys mirror the APIs' JSON names (camelCase); unknown keys are errors (``extra="forbid"``). The
 per-field rules are reusable annotated types (:data:`Integer`, :data:`Number`, :data:`Email`,
 :data:`TunedModelName`); what a change to each field does is declared per backend in its field
@@ -42,7 +45,11 @@ RESOURCE_NAME_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,24}[a-z0-9])?$")
 MAX_RESOURCE_NAME = 26
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-MAX_DISPLAY_NAME = 40
+#: The longest displayName any backend takes (Vertex AI's tunedModelDisplayName); each backend
+#: checks its own limit (the Gemini API's is 40).
+MAX_DISPLAY_NAME = 128
+#: The LoRA adapter sizes Vertex AI's AdapterSize enum names.
+ADAPTER_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
 MAX_INPUT_CHARS = 40_000
 MAX_OUTPUT_CHARS = 5_000
 MAX_DATASET_BYTES = 4 * 1024 * 1024
@@ -85,6 +92,12 @@ def valid_email(v: str) -> str:
 def _tuned_model_name(v: str) -> str:
     if not TUNED_MODEL_NAME_PATTERN.match(v):
         raise ValueError(f"expected tunedModels/<id>, got {v!r}")
+    return v
+
+
+def _adapter_size(v: int) -> int:
+    if v not in ADAPTER_SIZES:
+        raise ValueError(f"expected one of {', '.join(map(str, ADAPTER_SIZES))}, got {v}")
     return v
 
 
@@ -131,6 +144,7 @@ class Hyperparameters(_Strict):
     batchSize: Annotated[Integer, Field(ge=1, le=1024)] | None = None
     learningRate: Annotated[Number, Field(gt=0, le=1)] | None = None
     learningRateMultiplier: Annotated[Number, Field(gt=0, le=100)] | None = None
+    adapterSize: Annotated[Integer, AfterValidator(_adapter_size)] | None = None
 
     @model_validator(mode="after")
     def _one_learning_rate(self) -> Hyperparameters:
@@ -302,11 +316,13 @@ class ModelFields(_Strict):
 
     displayName: Annotated[str, Field(max_length=MAX_DISPLAY_NAME)] | None = None
     description: str | None = None
+    labels: dict[str, str] | None = None
     baseModel: str | None = None
     tunedModelSource: TunedModelSource | None = None
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     dataset: str | None = None
     examples: list[Example] | None = None
+    validationDataset: str | None = None
     temperature: Annotated[Number, Field(ge=0, le=2)] | None = None
     topP: Annotated[Number, Field(ge=0, le=1)] | None = None
     topK: Annotated[Integer, Field(ge=1)] | None = None
@@ -319,13 +335,6 @@ class ModelFields(_Strict):
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
-
-    @field_validator("baseModel")
-    @classmethod
-    def _base(cls, v: str | None) -> str | None:
-        if v is not None and not BASE_MODEL_PATTERN.match(v):
-            raise ValueError(f"expected models/<id>, e.g. models/gemini-1.5-flash-001-tuning, got {v!r}")
-        return v
 
     def sources_problem(self, *, trains: bool) -> str | None:
         """Why the sources of this model do not fit together, or None: exactly one of

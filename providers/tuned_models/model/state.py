@@ -26,7 +26,8 @@ class ModelState(StrEnum):
 @dataclass(frozen=True)
 class Progress:
     """One observation of a training: ``done`` once it ended (``error``: the service's message
-    when it failed). ``percent`` and ``total_steps`` are None when the service does not say."""
+    when it failed). ``percent`` and ``total_steps`` are None when the service does not say;
+    ``status`` then says what it does say (``tuning job running, 39 steps``)."""
 
     percent: float | None = None
     step: int = 0
@@ -36,9 +37,13 @@ class Progress:
     mean_loss: float | None = None
     done: bool = False
     error: str | None = None
+    status: str | None = None
 
     def line(self, label: str) -> str:
-        """``label: training 47% (step 9/19, epoch 2/5, mean loss 1.675)``."""
+        """``label: training 47% (step 9/19, epoch 2/5, mean loss 1.675)``, or ``label: <status>``
+        when only a status is known."""
+        if self.percent is None and self.status:
+            return f"{label}: {self.status}"
         epoch = f", epoch {self.epoch}/{self.epochs}" if self.epochs else f", epoch {self.epoch}"
         loss = f", mean loss {self.mean_loss:.4g}" if self.mean_loss is not None else ""
         percent = self.percent or 0.0
@@ -56,6 +61,22 @@ class LossPoint:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """Where a tuned model lives when its service keeps the training apart from what it made
+    (Vertex AI): the ``tuning_job``, the Model Registry ``model`` version it produced
+    (``projects/.../models/M@1``) and the ``endpoint`` that serves it (None until made, or when
+    deleted since). A service whose tuned model is one resource (the Gemini API) has none."""
+
+    tuning_job: str
+    model: str | None = None
+    endpoint: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{tuningJob, model, endpoint}``, as the vertex backend's outputs name them."""
+        return {"tuningJob": self.tuning_job, "model": self.model, "endpoint": self.endpoint}
+
+
+@dataclass(frozen=True)
 class LiveModel:
     """A model on the service, in backend-neutral terms.
 
@@ -65,7 +86,8 @@ class LiveModel:
     ``outputs``: the resource outputs this view determines (``None`` where it shows nothing).
     ``progress``: the last training progress the model itself records (its final step, epoch
     and loss once trained), or None. ``loss_curve``: every step's mean loss the service reports
-    (empty when it reports none).
+    (empty when it reports none). ``deployment``: its job, registry model and endpoint, where
+    the service has them (:class:`Deployment`).
     """
 
     name: str
@@ -78,6 +100,7 @@ class LiveModel:
     create_time: datetime | None = None
     source: str | None = None
     loss_curve: tuple[LossPoint, ...] = ()
+    deployment: Deployment | None = None
 
 
 def iso_z(value: datetime | None) -> str | None:

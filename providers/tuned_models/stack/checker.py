@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError, model_validator
 
+from tuned_models.backends import checks_for, fields_for
+from tuned_models.backends.checks import DatasetRole, check_datasets, dataset_file, spec_problems
 from tuned_models.config import (
     CONFIG_KEYS,
     KEY_DEFAULTS,
@@ -28,9 +30,7 @@ from tuned_models.model.datasets import (
     EVALUATION_KEY,
     CheckedExamples,
     DatasetInfo,
-    checked_file,
     evaluation_data,
-    training_data,
 )
 from tuned_models.model.desired import source_of
 from tuned_models.model.problems import Problem, Severity, describe, suggest
@@ -100,19 +100,25 @@ class Checker:
         connection, findings = read_connection(config)
         for finding in findings:
             (self.warning if finding.warning else self.error)("", finding.key, finding.message)
+        self.connection = connection
+        self.fields = fields_for(connection.backend)
+        self.checks = checks_for(connection.backend)
         defaults = self._defaults(_from_json_text(config.get(KEY_DEFAULTS)))
         raw_models = self._models_map(_from_json_text(config.get(KEY_MODELS)), quiet=misspelled_models)
 
         models: dict[str, ModelSpec] = {}
         datasets: dict[str, DatasetInfo] = {}
+        validation: dict[str, DatasetInfo] = {}
         evaluations: dict[str, DatasetInfo] = {}
         for model_name, raw in raw_models.items():
             spec, merged = self._model(model_name, raw, defaults)
-            info = self._training_data(model_name, merged, spec)
+            infos = self._datasets(model_name, merged, spec)
             if spec is not None:
                 models[model_name] = spec
-                if info is not None:
-                    datasets[model_name] = info
+                if DatasetRole.TRAINING in infos:
+                    datasets[model_name] = infos[DatasetRole.TRAINING]
+                if DatasetRole.VALIDATION in infos:
+                    validation[model_name] = infos[DatasetRole.VALIDATION]
                 gate = self._evaluation(model_name, spec)
                 if gate is not None:
                     evaluations[model_name] = gate
@@ -125,6 +131,7 @@ class Checker:
             problems=self.problems,
             datasets=datasets,
             model_names=tuple(raw_models),
+            validation_datasets=validation,
             evaluations=evaluations,
         )
 
@@ -212,41 +219,49 @@ class Checker:
                     message += _default_hint(tuple(err["loc"]), message, raw, defaults)
                 self.error(name, key, message)
             return None, merged
+        backend_problems = spec_problems(spec, self.fields, self.checks, self.connection)
+        for p in backend_problems:
+            self.problems.append(p.at(self.source, name, p.key))
+        if any(p.severity is Severity.ERROR for p in backend_problems):
+            return None, merged
         return (spec if valid_name else None), merged
 
-    def _training_data(
+    def _datasets(
         self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None
-    ) -> DatasetInfo | None:
-        """Check the model's examples (inline or its dataset file, also when the spec itself is
-        not valid); the info of those that could be read."""
-        if spec is not None and spec.examples is not None:
-            data = training_data(spec, self.root)
-        else:
-            dataset = merged.get("dataset")
-            if not isinstance(dataset, str):
-                return None
-            data = self._file(dataset, "dataset")
-        self.problems.extend(p.at(self.source, name, data.key) for p in data.problems)
-        return data.info
+    ) -> dict[DatasetRole, DatasetInfo]:
+        """Check the model's datasets as its backend reads them (its inline examples, or the
+        files the stack file names, also when the spec itself is not valid); the info of those
+        that could be read."""
+        checked = check_datasets(spec, merged, self.fields, self.checks, self._read)
+        self.problems.extend(p.at(self.source, name, p.key) for p in checked.problems)
+        return checked.datasets
 
     def _evaluation(self, name: str, spec: ModelSpec) -> DatasetInfo | None:
-        """Check the examples of the model's quality gate like a dataset's (the same streaming
-        scan and cache, no recommended size); the info of those that could be read."""
+        """Check the examples of the model's quality gate like a dataset's (``{textInput,
+        output}`` pairs whatever the backend, the same streaming scan and cache, no recommended
+        size); the info of those that could be read."""
         if spec.evaluation is None:
             return None
         source = spec.evaluation.examples
         if isinstance(source, str):
-            data = self._file(source, EVALUATION_KEY)
+            data = self._file(
+                source, EVALUATION_KEY, lambda: evaluation_data(spec, self.root, cache=self.cache)
+            )
         else:
             data = evaluation_data(spec, self.root)
         self.problems.extend(p.at(self.source, name, data.key) for p in data.problems)
         return data.info
 
-    def _file(self, path: str, key: str) -> CheckedExamples:
+    def _read(self, path: str, role: DatasetRole) -> CheckedExamples:
+        return self._file(
+            path, role.value, lambda: dataset_file(self.checks, self.root, path, role, self.cache)
+        )
+
+    def _file(self, path: str, key: str, check: Callable[[], CheckedExamples]) -> CheckedExamples:
         """The check of an examples file, made once per stack however many models name it."""
         checked = self._checked.get((path, key))
         if checked is None:
-            checked = checked_file(path, self.root, key, cache=self.cache)
+            checked = check()
             self._checked[(path, key)] = checked
         return checked
 

@@ -18,8 +18,9 @@ class LoadedStack:
     ``models`` holds the models whose spec validated (in file order); ``model_names`` every
     declared resource name. ``datasets`` has an entry for every valid model whose examples could
     be read (content problems such as empty inputs are still listed in ``problems``);
-    ``evaluations`` likewise for the examples of each declared quality gate. The stack is usable
-    only when :attr:`ok` (no errors).
+    ``validation_datasets`` the same for ``validationDataset`` (the vertex backend), and
+    ``evaluations`` for the examples of each declared quality gate. The stack is usable only
+    when :attr:`ok` (no errors).
     """
 
     name: str
@@ -29,6 +30,7 @@ class LoadedStack:
     problems: list[Problem]
     datasets: dict[str, DatasetInfo] = field(default_factory=dict)
     model_names: tuple[str, ...] = ()
+    validation_datasets: dict[str, DatasetInfo] = field(default_factory=dict)
     evaluations: dict[str, DatasetInfo] = field(default_factory=dict)
 
     @property

@@ -1,4 +1,4 @@
-"""The JSON Schema of stack files, generated from the spec and the backend's field table.
+"""The JSON Schema of stack files, generated from the spec and each backend's field table.
 
 ``python -m tuned_models.stack --write-schema`` regenerates :data:`SCHEMA_FILE`, the schema
 editors use to complete and check stack files; ``--check-schema`` exits 1 when it is stale.
@@ -24,10 +24,13 @@ from tuned_models.config import (
     KEY_MODELS,
     KEY_QUOTA_PROJECT,
     KEY_STEP_SECONDS,
+    KEY_VERTEX,
+    LOCATION_ENV_VAR,
     NAMESPACE,
+    PROJECT_ENV_VAR,
 )
 from tuned_models.model.fields import FieldRule
-from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, ModelSpec
+from tuned_models.model.spec import ADAPTER_SIZES, MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, ModelSpec
 from tuned_models.project import STACKS_DIR
 
 #: The checked-in JSON Schema of stack files, relative to the project root.
@@ -44,25 +47,32 @@ def describe_field(rule: FieldRule) -> str:
 _POSITIVE_NUMBER_TEXT = r"^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 
 
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a stack file, generated from :class:`ModelSpec`.
+#: Per backend: extra JSON Schema rules on a model's keys, beyond the spec's own.
+_KEY_RULES: dict[str, dict[str, dict[str, Any]]] = {
+    "gemini": {
+        "baseModel": {"pattern": r"^models/[a-z0-9][a-z0-9.\-]*$"},
+        "displayName": {"maxLength": 40},
+    },
+    "vertex": {
+        "baseModel": {"pattern": r"^(publishers/google/models/)?[a-z0-9][a-z0-9.\-]*$"},
+        "hyperparameters.adapterSize": {"enum": list(ADAPTER_SIZES)},
+    },
+}
 
-    Draft-07, the draft editors' YAML and JSON language servers support best.
 
-    Every model key also accepts ``null`` (a model's null removes a default), and
-    ``tuned-models:emulatorStepSeconds`` a numeric string (what ``pulumi config set`` writes),
-    so the schema accepts what :func:`parse_config` accepts.
+def _def_name(backend: str, name: str) -> str:
+    return f"{backend.capitalize()}{name}"
 
-    The file's ``config`` accepts the ``tuned-models:*`` keys of :data:`CONFIG_KEYS` and any key
-    of another namespace; ``tuned-models:models`` maps resource names to model specs, and
-    ``tuned-models:defaults`` is a model spec (every key optional, as in a model).
-    """
-    spec = ModelSpec.model_json_schema(ref_template="#/$defs/{model}")
-    defs: dict[str, Any] = spec.pop("$defs", {})
+
+def _model_spec(backend: str, spec: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """The model spec as ``backend`` takes it: its keys only, each described by its table."""
+    fields = fields_for(backend)
+    spec = json.loads(json.dumps(spec))
     spec["description"] = (
-        "One tuned model. Keys mirror the Gemini API's JSON names; tuned-models:defaults is merged under it."
+        f"One tuned model ({backend} backend). Keys mirror the service's JSON names; "
+        "tuned-models:defaults is merged under it."
     )
-    props: dict[str, Any] = spec["properties"]
+    props: dict[str, Any] = {k: v for k, v in spec["properties"].items() if k in fields.accepted}
     # parse_duration accepts a number of seconds or a string such as "4h".
     props["timeout"] = {
         "anyOf": [
@@ -71,13 +81,35 @@ def json_schema() -> dict[str, Any]:
         ],
         "default": props["timeout"].get("default", 7200.0),
     }
-    fields = fields_for(DEFAULT_BACKEND)
+    hyper = fields["hyperparameters"]
+    if hyper.keys:
+        base = json.loads(json.dumps(defs["Hyperparameters"]))
+        base["properties"] = {k: v for k, v in base["properties"].items() if k in hyper.keys}
+        defs[_def_name(backend, "Hyperparameters")] = base
+        props["hyperparameters"] = {"$ref": f"#/$defs/{_def_name(backend, 'Hyperparameters')}"}
+    for path, extra in _KEY_RULES.get(backend, {}).items():
+        parent, _, key = path.rpartition(".")
+        if parent == "hyperparameters" and hyper.keys:
+            props_of = defs[_def_name(backend, "Hyperparameters")]["properties"]
+        elif parent:
+            continue
+        else:
+            props_of = props
+        if key in props_of:
+            options = props_of[key].get("anyOf")
+            target = (
+                next((o for o in options if o.get("type") in ("string", "integer")), None)
+                if options
+                else props_of[key]
+            )
+            if target is not None:
+                target.update(extra)
     for key in props:
         props[key]["description"] = describe_field(fields[key])
         props[key].pop("title", None)
     # A model's null removes a default (and a null default is no default): every key takes null.
     for key, prop in list(props.items()):
-        options: list[Any] | None = prop.get("anyOf")
+        options = prop.get("anyOf")
         if options is None:
             core = {k: v for k, v in prop.items() if k not in ("default", "description")}
             props[key] = {
@@ -86,23 +118,62 @@ def json_schema() -> dict[str, Any]:
             }
         elif {"type": "null"} not in options:
             options.append({"type": "null"})
-    defs["ModelSpec"] = spec
+    spec["properties"] = props
+    spec.pop("title", None)
+    return spec
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a stack file, generated from :class:`ModelSpec` and each backend's
+    field table.
+
+    Draft-07, the draft editors' YAML and JSON language servers support best.
+
+    A model takes the keys of its stack's backend (``tuned-models:backend``; ``if``/``then``/
+    ``else`` on it): ``$defs/GeminiModelSpec`` or ``$defs/VertexModelSpec``, each with its own
+    descriptions, hyperparameters and rules (the Gemini API's 40-character display names and
+    ``models/`` base models; Vertex AI's model ids). Every model key also accepts ``null`` (a
+    model's null removes a default), and ``tuned-models:emulatorStepSeconds`` a numeric string
+    (what ``pulumi config set`` writes), so the schema accepts what :func:`parse_config` accepts.
+
+    The file's ``config`` accepts the ``tuned-models:*`` keys of :data:`CONFIG_KEYS` and any key
+    of another namespace; ``tuned-models:models`` maps resource names to model specs, and
+    ``tuned-models:defaults`` is a model spec (every key optional, as in a model).
+    """
+    spec = ModelSpec.model_json_schema(ref_template="#/$defs/{model}")
+    defs: dict[str, Any] = spec.pop("$defs", {})
+    specs = {backend: _model_spec(backend, spec, defs) for backend in BACKENDS}
+    del defs["Hyperparameters"]
+    for backend, model in specs.items():
+        defs[_def_name(backend, "ModelSpec")] = model
+
+    def models_as(backend: str) -> dict[str, Any]:
+        ref = {"$ref": f"#/$defs/{_def_name(backend, 'ModelSpec')}"}
+        return {"properties": {KEY_MODELS: {"additionalProperties": ref}, KEY_DEFAULTS: ref}}
+
+    vertex_only = {"properties": {KEY_VERTEX: False}}
+    # Under vertex: no API key, and a bucket (it has no fallback).
+    gemini_only = {
+        "properties": {KEY_API_KEY: False, KEY_VERTEX: {"required": ["bucket"]}},
+        "required": [KEY_VERTEX],
+    }
     config: dict[str, Any] = {
         "type": "object",
         "description": "Stack configuration. Keys of other namespaces are allowed.",
         "properties": {
             KEY_BACKEND: {
-                "description": "The service that tunes the models (default: gemini, the Gemini API).",
+                "description": "The service that tunes the models: gemini (the default, the Gemini API) "
+                "or vertex (Vertex AI tuning jobs).",
                 "enum": list(BACKENDS),
             },
             KEY_ENDPOINT: {
                 "description": "embedded (the in-process emulator), an http(s) URL, "
-                "or absent for the public Gemini API.",
+                "or absent for Google's services.",
                 "anyOf": [{"const": EMBEDDED}, {"type": "string", "pattern": "^https?://"}],
             },
             KEY_API_KEY: {
-                "description": "API key; set it with `pulumi config set --secret "
-                "tuned-models:apiKey`. Else GOOGLE_API_KEY / GEMINI_API_KEY, "
+                "description": "Gemini API key (gemini backend only); set it with `pulumi config set "
+                "--secret tuned-models:apiKey`. Else GOOGLE_API_KEY / GEMINI_API_KEY, "
                 "else Application Default Credentials.",
                 "anyOf": [
                     {"type": "string", "minLength": 1},
@@ -127,17 +198,39 @@ def json_schema() -> dict[str, Any]:
                     {"type": "string", "pattern": _POSITIVE_NUMBER_TEXT},
                 ],
             },
+            KEY_VERTEX: {
+                "description": "Vertex AI (vertex backend only): the project and location tuning "
+                f"jobs run in (else {PROJECT_ENV_VAR} / {LOCATION_ENV_VAR}), and the Cloud Storage "
+                "bucket datasets are uploaded to, named by their digest.",
+                "type": "object",
+                "properties": {
+                    "project": {"type": "string", "minLength": 1, "description": "e.g. my-project"},
+                    "location": {
+                        "type": "string",
+                        "pattern": "^[a-z][a-z0-9-]*[a-z0-9]$",
+                        "description": "A region, e.g. us-central1",
+                    },
+                    "bucket": {
+                        "type": "string",
+                        "pattern": "^gs://[a-z0-9][a-z0-9._-]+[a-z0-9](/.*)?$",
+                        "description": "gs://BUCKET[/PREFIX]",
+                    },
+                },
+                "additionalProperties": False,
+            },
             KEY_DEFAULTS: {
-                "$ref": "#/$defs/ModelSpec",
+                "type": "object",
                 "description": "Merged under every model (a model's own value wins; null removes a default).",
             },
             KEY_MODELS: {
                 "description": "Resource name -> tuned model.",
                 "type": "object",
                 "propertyNames": {"pattern": RESOURCE_NAME_PATTERN.pattern, "maxLength": MAX_RESOURCE_NAME},
-                "additionalProperties": {"$ref": "#/$defs/ModelSpec"},
             },
         },
+        "if": {"properties": {KEY_BACKEND: {"const": "vertex"}}, "required": [KEY_BACKEND]},
+        "then": {"allOf": [models_as("vertex"), gemini_only]},
+        "else": {"allOf": [models_as(DEFAULT_BACKEND), vertex_only]},
         "patternProperties": {f"^(?!{NAMESPACE}:)[^:]+:.+$": {}},
         "additionalProperties": False,
     }

@@ -1,8 +1,10 @@
 """``VertexClient``: Vertex AI tuning jobs, Model Registry models, endpoints, operations and
-``generateContent`` on a tuned endpoint, over the Gemini client's HTTP core.
+``generateContent`` on a tuned endpoint, over the shared HTTP core
+(:class:`tuned_models.rest.RestClient`).
 
-Every call has a timeout, is retried as :mod:`tuned_models.gemini.retry` decides, and raises a
-:class:`~tuned_models.gemini.errors.GeminiError` subclass carrying the service's message. Calls
+Every call has a timeout, is retried as :mod:`tuned_models.rest.retry` decides (retries are
+logged on ``tuned_models.vertex``), and raises a :class:`~tuned_models.rest.errors.ServiceError`
+subclass carrying the service's message. Calls
 go to the host of the resource's own location (:func:`.names.service_base_url`), or to one base
 URL for an emulator.
 
@@ -25,11 +27,11 @@ from typing import Any
 
 import httpx
 
-from tuned_models.gemini.client import DEFAULT_RETRY
-from tuned_models.gemini.errors import GeminiError, InvalidArgument, TransportFailure
-from tuned_models.gemini.retry import RetryPolicy
+from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
+from tuned_models.rest.core import query_params as _params
+from tuned_models.rest.errors import InvalidArgument, ServiceError, TransportFailure
+from tuned_models.rest.retry import RetryPolicy
 
-from ._core import HttpCore, parse
 from .errors import OperationTimeout, error_from_status
 from .labels import has_labels, labels_filter
 from .names import check_location, location_of, operation_name, resource_name, service_base_url
@@ -96,9 +98,10 @@ class VertexClient:
         self.api_version = api_version.strip("/")
         self._sleep = sleep
         self._clock = clock
-        self._core = HttpCore(
+        self._core = RestClient(
             self.base_url or service_base_url(self.location),
             auth,
+            service="vertex",
             transport=transport,
             timeout=timeout,
             retry=retry,
@@ -218,10 +221,18 @@ class VertexClient:
         return found
 
     def submit_tuning_job(
-        self, job: Mapping[str, Any], identity: Mapping[str, str]
+        self,
+        job: Mapping[str, Any],
+        identity: Mapping[str, str],
+        *,
+        spent: Callable[[TuningJob], bool] | None = None,
     ) -> tuple[TuningJob, bool]:
         """Create the tuning job ``job`` unless a job of one's own (``identity`` labels, training
         or succeeded) exists; never submit twice for one identity.
+
+        ``spent(job)``: True for a succeeded job not worth adopting any more (what it produced
+        was deleted); such jobs are passed over (jobs cannot be deleted, so one identity may
+        have several).
 
         1. Look for a job carrying ``identity`` in :data:`~.types.ADOPTABLE_STATES`; if there is
            one, return it (the newest succeeded one first, else the newest).
@@ -238,20 +249,20 @@ class VertexClient:
         labels = job.get("labels") or {}
         if not isinstance(labels, Mapping) or not has_labels(labels, identity):
             raise ValueError("the tuning job's labels must include its identity labels")
-        existing = self._adoptable(identity)
+        existing = self._adoptable(identity, spent)
         if existing is not None:
             return existing, False
         try:
             return self.create_tuning_job(job), True
-        except GeminiError as exc:
+        except ServiceError as exc:
             if not _ambiguous(exc):
                 raise
             failure = exc
         for look in range(1, _LOOKS_AFTER_FAILURE + 1):
             self._sleep(self._core.retry.backoff(look, self._core.random))
             try:
-                found = self._adoptable(identity)
-            except GeminiError:
+                found = self._adoptable(identity, spent)
+            except ServiceError:
                 continue
             if found is not None:
                 log.info(
@@ -260,8 +271,14 @@ class VertexClient:
                 return found, True
         raise failure
 
-    def _adoptable(self, identity: Mapping[str, str]) -> TuningJob | None:
-        jobs = self.find_tuning_jobs(identity, ADOPTABLE_STATES)
+    def _adoptable(
+        self, identity: Mapping[str, str], spent: Callable[[TuningJob], bool] | None = None
+    ) -> TuningJob | None:
+        jobs = [
+            job
+            for job in self.find_tuning_jobs(identity, ADOPTABLE_STATES)
+            if spent is None or job.state is not JobState.JOB_STATE_SUCCEEDED or not spent(job)
+        ]
         succeeded = [job for job in jobs if job.state is JobState.JOB_STATE_SUCCEEDED]
         best = succeeded or jobs
         return best[0] if best else None
@@ -430,7 +447,7 @@ class VertexClient:
         Returns:
             the done operation.
         Raises:
-            GeminiError: the operation failed (its ``error`` as the matching typed error), unless
+            ServiceError: the operation failed (its ``error`` as the matching typed error), unless
                 ``raise_on_error`` is False. OperationTimeout: not done after ``timeout`` seconds
                 (it keeps running on the service).
         """
@@ -458,12 +475,14 @@ class VertexClient:
         *,
         system_instruction: str | None = None,
         generation_config: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
     ) -> GenerateContentResponse:
         """``POST /v1/{endpoint}:generateContent``: ask a tuned model (its endpoint, not its
         Model Registry name, which the service refuses).
 
-        ``contents`` is a user text or the API's ``contents`` list. Not retried on 5xx or a
-        dropped connection (429s and refused connections are).
+        ``contents`` is a user text or the API's ``contents`` list. 429s and refused connections
+        are retried; 5xx and dropped connections only with ``retry_server_errors`` (an answer
+        changes nothing on the service, but it may cost).
         """
         if isinstance(contents, str):
             body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": contents}]}]}
@@ -474,7 +493,9 @@ class VertexClient:
         if generation_config is not None:
             body["generationConfig"] = dict(generation_config)
         url = self.url(f"{self._name('endpoints', endpoint)}:generateContent")
-        return parse(GenerateContentResponse, self._core.call("POST", url, json=body, idempotent=False))
+        return parse(
+            GenerateContentResponse, self._core.call("POST", url, json=body, idempotent=retry_server_errors)
+        )
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -484,11 +505,7 @@ class VertexClient:
         return f"projects/{self.project}/locations/{check_location(location)}"
 
 
-def _params(**values: Any) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None and value != ""}
-
-
-def _ambiguous(error: GeminiError) -> bool:
+def _ambiguous(error: ServiceError) -> bool:
     """Whether a failed create may nevertheless have created the job."""
     if isinstance(error, TransportFailure):
         # Refused connections never reached the server (and were retried already).

@@ -1,6 +1,7 @@
 """From ``tuned-models:endpoint`` (and the ``tuned-models:vertex`` settings) to ready clients.
 
-The endpoint is one of (as for the Gemini API, :mod:`tuned_models.gemini.endpoint`):
+The endpoint is resolved by :func:`tuned_models.rest.endpoint.resolve_endpoint`, the resolver
+every client shares:
 
 - unset or empty: Google's hosts: Vertex AI on the host of each resource's location, Cloud
   Storage on ``storage.googleapis.com``;
@@ -21,21 +22,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
-from tuned_models.gemini.client import DEFAULT_RETRY
-from tuned_models.gemini.endpoint import (
-    _LOOPBACK_HOSTS,
-    EMBEDDED,
-    EMBEDDED_BASE_URL,
-    embedded_transport,
-)
-from tuned_models.gemini.retry import RetryPolicy
-from tuned_models.project import STATE_DIR_NAME, find_project_root
+from tuned_models.config import LOCATION_ENV_VAR, PROJECT_ENV_VAR
+from tuned_models.rest.core import DEFAULT_RETRY
+from tuned_models.rest.endpoint import Target, resolve_endpoint
+from tuned_models.rest.retry import RetryPolicy
 
 from .auth import ACCESS_TOKEN_ENV_VAR, AccessTokenAuth, resolve_auth
 from .client import VertexClient
@@ -45,65 +39,25 @@ __all__ = [
     "LOCAL_CALLER_TOKEN",
     "LOCATION_ENV_VAR",
     "PROJECT_ENV_VAR",
-    "ServiceEndpoint",
     "connect",
     "connect_storage",
-    "resolve_endpoint",
+    "endpoint_auth",
 ]
 
 #: The bearer token sent to a local emulator when none is configured.
 LOCAL_CALLER_TOKEN = "tuned-models-local"
-PROJECT_ENV_VAR = "GOOGLE_CLOUD_PROJECT"
-LOCATION_ENV_VAR = "GOOGLE_CLOUD_LOCATION"
 
 
-@dataclass(frozen=True)
-class ServiceEndpoint:
-    """Where calls go: ``base_url`` None means Google's own hosts; ``local`` an emulator."""
-
-    base_url: str | None
-    transport: httpx.BaseTransport | None
-    local: bool
-
-
-def resolve_endpoint(
-    endpoint: str | None,
-    *,
-    project_root: Path | None = None,
-    emulator_step_seconds: float | None = None,
-) -> ServiceEndpoint:
-    """Interpret a ``tuned-models:endpoint`` value (see the module docstring).
-
-    Raises:
-        ValueError: neither empty, ``embedded`` nor an http(s) URL.
-        RuntimeError: ``embedded`` but the emulator's entry point is not installed.
-    """
-    value = (endpoint or "").strip()
-    if not value:
-        return ServiceEndpoint(None, None, local=False)
-    if value.lower() == EMBEDDED:
-        root = project_root or find_project_root()
-        transport = embedded_transport(
-            root / STATE_DIR_NAME,
-            step_seconds=1.0 if emulator_step_seconds is None else emulator_step_seconds,
-        )
-        return ServiceEndpoint(EMBEDDED_BASE_URL, transport, local=True)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            "tuned-models:endpoint must be empty (Google's services), 'embedded', "
-            "or an http:// or https:// URL"
-        )
-    local = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
-    return ServiceEndpoint(value.rstrip("/"), None, local=local)
-
-
-def _auth(
-    target: ServiceEndpoint,
+def endpoint_auth(
+    target: Target,
     auth: httpx.Auth | None,
     quota_project: str | None,
     environ: Mapping[str, str],
 ) -> httpx.Auth:
+    """The credentials to send to ``target``: ``auth`` when given; for a local emulator without
+    ``GOOGLE_OAUTH_ACCESS_TOKEN``, :data:`LOCAL_CALLER_TOKEN`; else :func:`.auth.resolve_auth`.
+
+    Raises CredentialsMissing (Google's hosts, no credentials anywhere)."""
     if auth is not None:
         return auth
     if target.local and not environ.get(ACCESS_TOKEN_ENV_VAR, "").strip():
@@ -153,7 +107,7 @@ def connect(
     return VertexClient(
         chosen_project,
         chosen_location,
-        _auth(target, auth, quota_project, environ),
+        endpoint_auth(target, auth, quota_project, environ),
         base_url=target.base_url,
         transport=target.transport,
         timeout=timeout,
@@ -185,7 +139,7 @@ def connect_storage(
         endpoint, project_root=project_root, emulator_step_seconds=emulator_step_seconds
     )
     return StorageClient(
-        _auth(target, auth, quota_project, environ),
+        endpoint_auth(target, auth, quota_project, environ),
         base_url=target.base_url or PUBLIC_STORAGE_URL,
         transport=target.transport,
         timeout=timeout,

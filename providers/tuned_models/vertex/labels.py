@@ -8,6 +8,7 @@ which the service copies to the Model and the Endpoints the job produces:
 ``tuned_models_stack``      the Pulumi stack
 ``tuned_models_resource``   the resource (model) name in the stack
 ``tuned_models_spec``       the first 32 hex digits of the digest of every field that retrains
+``tuned_models_id``         the model's deterministic id (:func:`tuned_models.model.ids.tuned_model_id`)
 ==========================  ========================================================
 
 Values are :func:`label_value` of the names: a name that is already a valid label value is kept
@@ -30,6 +31,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "IDENTITY_KEYS",
+    "ID_LABEL",
     "MAX_LABELS",
     "MAX_LABEL_LENGTH",
     "PROJECT_LABEL",
@@ -49,7 +51,8 @@ PROJECT_LABEL = "tuned_models_project"
 STACK_LABEL = "tuned_models_stack"
 RESOURCE_LABEL = "tuned_models_resource"
 SPEC_LABEL = "tuned_models_spec"
-IDENTITY_KEYS: tuple[str, ...] = (PROJECT_LABEL, STACK_LABEL, RESOURCE_LABEL, SPEC_LABEL)
+ID_LABEL = "tuned_models_id"
+IDENTITY_KEYS: tuple[str, ...] = (PROJECT_LABEL, STACK_LABEL, RESOURCE_LABEL, SPEC_LABEL, ID_LABEL)
 MAX_LABELS = 64
 MAX_LABEL_LENGTH = 63
 _SPEC_HEX_DIGITS = 32
@@ -96,14 +99,19 @@ def label_value(name: str) -> str:
     return f"{head}-{suffix}"
 
 
-def identity_labels(*, project: str, stack: str, resource: str, spec_digest: str) -> dict[str, str]:
+def identity_labels(
+    *, project: str, stack: str, resource: str, spec_digest: str, model_id: str
+) -> dict[str, str]:
     """The labels that identify one model's tuning job (see the module docstring).
 
-    ``spec_digest`` is ``sha256:<hex>`` or bare hex of at least 32 digits.
+    ``spec_digest`` is ``sha256:<hex>`` or bare hex of at least 32 digits; ``model_id`` the
+    deterministic id (a valid label value: lowercase letters, digits and hyphens).
 
     Raises:
-        ValueError: an empty name or a malformed digest.
+        ValueError: an empty name, a malformed digest, or an id that is not a label value.
     """
+    if _value_problem(model_id) or not model_id:
+        raise ValueError(f"identity_labels: model_id must be a label value, got {model_id!r}")
     for what, value in (("project", project), ("stack", stack), ("resource", resource)):
         if not value:
             raise ValueError(f"identity_labels: empty {what}")
@@ -115,6 +123,7 @@ def identity_labels(*, project: str, stack: str, resource: str, spec_digest: str
         STACK_LABEL: label_value(stack),
         RESOURCE_LABEL: label_value(resource),
         SPEC_LABEL: hex_digits[:_SPEC_HEX_DIGITS],
+        ID_LABEL: model_id,
     }
 
 

@@ -1,4 +1,4 @@
-"""Vertex AI hosts and resource names.
+"""Vertex AI hosts and resource names, and Cloud Storage locations (``gs://bucket/prefix``).
 
 A Vertex resource lives in a location, and each location is served by its own host:
 
@@ -15,10 +15,12 @@ every host with one base URL; the path still carries the location.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 __all__ = [
     "GLOBAL_LOCATION",
     "MULTI_REGIONS",
+    "GcsLocation",
     "check_location",
     "location_of",
     "resource_name",
@@ -29,6 +31,9 @@ GLOBAL_LOCATION = "global"
 #: Locations served by a multi-region host (``aiplatform.{location}.rep.googleapis.com``).
 MULTI_REGIONS: frozenset[str] = frozenset({"us", "eu"})
 
+# Bucket names: 3-63 characters (222 with dots), lowercase letters, digits, -, _ and dots,
+# starting and ending with a letter or digit.
+_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{1,220})[a-z0-9]$")
 _LOCATION = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Resource id segments: service ids are digits, model versions add ``@N``; legacy project ids
 # look like ``example.com:project``. Nothing that would change the URL's meaning (/ ? # % space).
@@ -123,3 +128,39 @@ def operation_name(name: str) -> str:
         if index % 2:
             _check_segment(part, "operation name segment")
     return name
+
+
+@dataclass(frozen=True)
+class GcsLocation:
+    """A bucket and an optional folder prefix, parsed from ``gs://bucket[/prefix]``."""
+
+    bucket: str
+    prefix: str = ""
+
+    @classmethod
+    def parse(cls, uri: str) -> GcsLocation:
+        """Parse ``gs://bucket`` or ``gs://bucket/some/prefix`` (a trailing ``/`` is ignored).
+
+        Raises:
+            ValueError: not a ``gs://`` URI, or an invalid bucket name or prefix.
+        """
+        if not isinstance(uri, str) or not uri.startswith("gs://"):
+            raise ValueError(f"expected gs://BUCKET[/PREFIX], got {uri!r}")
+        bucket, _, prefix = uri[len("gs://") :].partition("/")
+        prefix = prefix.strip("/")
+        if not _BUCKET.match(bucket) or ".." in bucket or (len(bucket) > 63 and "." not in bucket):
+            raise ValueError(
+                f"invalid bucket name {bucket!r} in {uri!r}: 3-63 lowercase letters, digits, "
+                "'-', '_' or '.', starting and ending with a letter or digit"
+            )
+        if "//" in prefix or any(c in prefix for c in "\r\n#?[]*") or prefix in (".", ".."):
+            raise ValueError(f"invalid object prefix {prefix!r} in {uri!r}")
+        return cls(bucket, prefix)
+
+    def object_name(self, file_name: str) -> str:
+        """``prefix/file_name`` (or ``file_name`` without a prefix)."""
+        return f"{self.prefix}/{file_name}" if self.prefix else file_name
+
+    def uri(self, file_name: str) -> str:
+        """``gs://bucket/prefix/file_name``."""
+        return f"gs://{self.bucket}/{self.object_name(file_name)}"

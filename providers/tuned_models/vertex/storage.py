@@ -7,9 +7,9 @@ resumable upload, chunk by chunk from disk (one chunk in memory), with a progres
 recovery from a failed chunk by asking the service how much it kept. The MD5 the service
 reports is checked against the bytes sent.
 
-Errors are the typed errors of :mod:`tuned_models.gemini.errors` (a Cloud Storage error body
-has no ``status``; the class follows the HTTP code, and a 412 is a ``GeminiError`` with
-``code == 412``).
+Errors are the typed errors of :mod:`tuned_models.rest.errors` (a Cloud Storage error body
+has no ``status``; the class follows the HTTP code: a 412 is a ``FailedPrecondition`` with
+``code == 412``). Retries are logged on ``tuned_models.storage``.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from tuned_models.gemini.client import DEFAULT_RETRY
-from tuned_models.gemini.errors import GeminiError, NotFound, TransportFailure, from_response
-from tuned_models.gemini.retry import RetryPolicy
+from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
+from tuned_models.rest.errors import AlreadyExists, NotFound, ServiceError, TransportFailure, from_response
+from tuned_models.rest.retry import RetryPolicy
 
-from ._core import HttpCore, parse
+from .names import GcsLocation
 
 __all__ = [
     "CHUNK_GRANULARITY",
@@ -46,7 +46,7 @@ __all__ = [
     "UploadResult",
 ]
 
-log = logging.getLogger("tuned_models.vertex")
+log = logging.getLogger("tuned_models.storage")
 
 PUBLIC_STORAGE_URL = "https://storage.googleapis.com"
 #: Resumable upload chunks (but the last) must be a multiple of this many bytes.
@@ -55,9 +55,6 @@ DEFAULT_CHUNK_SIZE = 32 * CHUNK_GRANULARITY  # 8 MiB
 _PRECONDITION_FAILED = 412
 _RESUME_INCOMPLETE = 308
 _RANGE = re.compile(r"^bytes=0-(\d+)$")
-# Bucket names: 3-63 characters (222 with dots), lowercase letters, digits, -, _ and dots,
-# starting and ending with a letter or digit.
-_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{1,220})[a-z0-9]$")
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -95,42 +92,6 @@ class UploadResult:
     uploaded: bool
 
 
-@dataclass(frozen=True)
-class GcsLocation:
-    """A bucket and an optional folder prefix, parsed from ``gs://bucket[/prefix]``."""
-
-    bucket: str
-    prefix: str = ""
-
-    @classmethod
-    def parse(cls, uri: str) -> GcsLocation:
-        """Parse ``gs://bucket`` or ``gs://bucket/some/prefix`` (a trailing ``/`` is ignored).
-
-        Raises:
-            ValueError: not a ``gs://`` URI, or an invalid bucket name or prefix.
-        """
-        if not isinstance(uri, str) or not uri.startswith("gs://"):
-            raise ValueError(f"expected gs://BUCKET[/PREFIX], got {uri!r}")
-        bucket, _, prefix = uri[len("gs://") :].partition("/")
-        prefix = prefix.strip("/")
-        if not _BUCKET.match(bucket) or ".." in bucket or (len(bucket) > 63 and "." not in bucket):
-            raise ValueError(
-                f"invalid bucket name {bucket!r} in {uri!r}: 3-63 lowercase letters, digits, "
-                "'-', '_' or '.', starting and ending with a letter or digit"
-            )
-        if "//" in prefix or any(c in prefix for c in "\r\n#?[]*") or prefix in (".", ".."):
-            raise ValueError(f"invalid object prefix {prefix!r} in {uri!r}")
-        return cls(bucket, prefix)
-
-    def object_name(self, file_name: str) -> str:
-        """``prefix/file_name`` (or ``file_name`` without a prefix)."""
-        return f"{self.prefix}/{file_name}" if self.prefix else file_name
-
-    def uri(self, file_name: str) -> str:
-        """``gs://bucket/prefix/file_name``."""
-        return f"gs://{self.bucket}/{self.object_name(file_name)}"
-
-
 class StorageClient:
     """A client of the Cloud Storage JSON API (or of an emulator of it).
 
@@ -161,9 +122,10 @@ class StorageClient:
         self.base_url = base_url.rstrip("/")
         self.chunk_size = chunk_size
         self.resumable_threshold = resumable_threshold
-        self._core = HttpCore(
+        self._core = RestClient(
             self.base_url,
             auth,
+            service="storage",
             transport=transport,
             timeout=timeout,
             retry=retry,
@@ -185,6 +147,31 @@ class StorageClient:
     def __repr__(self) -> str:
         return f"StorageClient(base_url={self.base_url!r}, auth={self._core.auth!r})"
 
+    # -- buckets -----------------------------------------------------------------------------
+
+    def create_bucket(self, bucket: str, project: str) -> bool:
+        """``POST /storage/v1/b?project=P``: create ``bucket`` in ``project``.
+
+        Returns True when this call created it, False when it exists already (409). Used against
+        an emulator only: on Google Cloud the bucket is the user's prerequisite (its location,
+        retention and access are theirs to choose).
+
+        Raises:
+            ValueError: not a valid bucket name. PermissionDenied, InvalidArgument.
+        """
+        GcsLocation.parse(f"gs://{bucket}")
+        try:
+            self._core.call(
+                "POST",
+                f"{self.base_url}/storage/v1/b",
+                params={"project": project},
+                json={"name": bucket},
+                idempotent=True,
+            )
+        except AlreadyExists:
+            return False
+        return True
+
     # -- objects -----------------------------------------------------------------------------
 
     def _object_url(self, bucket: str, name: str) -> str:
@@ -205,7 +192,7 @@ class StorageClient:
         """``DELETE /storage/v1/b/BUCKET/o/NAME`` (only that generation when given).
 
         Raises NotFound (also when a retried attempt already deleted it), or a 412
-        ``GeminiError`` when the generation does not match.
+        ``ServiceError`` when the generation does not match.
         """
         params = {"ifGenerationMatch": str(if_generation_match)} if if_generation_match is not None else None
         self._core.call("DELETE", self._object_url(bucket, name), params=params)
@@ -232,7 +219,7 @@ class StorageClient:
         when nothing was uploaded). The file must not change meanwhile.
 
         Raises:
-            GeminiError: the service refused (NotFound: no such bucket; PermissionDenied), or
+            ServiceError: the service refused (NotFound: no such bucket; PermissionDenied), or
                 the MD5 it computed differs from the file's (``status`` DATA_LOSS).
             TransportFailure: the service could not be reached (after retries).
             OSError: the file cannot be read.
@@ -277,20 +264,20 @@ class StorageClient:
                 ),
                 idempotent=if_generation_match is not None,
             )
-        except GeminiError as exc:
+        except ServiceError as exc:
             return self._existing(exc, bucket, name)
         stored = parse(StorageObject, response.json())
         _check_md5(stored, hashlib.md5(data, usedforsecurity=False).digest())
         return UploadResult(stored, True)
 
-    def _existing(self, error: GeminiError, bucket: str, name: str) -> UploadResult:
+    def _existing(self, error: ServiceError, bucket: str, name: str) -> UploadResult:
         """A 412 on a create-only upload: the object exists; read its metadata back."""
         if error.code != _PRECONDITION_FAILED:
             raise error
-        log.info("vertex: gs://%s/%s already exists; nothing uploaded", bucket, name)
+        log.info("storage: gs://%s/%s already exists; nothing uploaded", bucket, name)
         try:
             return UploadResult(self.get_object(bucket, name), False)
-        except GeminiError:
+        except ServiceError:
             return UploadResult(None, False)
 
     def _resumable_upload(
@@ -322,14 +309,14 @@ class StorageClient:
                 ),
                 idempotent=True,
             )
-        except GeminiError as exc:
+        except ServiceError as exc:
             return self._existing(exc, bucket, name)
         session = self._session_url(response)
         response.close()
         md5 = hashlib.md5(usedforsecurity=False)
         try:
             stored = self._send_chunks(session, stream, size, content_type, on_progress, md5)
-        except GeminiError as exc:
+        except ServiceError as exc:
             return self._existing(exc, bucket, name)
         _check_md5(stored, md5.digest())
         return UploadResult(stored, True)
@@ -340,7 +327,7 @@ class StorageClient:
         location = str(response.headers.get("location", ""))
         expected, got = urlsplit(self.base_url), urlsplit(location)
         if not location or (got.scheme, got.netloc) != (expected.scheme, expected.netloc):
-            raise GeminiError(
+            raise ServiceError(
                 "the resumable upload session is not on the storage host "
                 f"(expected {expected.scheme}://{expected.netloc}, got {got.scheme}://{got.netloc})",
                 code=response.status_code,
@@ -382,7 +369,7 @@ class StorageClient:
                     end = offset + len(chunk) - 1
                     response = self._put(session, chunk, f"bytes {offset}-{end}/{size}", content_type)
             except httpx.RequestError as exc:
-                error: GeminiError = TransportFailure.from_httpx(exc, attempts=failures + 1)
+                error: ServiceError = TransportFailure.from_httpx(exc, attempts=failures + 1)
             else:
                 if response.status_code in (200, 201):
                     stored = parse(StorageObject, response.json())
@@ -410,7 +397,7 @@ class StorageClient:
                 or (elapsed + wait > policy.deadline)
             ):
                 raise error
-            log.info("vertex: upload chunk failed (%s); asking for the offset in %.1fs", error, wait)
+            log.info("storage: upload chunk failed (%s); asking for the offset in %.1fs", error, wait)
             self._core.sleep(wait)
             query_offset = True
 
@@ -431,7 +418,7 @@ def _confirmed(response: httpx.Response) -> int:
         return 0
     match = _RANGE.match(header.strip())
     if match is None:
-        raise GeminiError(f"unexpected Range header in a resumable upload: {header!r}", status="UNKNOWN")
+        raise ServiceError(f"unexpected Range header in a resumable upload: {header!r}", status="UNKNOWN")
     return int(match.group(1)) + 1
 
 
@@ -440,7 +427,7 @@ def _check_md5(stored: StorageObject, expected: bytes) -> None:
     if stored.md5Hash is None:
         return
     if stored.md5Hash != base64.b64encode(expected).decode("ascii"):
-        raise GeminiError(
+        raise ServiceError(
             f"gs://{stored.bucket}/{stored.name}: the stored object's MD5 {stored.md5Hash} "
             f"differs from the file's {base64.b64encode(expected).decode('ascii')}",
             status="DATA_LOSS",

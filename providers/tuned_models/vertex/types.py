@@ -39,6 +39,7 @@ __all__ = [
     "TunedModelCheckpoint",
     "TuningDataStats",
     "TuningJob",
+    "TuningJobMetadata",
 ]
 
 
@@ -220,6 +221,14 @@ class SupervisedTuningDataStats(_ApiModel):
     droppedExampleReasons: list[str] = []
 
 
+class TuningJobMetadata(_ApiModel):
+    """``tuningJobMetadata``: how far a running job got (the service shows it while it runs; not
+    in the public protos yet)."""
+
+    completedEpochCount: int | None = None
+    completedStepCount: int | None = None
+
+
 class TuningDataStats(_ApiModel):
     supervisedTuningDataStats: SupervisedTuningDataStats | None = None
 
@@ -243,6 +252,7 @@ class TuningJob(_ApiModel):
     experiment: str | None = None
     tunedModel: TunedModel | None = None
     tuningDataStats: TuningDataStats | None = None
+    tuningJobMetadata: TuningJobMetadata | None = None
     serviceAccount: str | None = None
 
     @field_validator("state", mode="before")

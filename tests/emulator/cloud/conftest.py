@@ -12,7 +12,8 @@ import base64
 import io
 import json
 import math
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,11 +85,12 @@ class Cloud:
         *,
         token: str | None = TOKEN,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """A request with ``Authorization: Bearer token`` (none when ``token`` is None)."""
+        """A request with ``Authorization: Bearer token`` (none when ``token`` is None); an iterable
+        ``content`` is sent chunked, without a Content-Length."""
         all_headers: dict[str, str] = {}
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
@@ -103,8 +105,7 @@ class Cloud:
     # storage --------------------------------------------------------------
     def bucket(self, name: str = BUCKET) -> dict[str, Any]:
         """Pre-create a bucket through the admin route; returns the Bucket resource."""
-        response = self.http.post("/_emulator/buckets", json={"name": name, "project": PROJECT})
-        assert response.status_code == 200, response.text
+        response = self.emu.admin("POST", "buckets", {"name": name, "project": PROJECT})
         bucket: dict[str, Any] = response.json()["bucket"]
         return bucket
 
@@ -230,6 +231,18 @@ def assert_vertex_error(response: httpx.Response, code: int, status: str, messag
         assert error["message"] == message
     text: str = error["message"]
     return text
+
+
+def refused(cloud: Cloud, body: dict[str, Any], message: str | re.Pattern[str], version: str = "v1") -> None:
+    """CreateTuningJob with ``body`` is a 400 INVALID_ARGUMENT with ``message`` (a string, or a
+    pattern the whole message matches), and no job exists."""
+    response = cloud.call("POST", f"{cloud.parent(version)}/tuningJobs", json=body)
+    text = assert_vertex_error(response, 400, "INVALID_ARGUMENT")
+    if isinstance(message, str):
+        assert text == message
+    else:
+        assert message.fullmatch(text), text
+    assert cloud.ok(cloud.call("GET", f"{cloud.parent()}/tuningJobs")) == {}
 
 
 def assert_storage_error(response: httpx.Response, code: int, reason: str, message: str | None = None) -> str:

@@ -31,7 +31,7 @@ from tests.emulator.cloud.conftest import (
     jsonl,
     oauth_credentials,
 )
-from tests.emulator.conftest import Emu
+from tests.emulator.conftest import Emu, admin_headers
 
 
 def genai_client(cloud: Cloud) -> GenaiClient:
@@ -162,11 +162,11 @@ def test_storage_upload_then_tune_on_it(cloud: Cloud) -> None:
 @pytest.fixture
 def server_cloud(emulator_server: Any, server_client: httpx.Client) -> Iterator[Cloud]:
     """The server backend only (a clean emulator, manual clock)."""
-    emu = Emu(mode="server", http=server_client)
+    emu = Emu(mode="server", http=server_client, admin_headers=admin_headers("server"))
     emu.reset()
     emu.manual_clock()
     yield Cloud(emu)
-    server_client.post("/_emulator/reset")
+    emu.admin_request("POST", "reset")
 
 
 def test_aiplatform_rest_reads_the_job_and_deletes_what_it_made(server_cloud: Cloud) -> None:

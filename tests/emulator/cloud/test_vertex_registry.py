@@ -200,10 +200,8 @@ def test_delete_version_rules(cloud: Cloud) -> None:
 
 
 def test_operations_can_take_time(cloud: Cloud) -> None:
-    assert cloud.http.get("/_emulator/vertex").json() == {"operationSeconds": 0.0}
-    assert cloud.http.patch("/_emulator/vertex", json={"operationSeconds": 5}).json() == {
-        "operationSeconds": 5.0
-    }
+    assert cloud.emu.admin("GET", "vertex").json() == {"operationSeconds": 0.0}
+    assert cloud.emu.admin("PATCH", "vertex", {"operationSeconds": 5}).json() == {"operationSeconds": 5.0}
     job = cloud.tuned()
     endpoint_name = job["tunedModel"]["endpoint"]
     op = undeploy_all(cloud, endpoint_name)
@@ -218,7 +216,7 @@ def test_operations_can_take_time(cloud: Cloud) -> None:
         > finished["metadata"]["genericMetadata"]["createTime"]
     )
     cloud.emu.reset()
-    assert cloud.http.get("/_emulator/vertex").json() == {"operationSeconds": 0.0}
+    assert cloud.emu.admin("GET", "vertex").json() == {"operationSeconds": 0.0}
 
 
 def test_endpoints_list_and_undeploy_errors(cloud: Cloud) -> None:

@@ -41,6 +41,7 @@ from tuned_models.gemini.types import (
     TunedModelState,
 )
 from tuned_models.gemini.types import Role as ApiRole
+from tuned_models.model.datasets import DatasetError, dataset_path, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.grants import Grant, GranteeType, Role
 from tuned_models.model.ids import parse_id
@@ -60,6 +61,31 @@ def connect(connection: Connection, project_root: Path) -> GeminiBackend:
         emulator_step_seconds=connection.emulator_step_seconds,
     )
     return GeminiBackend(client)
+
+
+def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
+    """Re-read the dataset and verify it is the one preview saw (same digest).
+
+    Raises RuntimeError naming the model when it cannot be read or its digest changed.
+    """
+    if inputs.examples is not None:
+        examples = list(inputs.examples)
+        where = "the inline examples"
+    elif inputs.dataset is not None:
+        try:
+            examples = read_examples(dataset_path(root, inputs.dataset))
+        except DatasetError as e:
+            raise RuntimeError(f"{inputs.label}: cannot read the dataset: {e}") from None
+        where = inputs.dataset
+    else:
+        raise RuntimeError(f"{inputs.label}: no dataset or examples to train on")
+    digest = examples_digest(examples)
+    if digest != inputs.datasetDigest:
+        raise RuntimeError(
+            f"{inputs.label}: {where} changed since the preview (digest {digest} != "
+            f"{inputs.datasetDigest}); nothing was submitted. Run `pulumi up` again to review the change."
+        )
+    return examples
 
 
 # -- conversions ---------------------------------------------------------------------------------
@@ -191,7 +217,7 @@ class GeminiBackend:
             if parsed is not None and parsed.tag == tag:
                 yield live_from_api(model)
 
-    def submit(self, inputs: ModelInputs, examples: Sequence[Example], log: Log) -> Submission:
+    def submit(self, inputs: ModelInputs, root: Path, log: Log) -> Submission:
         name = f"{TUNED_MODELS_PREFIX}{inputs.model_id}"
         # Our own earlier submission (an interrupted `up`, or a model its quality gate kept from
         # serving) is found first, so the dataset is not sent again; a create answered 409 is one
@@ -199,7 +225,7 @@ class GeminiBackend:
         earlier = self.find(name)
         if earlier is None:
             try:
-                return self._create(inputs, examples, name, log)
+                return self._create(inputs, root, name, log)
             except AlreadyExists:
                 earlier = live_from_api(self.client.get_tuned_model(name))
         if earlier.state is not ModelState.FAILED:
@@ -210,9 +236,10 @@ class GeminiBackend:
         log.warn(f"{inputs.label}: the previous attempt, {name}, FAILED{why}; deleting it and training again")
         with contextlib.suppress(NotFound):
             self.client.delete_tuned_model(name)
-        return self._create(inputs, examples, name, log)
+        return self._create(inputs, root, name, log)
 
-    def _create(self, inputs: ModelInputs, examples: Sequence[Example], name: str, log: Log) -> Submission:
+    def _create(self, inputs: ModelInputs, root: Path, name: str, log: Log) -> Submission:
+        examples = load_training_examples(inputs, root)
         try:
             op = self.client.create_tuned_model(
                 model_to_api(inputs, examples), tuned_model_id=inputs.model_id

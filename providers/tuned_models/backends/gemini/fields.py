@@ -20,6 +20,12 @@ FIELDS = FieldTable(
         rule("displayName", UPDATE, "Name shown in the console, at most 40 characters.", output=True),
         rule("description", UPDATE, "Free text about the model.", output=True),
         rule(
+            "labels",
+            SETTING,
+            "Key/value labels (vertex backend only).",
+            refused="labels are a Vertex AI setting; the Gemini API's tuned models have none",
+        ),
+        rule(
             "baseModel",
             RETRAIN,
             "The model to tune, e.g. models/gemini-1.5-flash-001-tuning. "
@@ -33,6 +39,7 @@ FIELDS = FieldTable(
             "Tuning hyperparameters; unset ones get the service's defaults.",
             output=True,
             by_key=True,
+            keys=("epochCount", "batchSize", "learningRate", "learningRateMultiplier"),
         ),
         rule(
             "dataset",
@@ -49,7 +56,15 @@ FIELDS = FieldTable(
             via="datasetDigest",
             change_note="retrain when the examples change",
         ),
+        rule(
+            "validationDataset",
+            SETTING,
+            "Validation data file (vertex backend only).",
+            refused="the Gemini API takes no validation set (the vertex backend does)",
+        ),
         rule("datasetDigest", RETRAIN, "The digest of the canonical examples.", declared=False, output=True),
+        rule("validationDatasetDigest", SETTING, "Unused by the Gemini API.", declared=False),
+        rule("validationExampleCount", SETTING, "Unused by the Gemini API.", declared=False),
         rule("exampleCount", SETTING, "How many examples the dataset has.", declared=False, output=True),
         rule("temperature", UPDATE, "Default sampling temperature, 0-2.", output=True),
         rule("topP", UPDATE, "Default nucleus sampling probability, 0-1.", output=True),

@@ -1,0 +1,71 @@
+"""What every client of a Google API here shares: the HTTP core, typed errors, retries, and the
+endpoint resolver.
+
+- :mod:`.core`: :class:`RestClient`, JSON over one ``httpx.Client`` with retries and paging;
+- :mod:`.errors`: the typed errors (:class:`ServiceError` and its subclasses) and the one parser
+  of Google's ``{"error": {...}}`` bodies (Cloud Storage's included);
+- :mod:`.retry`: the retry policy as data and the one loop that applies it;
+- :mod:`.endpoint`: ``tuned-models:endpoint`` -> Google's hosts, a URL, or the embedded emulator.
+
+The Gemini API client (:mod:`tuned_models.gemini`) and the Vertex AI and Cloud Storage clients
+(:mod:`tuned_models.vertex`) are built on it. Service-neutral: it knows no API's paths.
+"""
+
+from __future__ import annotations
+
+from .core import DEFAULT_RETRY, RestClient, parse, query_params, user_agent
+from .endpoint import (
+    EMBEDDED_BASE_URL,
+    LOOPBACK_HOSTS,
+    Target,
+    close_embedded_transports,
+    embedded_transport,
+    resolve_endpoint,
+)
+from .errors import (
+    AlreadyExists,
+    CredentialsMissing,
+    FailedPrecondition,
+    InternalError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    ServiceError,
+    TransportFailure,
+    Unauthenticated,
+    Unavailable,
+    from_response,
+    redact,
+)
+from .retry import RetryPolicy, send_with_retry
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "EMBEDDED_BASE_URL",
+    "LOOPBACK_HOSTS",
+    "AlreadyExists",
+    "CredentialsMissing",
+    "FailedPrecondition",
+    "InternalError",
+    "InvalidArgument",
+    "NotFound",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "RestClient",
+    "RetryPolicy",
+    "ServiceError",
+    "Target",
+    "TransportFailure",
+    "Unauthenticated",
+    "Unavailable",
+    "close_embedded_transports",
+    "embedded_transport",
+    "from_response",
+    "parse",
+    "query_params",
+    "redact",
+    "resolve_endpoint",
+    "send_with_retry",
+    "user_agent",
+]
