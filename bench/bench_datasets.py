@@ -18,7 +18,11 @@ and prints, each measured in a fresh subprocess (wall time, best of 3; peak RSS 
 - the peak RSS and time of a cold scan of one 1 GB JSONL dataset (the Vertex AI limit), read
   with the 1 GB limit (the Gemini API's is 4 MB, which validate enforces first).
 
-    .venv/bin/python bench/bench_datasets.py [--skip-1gb]
+``--backend vertex`` runs the same on a vertex stack: its datasets go through the same readers
+and the same cache, converted to Vertex AI's ``contents`` JSONL (whose digest they carry), and
+the 1 GB dataset through the vertex scan (whose own limit is 1 GB).
+
+    .venv/bin/python bench/bench_datasets.py [--backend gemini|vertex] [--skip-1gb]
 """
 
 from __future__ import annotations
@@ -44,21 +48,28 @@ DATASET_BYTES = 1_000_000
 PYTHON = sys.executable
 
 
-def write_dataset(path: Path, target: int, seed: str) -> int:
-    """A JSONL dataset of about ``target`` bytes with distinct examples; returns its size."""
+def write_dataset(path: Path, target: int, seed: str, *, contents: bool = False) -> int:
+    """A JSONL dataset of at most ``target`` bytes with distinct examples; returns its size.
+    ``contents``: as Vertex AI's canonical ``contents`` records (then the JSONL the vertex scan
+    converts it to is the file itself, byte for byte)."""
     size = 0
     with path.open("w", encoding="utf-8") as f:
         i = 0
-        while size < target:
+        while True:
             text = hashlib.sha256(f"{seed}-{i}".encode()).hexdigest()
-            line = json.dumps({"textInput": f"{i} " + text * 6, "output": text[:40]}) + "\n"
+            record: dict[str, object] = {"textInput": f"{i} " + text * 6, "output": text[:40]}
+            if contents:
+                turns = [("user", record["textInput"]), ("model", record["output"])]
+                record = {"contents": [{"parts": [{"text": t}], "role": r} for r, t in turns]}
+            line = json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n"
+            if size + len(line.encode()) > target:
+                return size
             f.write(line)
             size += len(line.encode())
             i += 1
-    return size
 
 
-def make_project(root: Path, models: int, dataset_bytes: int) -> None:
+def make_project(root: Path, models: int, dataset_bytes: int, backend: str = "gemini") -> None:
     (root / "stacks").mkdir(parents=True)
     (root / "datasets").mkdir()
     (root / "Pulumi.yaml").write_text("name: tuned-models\nruntime: python\nstackConfigDir: stacks\n")
@@ -71,11 +82,19 @@ def make_project(root: Path, models: int, dataset_bytes: int) -> None:
             rows = [{"textInput": f"{name} in {n}", "output": f"out {n}"} for n in range(20)]
             (root / "datasets" / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         specs[name] = {"dataset": f"datasets/{name}.jsonl"}
-    config = {
+    config: dict[str, object] = {
         "tuned-models:endpoint": "embedded",
         "tuned-models:defaults": {"baseModel": "models/gemini-1.5-flash-001-tuning"},
         "tuned-models:models": specs,
     }
+    if backend == "vertex":
+        config["tuned-models:backend"] = "vertex"
+        config["tuned-models:vertex"] = {
+            "project": "bench-project",
+            "location": "us-central1",
+            "bucket": "gs://bench-data",
+        }
+        config["tuned-models:defaults"] = {"baseModel": "gemini-2.5-flash"}
     (root / "stacks" / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
 
 
@@ -160,17 +179,21 @@ def clear_cache(root: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("gemini", "vertex"), default="gemini")
     parser.add_argument("--skip-1gb", action="store_true", help="leave out the 1 GB dataset")
     args = parser.parse_args()
     env_path = os.pathsep.join([str(ROOT / "providers"), os.environ.get("PYTHONPATH", "")])
     os.environ["PYTHONPATH"] = env_path
     with tempfile.TemporaryDirectory() as tmp:
         big, tiny, few = Path(tmp) / "big", Path(tmp) / "tiny", Path(tmp) / "few"
-        make_project(big, MODELS, DATASET_BYTES)
-        make_project(tiny, MODELS, 0)
-        make_project(few, 10, DATASET_BYTES)
+        make_project(big, MODELS, DATASET_BYTES, args.backend)
+        make_project(tiny, MODELS, 0, args.backend)
+        make_project(few, 10, DATASET_BYTES, args.backend)
         hash_wall, hash_cpu, total = hash_seconds(big)
-        print(f"datasets: {MODELS} x {DATASET_BYTES / 1e6:.0f} MB = {total / 1e6:.0f} MB")
+        print(
+            f"backend {args.backend}; datasets: {MODELS} x {DATASET_BYTES / 1e6:.0f} MB "
+            f"= {total / 1e6:.0f} MB"
+        )
         print(f"hash the bytes once (SHA-256, page cache): {hash_wall:.3f} s wall, {hash_cpu:.3f} s CPU")
 
         clear_cache(big)
@@ -199,13 +222,20 @@ def main() -> None:
 
         if not args.skip_1gb:
             gb = Path(tmp) / "gb.jsonl"
-            size = write_dataset(gb, 999_999_000, "gb")  # at most the 10^9-byte limit
+            # At most the 10^9-byte limit (for vertex, as contents JSONL: the size it uploads).
+            size = write_dataset(gb, 10**9, "gb", contents=args.backend == "vertex")
+            scanner = (
+                "from tuned_models.vertex.datasets import scan_dataset; s = scan_dataset(path); "
+                if args.backend == "vertex"
+                else "from tuned_models.model.datasets import DatasetLimits, scan_dataset; "
+                "s = scan_dataset(path, DatasetLimits(max_bytes=10**9)); "
+            )
             scan = [
                 PYTHON,
                 "-c",
-                "import sys, pathlib; from tuned_models.model.datasets import DatasetLimits, scan_dataset; "
-                "s = scan_dataset(pathlib.Path(sys.argv[1]), DatasetLimits(max_bytes=10**9)); "
-                "assert s.readable and s.count > 0, s.findings",
+                "import sys, pathlib; path = pathlib.Path(sys.argv[1]); "
+                + scanner
+                + "assert s.readable and s.count > 0 and s.ok, s.findings",
                 str(gb),
             ]
             scanned = run(scan, Path(tmp))
