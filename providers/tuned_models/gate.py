@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tuned_models.backends.base import Backend, Log
-from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
+from tuned_models.model.datasets import DatasetError, dataset_path, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.evaluation import Answer, GateResult, judge
 from tuned_models.model.scoring import score
@@ -52,7 +52,7 @@ def load_evaluation_examples(inputs: ModelInputs, root: Path) -> list[Example]:
     source = inputs.evaluation.examples
     if isinstance(source, str):
         try:
-            examples = read_examples(root / source)
+            examples = read_examples(dataset_path(root, source))
         except DatasetError as e:
             raise RuntimeError(f"{inputs.label}: cannot read the evaluation examples: {e}") from None
     else:
@@ -133,7 +133,7 @@ def enforce(result: GateResult, label: str, log: Log, *, serving: bool) -> None:
         advice = (
             "Change the gate (or its examples) and run `pulumi up` to evaluate the same model again "
             "without training, or change the data or hyperparameters to train a new one (this one "
-            "is then left over: `tuned-models plan` lists it as a delete candidate)."
+            "then stays on the service: `tuned-models plan` lists it as not managed)."
         )
     worst = "\n".join(f"  {line}" for line in result.worst_lines())
     raise GateFailed(f"{outcome}\nWorst examples:\n{worst}\n{advice}", result)

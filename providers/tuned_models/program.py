@@ -14,8 +14,8 @@ from typing import Any
 import pulumi
 
 from tuned_models.backends import fields_for
+from tuned_models.model.desired import creation_order, source_of
 from tuned_models.model.evaluation import GateResult
-from tuned_models.model.spec import ModelSpec
 from tuned_models.project import find_project_root
 from tuned_models.runtime import stack_config
 from tuned_models.stack import LoadedStack, parse_config
@@ -55,22 +55,6 @@ def exported(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _in_dependency_order(models: Mapping[str, ModelSpec]) -> list[str]:
-    order: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        for dep in models[name].dependsOn:
-            if dep in models:
-                visit(dep)
-        order.append(name)
-
-    for name in models:
-        visit(name)
-    return order
-
-
 def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     """Declare one TunedModel per model (with its permissions and owner) and export each.
 
@@ -78,13 +62,14 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
     the quality gate's score when it has one).
     """
     models: dict[str, TunedModel] = {}
-    for name in _in_dependency_order(loaded.models):
+    for name in creation_order(loaded.models):
         spec = loaded.models[name]
         opts = pulumi.ResourceOptions(
             protect=spec.protect,
             retain_on_delete=spec.retainOnDelete,
             depends_on=[models[d] for d in spec.dependsOn],
         )
+        source = source_of(spec)
         model = TunedModel(
             name,
             spec,
@@ -92,6 +77,7 @@ def build(loaded: LoadedStack) -> dict[str, TunedModel]:
             dataset=loaded.datasets.get(name),
             backend=loaded.connection.backend,
             validation=loaded.validation_datasets.get(name),
+            source=models[source] if source is not None else None,
             evaluation=loaded.evaluations.get(name),
         )
         models[name] = model

@@ -36,11 +36,12 @@ from pulumi.dynamic import (
 )
 
 from tuned_models.backends import checks_for, fields_for
-from tuned_models.backends.checks import DatasetRole, check_model
+from tuned_models.backends.checks import DatasetRole, ModelCheck, check_model, inputs_problems
 from tuned_models.config import DEFAULT_BACKEND, Connection
 from tuned_models.lifecycle import ModelLifecycle
-from tuned_models.model.datasets import DatasetInfo, evaluation_info
-from tuned_models.model.desired import ModelInputs, model_inputs
+from tuned_models.model.cache import project_cache
+from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.desired import ModelInputs, model_inputs, source_of
 from tuned_models.model.planner import Action
 from tuned_models.model.spec import TunedModelArgs
 from tuned_models.permission import TunedModelOwner, TunedModelPermission, permission_args
@@ -69,17 +70,23 @@ class TunedModelProvider(ProviderBase):
         return ModelLifecycle(self.backend, self.root(), PulumiLog())
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Pydantic's rules, then (every input known) the backend's own rules and datasets,
-        offline: what ``tuned-models validate`` rejects is rejected here, with no call to the
-        service."""
+        """Pydantic's rules, then (every input known) the backend's own rules and datasets and
+        the quality gate's examples, read from the project (cached by content), and their
+        digests: what ``tuned-models validate`` rejects is rejected here, with no call to the
+        service (:func:`tuned_models.backends.checks.inputs_problems`)."""
         failures = check_failures(news, ModelInputs)
         known, unknown = split_unknown(news)
         if failures or unknown:
             return CheckResult(news, failures)
         inputs = ModelInputs.model_validate(known)
         connection = getattr(self, "_connection", None) or Connection()
-        found = check_model(inputs, inputs.fields, checks_for(inputs.backend), connection, self.root()).errors
-        return CheckResult(news, [CheckFailure(p.key or "inputs", f"{p.key}: {p.message}") for p in found])
+        root = self.root()
+        found = inputs_problems(inputs, checks_for(inputs.backend), connection, root, project_cache(root))
+        # As pydantic's failures read: the key path, then the reason.
+        failures = [
+            CheckFailure(p.key or "inputs", f"{p.key}: {p.message}" if p.key else p.message) for p in found
+        ]
+        return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         known, unknown = split_unknown(news)
@@ -109,6 +116,10 @@ class TunedModelProvider(ProviderBase):
         self._lifecycle().delete(_id, plain(props))
 
 
+#: Stands for a source model's name that is known only once it exists (the inputs carry its output).
+_PENDING_SOURCE = "tunedModels/pending-source"
+
+
 class TunedModel(Resource, module="gemini", name="TunedModel"):
     """A tuned model (type :data:`~tuned_models.tokens.TUNED_MODEL_TYPE`), with its grants.
 
@@ -119,7 +130,8 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
       stack (``dataset`` and ``validation``: the datasets' info when the caller has it, else the
       spec is checked by its backend and its datasets read under the project root;
       ``evaluation``: likewise for the examples of its quality gate; ``backend``: else
-      ``tuned-models:backend``), and
+      ``tuned-models:backend``; ``source``: the TunedModel a ``tunedModelSource: {model: ...}``
+      names, which this one then follows and depends on), and
       each of its ``permissions`` and its ``owner`` become child resources
       (:class:`~tuned_models.permission.TunedModelPermission` named ``<model>:<grantee key>``,
       :class:`~tuned_models.permission.TunedModelOwner` named ``<model>:owner``);
@@ -146,14 +158,29 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
         backend: str | None = None,
         validation: DatasetInfo | None = None,
         evaluation: DatasetInfo | None = None,
+        source: TunedModel | None = None,
     ) -> None:
         spec = args if isinstance(args, TunedModelArgs) else None
+        source_name: Any = None
         if spec is not None:
-            root = find_project_root()
+            if source_of(spec) is not None:
+                if source is None:
+                    raise ValueError(
+                        f"{resource_name}: tunedModelSource.model names {source_of(spec)!r}: "
+                        "pass that TunedModel as source=..."
+                    )
+                # A name the backend knows before the model exists is passed as a plain value,
+                # so a preview shows the cascade exactly; otherwise the source's output name.
+                source_name = source.known_name or source.name
             connection = stack_connection()
             name = backend or connection.backend
-            if dataset is None:
-                dataset, validation = _checked_datasets(resource_name, spec, name, connection)
+            if dataset is None or (evaluation is None and spec.evaluation is not None):
+                checked = _checked(resource_name, spec, name, connection)
+                if dataset is None:
+                    dataset = checked.datasets.get(DatasetRole.TRAINING)
+                    validation = checked.datasets.get(DatasetRole.VALIDATION)
+                if evaluation is None:
+                    evaluation = checked.evaluation
             args = model_inputs(
                 pulumi.get_project(),
                 pulumi.get_stack(),
@@ -162,13 +189,19 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
                 dataset,
                 backend=name,
                 validation=validation,
-                evaluation=evaluation if evaluation is not None else evaluation_info(spec, root),
+                evaluation=evaluation,
+                source_name=source_name if isinstance(source_name, str) else _PENDING_SOURCE,
             )
         inputs = args.to_inputs() if isinstance(args, ModelInputs) else dict(args)
+        if source_name is not None and not isinstance(source_name, str):
+            inputs["tunedModelSource"] = {"tunedModel": source_name}
         outputs = fields_for(str(inputs.get("backend") or DEFAULT_BACKEND)).outputs
         props: dict[str, Any] = {k: None for k in outputs}
         props.update({k: v for k, v in inputs.items() if v is not None})
+        if source is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[source]))
         super().__init__(TunedModelProvider(), resource_name, props, opts)
+        self.known_name: str | None = args.desired().name if isinstance(args, ModelInputs) else None
         self.permissions = []
         self.owner = None
         if spec is not None and isinstance(args, ModelInputs):
@@ -192,13 +225,15 @@ class TunedModel(Resource, module="gemini", name="TunedModel"):
             )
 
 
-def _checked_datasets(
-    resource_name: str, spec: TunedModelArgs, backend: str, connection: Connection
-) -> tuple[DatasetInfo | None, DatasetInfo | None]:
-    """The datasets of a library spec as its backend reads them (training, validation).
+def _checked(resource_name: str, spec: TunedModelArgs, backend: str, connection: Connection) -> ModelCheck:
+    """A library spec checked by its backend: its datasets as the backend reads them and its
+    gate's examples (read under the project root, through the scan cache).
 
-    Raises ValueError listing what the backend rejects (``resource: key: message``)."""
-    checked = check_model(spec, fields_for(backend), checks_for(backend), connection, find_project_root())
+    Raises ValueError listing what the backend rejects (``resource:key: message``)."""
+    root = find_project_root()
+    checked = check_model(
+        spec, fields_for(backend), checks_for(backend), connection, root, project_cache(root)
+    )
     if checked.errors:
         raise ValueError("\n".join(f"{resource_name}:{p.key}: {p.message}" for p in checked.errors))
-    return checked.datasets.get(DatasetRole.TRAINING), checked.datasets.get(DatasetRole.VALIDATION)
+    return checked

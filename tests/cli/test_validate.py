@@ -8,8 +8,10 @@ check in (over 4 MB, over 40,000 characters) are written to ``tmp_path`` at test
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.output import checked
 from tuned_models.cli import main
 from tuned_models.model.spec import MAX_DATASET_BYTES, MAX_INPUT_CHARS, MAX_OUTPUT_CHARS
 from tuned_models.stack import list_stacks
@@ -203,7 +206,7 @@ CASES: list[Case] = [
     ),
     Case(
         "dataset-surrogate",
-        f"{_f('dataset-surrogate')}:counter:dataset: datasets/surrogate.json:[4]: output "
+        f"{_f('dataset-surrogate')}:counter:dataset: datasets/surrogate.json:18: output "
         "contains a lone surrogate \\ud800 at character 1, which is not valid Unicode text",
     ),
     Case(
@@ -428,15 +431,20 @@ def test_json_format_reports_every_problem_with_its_parts(
     code = main(["validate", "--project-root", str(CORPUS), "--stack", "wrong-type", "--format", "json"])
     document: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert code == 1
+    text = (CORPUS / "stacks" / "Pulumi.wrong-type.yaml").read_text().splitlines()
+    line_no = next(i for i, line in enumerate(text, start=1) if "batchSize" in line)
+    column = text[line_no - 1].index("batchSize") + 1
     assert document == {
+        "schemaVersion": 1,
+        "command": "validate",
         "ok": False,
-        "errors": 1,
-        "warnings": 0,
+        "changes": False,
         "stacks": [
             {
                 "stack": "wrong-type",
                 "file": "stacks/Pulumi.wrong-type.yaml",
                 "ok": False,
+                "backend": "gemini",
                 "endpoint": "embedded",
                 "models": ["counter"],
                 "errors": 1,
@@ -447,24 +455,47 @@ def test_json_format_reports_every_problem_with_its_parts(
                         "file": "stacks/Pulumi.wrong-type.yaml",
                         "model": "counter",
                         "key": "hyperparameters.batchSize",
-                        "line": None,
+                        "line": line_no,
+                        "column": column,
                         "message": "expected an integer, got 'four'",
                     }
                 ],
                 "datasets": {},
+                "validationDatasets": {},
+                "evaluations": {},
             }
         ],
     }
+
+
+def test_schema_errors_carry_the_line_and_column_of_their_key(capsys: pytest.CaptureFixture[str]) -> None:
+    """For CI annotations: a key's own position, else its nearest parent's (a value error of the
+    model as a whole is placed on the model's name)."""
+    expected = {
+        "model-key-typo": ("counter", "temprature"),
+        "permission-owner-role": ("counter", "permissions[0].role"),
+        "no-base-model": ("counter", ""),
+        "unknown-config-key": ("", "tuned-models:emulatorStepSecs"),
+    }
+    for case, (model, key) in expected.items():
+        main(["validate", "--project-root", str(CORPUS), "--stack", case, "--format", "json"])
+        [problem] = json.loads(capsys.readouterr().out)["stacks"][0]["problems"]
+        assert (problem["model"], problem["key"]) == (model, key)
+        text = (CORPUS / "stacks" / f"Pulumi.{case}.yaml").read_text().splitlines()
+        line = text[problem["line"] - 1]
+        word = (key.split(".")[-1].split("[")[0] or model) if key or model else ""
+        assert line[problem["column"] - 1 :].startswith(word) or line.strip().startswith("- "), (case, line)
 
 
 def test_json_format_lists_the_dataset_digest_of_each_valid_model(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code = main(["validate", "--project-root", str(ROOT), "--all", "--format", "json"])
-    document = json.loads(capsys.readouterr().out)
+    document = checked(capsys.readouterr().out)
     assert code == 0
-    assert document["ok"] is True and document["errors"] == 0
+    assert document["ok"] is True and document["schemaVersion"] == 1 and document["command"] == "validate"
     assert [s["stack"] for s in document["stacks"]] == ["dev", "local", "prod", "vertex-local"]
+    assert {s["errors"] for s in document["stacks"]} == {0}
     local = next(s for s in document["stacks"] if s["stack"] == "local")
     assert local["datasets"]["number-generator"]["path"] == "stacks/datasets/number-generator.jsonl"
     assert local["datasets"]["number-generator"]["examples"] == 15
@@ -500,13 +531,14 @@ def test_json_format_reports_the_same_problems_as_the_text_lines(
     argv = ["--project-root", str(CORPUS), "--stack", case.stack]
     code_text, lines = _validate(capsys, *argv)
     code_json = main(["validate", *argv, "--format", "json"])
-    document = json.loads(capsys.readouterr().out)
+    document = checked(capsys.readouterr().out)
     assert code_json == code_text
     rebuilt = []
     for p in document["stacks"][0]["problems"]:
+        whole_file = not p["model"] and not p["key"]  # only those show their line in text
         parts = [
             p["file"],
-            *([str(p["line"])] if p["line"] is not None else []),
+            *([str(p["line"])] if p["line"] is not None and whole_file else []),
             *(x for x in (p["model"], p["key"]) if x),
         ]
         warning = "warning: " if p["severity"] == "warning" else ""
@@ -535,7 +567,7 @@ def test_deeply_nested_yaml_is_one_problem_line_not_a_traceback(
     ]
     assert code == 1
     assert main(["validate", "--project-root", str(root), "--format", "json"]) == 1
-    assert json.loads(capsys.readouterr().out)["errors"] == 1
+    assert json.loads(capsys.readouterr().out)["stacks"][0]["errors"] == 1
 
 
 def test_a_recursive_alias_inside_a_model_is_one_problem_line(
@@ -692,4 +724,69 @@ def test_the_readme_stack_example_validates(tmp_path: Path, capsys: pytest.Captu
     assert code == 0, "\n".join(lines)
     assert [line for line in lines if ": warning: " not in line] == [
         "stacks/Pulumi.readme.yaml: 2 models, 0 errors, 1 warning"
+    ]
+
+
+# -- hostile input (issue 13): a clear line, never a traceback, never a hang -----------------------
+
+
+def test_a_5000_digit_integer_in_the_stack_file_is_a_yaml_error_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, "good.jsonl", _examples_jsonl(20))
+    stack = root / "stacks" / "Pulumi.case.yaml"
+    stack.write_text(stack.read_text() + "      topK: " + "7" * 5000 + "\n", encoding="utf-8")
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == [
+        "stacks/Pulumi.case.yaml:7: invalid YAML: an integer of 5000 digits is too large to read",
+        "stacks/Pulumi.case.yaml: 0 models, 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        (
+            "big.jsonl",
+            '{"textInput": "a", "output": ' + "7" * 5000 + "}\n",
+            ":1: invalid JSON (an integer of 5000 digits is too large to read)",
+        ),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, ":1: invalid JSON (nested too deeply)"),
+        ("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", ":1: invalid JSON (nested too deeply)"),
+    ],
+)
+def test_huge_integers_and_deep_json_in_a_dataset_are_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, reason: str
+) -> None:
+    root = _project(tmp_path, name, text)
+    code, lines = _validate(capsys, "--project-root", str(root), "--stack", "case")
+    assert lines == [
+        f"stacks/Pulumi.case.yaml:counter:dataset: datasets/{name}{reason}",
+        "stacks/Pulumi.case.yaml: 1 model, 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_as_dataset_is_refused_without_blocking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, "good.jsonl", _examples_jsonl(20))
+    os.mkfifo(root / "datasets" / "pipe.jsonl")
+    stack = root / "stacks" / "Pulumi.case.yaml"
+    stack.write_text(stack.read_text().replace("good.jsonl", "pipe.jsonl"), encoding="utf-8")
+    result: list[int] = []
+    runner = threading.Thread(
+        target=lambda: result.append(main(["validate", "--project-root", str(root), "--stack", "case"])),
+        daemon=True,
+    )
+    runner.start()
+    runner.join(20)  # a bound, never reached unless validate blocks on the pipe
+    assert not runner.is_alive(), "validate blocked on a named pipe"
+    assert result == [1]
+    assert capsys.readouterr().out.splitlines() == [
+        "stacks/Pulumi.case.yaml:counter:dataset: datasets/pipe.jsonl: not a regular file (a named pipe); "
+        "a dataset is a file",
+        "stacks/Pulumi.case.yaml: 1 model, 1 error, 0 warnings",
     ]

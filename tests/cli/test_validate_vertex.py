@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.cli.vertex_cases import CASES, CORPUS, VertexCase, corpus
+from tests.support.output import checked
 from tuned_models.cli import main
 from tuned_models.stack import list_stacks, schema_text
 
@@ -56,7 +57,7 @@ def test_the_json_format_places_each_problem_at_its_model_and_key(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main(["validate", "--project-root", str(project), "--stack", "adapter-size-pro", "--format", "json"])
-    [problem] = json.loads(capsys.readouterr().out)["stacks"][0]["problems"]
+    [problem] = checked(capsys.readouterr().out)["stacks"][0]["problems"]
     assert (problem["severity"], problem["model"], problem["key"]) == (
         "error",
         "counter",
@@ -70,9 +71,11 @@ def test_the_shipped_vertex_stack_validates_with_contents_and_csv_datasets(
     code, lines = _validate(
         capsys, "--project-root", str(ROOT), "--stack", "vertex-local", "--format", "json"
     )
-    document = json.loads("\n".join(lines))
-    assert code == 0 and document["errors"] == 0 and document["warnings"] == 0
-    datasets = document["stacks"][0]["datasets"]
+    document = checked("\n".join(lines))
+    assert code == 0 and document["ok"] is True
+    [stack] = document["stacks"]
+    assert (stack["backend"], stack["errors"], stack["warnings"]) == ("vertex", 0, 0)
+    datasets = stack["datasets"]
     assert datasets["support-tickets"]["examples"] == 126
     assert datasets["summarizer"]["examples"] == 105
 
@@ -90,9 +93,13 @@ def test_a_contents_dataset_with_system_instructions_and_turns_is_valid(
     )
     try:
         code, lines = _validate(capsys, "--project-root", str(project), "--stack", "chat")
+        assert (code, lines) == (0, ["stacks/Pulumi.chat.yaml: 1 model, 0 errors, 0 warnings"])
+        code, lines = _validate(capsys, "--project-root", str(project), "--stack", "chat", "--format", "json")
     finally:
         stack.unlink()
-    assert (code, lines) == (0, ["stacks/Pulumi.chat.yaml: 1 model, 0 errors, 0 warnings"])
+    [entry] = checked("\n".join(lines))["stacks"]
+    assert entry["validationDatasets"]["counter"]["path"] == "datasets/validation.jsonl"
+    assert entry["validationDatasets"]["counter"]["digest"] != entry["datasets"]["counter"]["digest"]
 
 
 def test_a_stack_relying_on_the_environment_for_project_and_location_warns_without_it(

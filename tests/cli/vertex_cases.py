@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 
 from tests.support.harness import PROVIDER_KEY
+from tuned_models.backends import checks_for
+from tuned_models.backends.checks import DIGEST_INPUTS, DatasetRole, dataset_file
 
 CORPUS = Path(__file__).resolve().parent / "vertex_corpus"
 ONE_GB = 1_000_000_000
@@ -154,49 +156,49 @@ CASES: tuple[VertexCase, ...] = (
     VertexCase(
         "contents-role",
         (
-            "counter:dataset: datasets/bad-role.jsonl: line 42: contents[1].role must be 'user' or "
+            "counter:dataset: datasets/bad-role.jsonl:42: contents[1].role must be 'user' or "
             "'model', got 'assistant'",
         ),
     ),
     VertexCase(
         "contents-last-user",
         (
-            "counter:dataset: datasets/ends-with-user.jsonl: line 7: the last turn must be the model's "
+            "counter:dataset: datasets/ends-with-user.jsonl:7: the last turn must be the model's "
             "(it is what the model learns to answer)",
         ),
     ),
     VertexCase(
         "contents-not-alternating",
         (
-            "counter:dataset: datasets/not-alternating.jsonl: line 10: contents[2].role is 'model' "
+            "counter:dataset: datasets/not-alternating.jsonl:10: contents[2].role is 'model' "
             "again; turns must alternate user and model",
         ),
     ),
     VertexCase(
         "contents-empty-text",
         (
-            "counter:dataset: datasets/empty-text.jsonl: line 12: contents[1].parts[0].text must be a "
+            "counter:dataset: datasets/empty-text.jsonl:12: contents[1].parts[0].text must be a "
             "non-empty string",
         ),
     ),
     VertexCase(
         "mixed-formats",
         (
-            "counter:dataset: datasets/mixed-formats.jsonl: line 51: one of textInput/output examples "
+            "counter:dataset: datasets/mixed-formats.jsonl:51: one of textInput/output examples "
             "in a file of contents records; use one format a file",
         ),
     ),
     VertexCase(
         "invalid-json",
         (
-            "counter:dataset: datasets/invalid-line.jsonl: line 20: invalid JSON (Expecting property "
-            "name enclosed in double quotes at character 70)",
+            "counter:dataset: datasets/invalid-line.jsonl:20: invalid JSON (Expecting property "
+            "name enclosed in double quotes)",
         ),
     ),
     VertexCase(
         "validation-bad",
         (
-            "counter:validationDataset: datasets/validation-bad.jsonl: line 6: contents must be a "
+            "counter:validationDataset: datasets/validation-bad.jsonl:6: contents must be a "
             "non-empty list of turns",
         ),
     ),
@@ -347,17 +349,27 @@ def provider_inputs(root: Path, case: VertexCase, stack: str, provider: str) -> 
     without the stack checker that would have refused them (the library API or another program)."""
     config = stack_config(root, case)
     spec = {k: v for k, v in config["tuned-models:models"]["counter"].items() if v is not None}
+    backend = config.get("tuned-models:backend", "gemini")
     inputs = {
         "project": "tuned-models",
         "stack": stack,
         "resourceName": "counter",
-        "backend": config.get("tuned-models:backend", "gemini"),
+        "backend": backend,
         **spec,
-        "datasetDigest": "sha256:" + "0" * 64,
-        "exampleCount": 100,
+        **_digest(root, backend, spec, DatasetRole.TRAINING, "0"),
         PROVIDER_KEY: provider,
     }
     if "validationDataset" in spec:
-        inputs["validationDatasetDigest"] = "sha256:" + "1" * 64
-        inputs["validationExampleCount"] = 20
+        inputs.update(_digest(root, backend, spec, DatasetRole.VALIDATION, "1"))
     return inputs
+
+
+def _digest(root: Path, backend: str, spec: dict[str, Any], role: DatasetRole, filler: str) -> dict[str, Any]:
+    """The digest and count inputs of a dataset, as the program would send them: the backend's
+    digest when the file can be read at all, else a made-up one (the check refuses the file)."""
+    path = spec.get(role.value)
+    data = dataset_file(checks_for(backend), root, path, role, None) if isinstance(path, str) else None
+    info = data.info if data is not None else None
+    digest, count = (info.digest, info.count) if info is not None else ("sha256:" + filler * 64, 100)
+    counts = {DatasetRole.TRAINING: "exampleCount", DatasetRole.VALIDATION: "validationExampleCount"}
+    return {DIGEST_INPUTS[role]: digest, counts[role]: count}

@@ -11,6 +11,7 @@ from typing import Any
 from tests.e2e.conftest import Project
 from tests.e2e.test_lifecycle import THREE, live, stack_config, tuned_models, with_key
 from tests.support.engine import Emulator
+from tests.support.output import checked
 from tuned_models.tokens import TUNED_MODEL_TYPE
 
 EVAL = "stacks/datasets/number-generator-eval.jsonl"
@@ -55,7 +56,7 @@ def test_a_failing_retrain_keeps_the_serving_model_and_a_fixed_gate_promotes_wit
     # A changed gate is planned as what `up` does with it: evaluate the same model again.
     project.write_stack(stack_config(emu, gated(0.8)))
     plan = tuned_models(project, "plan", "--format", "json")
-    assert [(m["action"], m["changes"]) for m in json.loads(plan.stdout)["models"]] == [
+    assert [(m["action"], m["changes"]) for m in checked(plan.stdout)["stacks"][0]["models"]] == [
         ("re-evaluate", [{"field": "evaluation.minScore", "old": 0.7, "new": 0.8}])
     ]
     project.write_stack(stack_config(emu, gated(0.7)))
@@ -77,16 +78,16 @@ def test_a_failing_retrain_keeps_the_serving_model_and_a_fixed_gate_promotes_wit
 
     status = tuned_models(project, "status", "--format", "json")
     assert status.returncode == 0, status.stderr
-    rows = {r["tunedModel"]: r for r in json.loads(status.stdout)["models"]}
+    rows = {r["tunedModel"]: r for r in checked(status.stdout)["stacks"][0]["models"]}
     assert rows[serving]["serving"] is True and rows[serving]["evaluation"]["score"] == 0.75
     assert rows[trained]["serving"] is False and rows[trained]["evaluation"] is None
     table = tuned_models(project, "status").stdout
     assert "not serving" in table and "exactMatch 0.75>=0.7" in table
     plan = tuned_models(project, "plan", "--format", "json")
     assert plan.returncode == 0, plan.stderr
-    [row] = json.loads(plan.stdout)["models"]
-    assert row["action"] == "retrain" and row["current"] == serving and row["tuned_model"] == trained
-    assert row["note"].startswith(f"{trained} is trained but not recorded (its quality gate failed")
+    [row] = checked(plan.stdout)["stacks"][0]["models"]
+    assert row["action"] == "retrain" and row["current"] == serving and row["tunedModel"] == trained
+    assert row["reason"].startswith(f"{trained} is trained but not recorded (its quality gate failed")
 
     # 3. The gate fixed, the spec unchanged: the trained model is promoted, not trained again.
     project.write_stack(stack_config(emu, gated(0.0)))

@@ -7,13 +7,13 @@ stay); and a ``kill -9`` mid-training after which the recovery trains once."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from tests.e2e.conftest import Project, kill_group
 from tests.e2e.test_lifecycle import changed_inputs, changed_steps, tuned_models
 from tests.support.engine import Emulator
+from tests.support.output import checked
 from tests.support.vertex import BUCKET, LOCATION, PROJECT, VertexEmulator
 
 CREATE = "aiplatform.CreateTuningJob"
@@ -82,14 +82,27 @@ def test_vertex_models_up_noop_patch_retrain_drift_plan_status_and_destroy(
     # 2. Nothing to do: a second preview finds no change.
     project.pulumi("preview", "--expect-no-changes")
 
-    # 3. `status` and `plan` read the stack's models from the service.
+    # 3. `status` and `plan` read the stack's state (the same frame as on the Gemini API) and
+    # its jobs; the JSON (checked against docs/output.schema.json) names what each job made.
     status = tuned_models(project, "status", "--format", "json")
     assert status.returncode == 0, status.stderr
-    rows = {r["model"]: r for r in json.loads(status.stdout)["models"]}
+    [entry] = checked(status.stdout)["stacks"]
+    assert entry["state"]["read"] is True and entry["otherModels"] == []
+    rows = {r["model"]: r for r in entry["models"]}
     assert {r["state"] for r in rows.values()} == {"ACTIVE"} and set(rows) == set(TWO)
-    plan = tuned_models(project, "plan", "--format", "json")
+    for name, row in rows.items():
+        outs = recorded[name]
+        assert (row["tunedModel"], row["serving"], row["managedBy"]) == (outs["tuningJob"], True, "state")
+        assert row["deployment"] == {
+            "tuningJob": outs["tuningJob"],
+            "model": outs["model"],
+            "endpoint": outs["endpoint"],
+        }
+    plan = tuned_models(project, "plan", "--format", "json", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stderr
-    assert {m["action"] for m in json.loads(plan.stdout)["models"]} == {"no change"}
+    document = checked(plan.stdout)
+    assert document["changes"] is False
+    assert {m["action"] for m in document["stacks"][0]["models"]} == {"none"}
 
     # 4. A changed description and labels: an update in place on the model.
     patched = {**TWO, "support-tickets": {**TWO["support-tickets"], "description": "Routes tickets"}}
@@ -119,12 +132,22 @@ def test_vertex_models_up_noop_patch_retrain_drift_plan_status_and_destroy(
     assert all(vertex.get(c["endpoint"]).status_code == 404 for c in old["checkpoints"])
     project.pulumi("preview", "--expect-no-changes")
 
-    # 6. An endpoint deleted behind Pulumi's back: `plan` says retrain, a plain up recreates it.
+    # 6. An endpoint deleted behind Pulumi's back: `plan` says retrain (the job's model is deleted
+    # first: it is what is left), a plain up recreates it.
     drifted = _recorded(project)["support-tickets"]
     vertex.delete_endpoint(drifted["endpoint"])
-    plan = tuned_models(project, "plan", "--format", "json")
-    actions = {m["model"]: m["action"] for m in json.loads(plan.stdout)["models"]}
-    assert actions == {"support-tickets": "retrain", "summarizer": "no change"}
+    plan = tuned_models(project, "plan", "--format", "json", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    models = {m["model"]: m for m in checked(plan.stdout)["stacks"][0]["models"]}
+    assert {n: m["action"] for n, m in models.items()} == {"support-tickets": "retrain", "summarizer": "none"}
+    retrain = models["support-tickets"]
+    assert retrain["deleteFirst"] is True and retrain["current"] == drifted["tuningJob"]
+    assert "was deleted" in retrain["reason"] and "its endpoints and its model" in retrain["reason"]
+    assert retrain["deployment"] == {
+        "tuningJob": drifted["tuningJob"],
+        "model": drifted["model"],
+        "endpoint": None,
+    }
     project.pulumi("up", "--yes")
     again = _recorded(project)["support-tickets"]
     assert again["state"] == "ACTIVE" and again["tuningJob"] != drifted["tuningJob"]

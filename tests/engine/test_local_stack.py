@@ -4,7 +4,6 @@ the embedded emulator, then `tuned-models status` and `plan` in another process.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,7 +14,9 @@ import pytest
 import yaml
 
 from tests.support.harness import PROVIDER_KEY, MiniEngine, ProviderProcess, strip_secrets
+from tests.support.output import checked
 from tests.support.program import ROOT, TUNED_MODEL, run_program, stack_file_config
+from tests.support.state import engine_export, write_state
 from tuned_models.tokens import TUNED_MODEL_PERMISSION_TYPE as PERMISSION
 
 
@@ -54,30 +55,44 @@ def test_local_stack_up_then_status_from_another_process(local_project: Path) ->
             }
             assert PROVIDER_KEY in inputs
             assert engine.up(reg.name, PERMISSION, inputs).op == "create"
+        state = write_state(local_project / f"{stack}.state.json", engine_export(engine))
+        recorded = {reg.name: engine.outputs(reg.name, TUNED_MODEL) for reg in models}
     finally:
         proc.close()
     assert (local_project / ".tuned-models" / "emulator.sqlite").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY")}
-    out = subprocess.run(
-        [sys.executable, "-m", "tuned_models.cli", "status", "--stack", stack, "--format", "json"],
-        cwd=local_project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    rows = json.loads(out.stdout)["models"]
-    assert [(r["model"], r["state"], r["percent"]) for r in rows] == [
-        (reg.name, "ACTIVE", 100.0) for reg in models
+
+    def cli(command: str, *args: str) -> str:
+        """The command's stdout, run on the stack in another process, the state read from the file."""
+        argv = [sys.executable, "-m", "tuned_models.cli", command, "--stack", stack, "--state", str(state)]
+        run = subprocess.run(
+            [*argv, *args],
+            cwd=local_project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return run.stdout
+
+    rows = checked(cli("status", "--format", "json"))["stacks"][0]["models"]
+    assert [(r["model"], r["state"], r["percent"], r["serving"]) for r in rows] == [
+        (reg.name, "ACTIVE", 100.0, True) for reg in models
     ]
-    plan = subprocess.run(
-        [sys.executable, "-m", "tuned_models.cli", "plan", "--stack", stack, "--format", "json"],
-        cwd=local_project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert {m["action"] for m in json.loads(plan.stdout)["models"]} == {"no change"}
+    # What a vertex job made, as the state records it (null on the Gemini API).
+    assert [r["deployment"] for r in rows] == [
+        {"tuningJob": o["tuningJob"], "model": o["model"], "endpoint": o["endpoint"]}
+        if stack == "vertex-local"
+        else None
+        for o in recorded.values()
+    ]
+    document = checked(cli("plan", "--format", "json"))
+    assert document["changes"] is False
+    assert {m["action"] for m in document["stacks"][0]["models"]} == {"none"}
+    page = local_project / "report.html"
+    cli("report", "--out", str(page), "--no-evaluate")
+    text = page.read_text()
+    assert all(o["name"] in text for o in recorded.values())
+    if stack == "vertex-local":
+        assert all(o["endpoint"] in text and o["model"] in text for o in recorded.values())

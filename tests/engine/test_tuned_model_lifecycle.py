@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-import secrets
-import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +14,9 @@ import grpc
 import pytest
 
 from tests.support.engine import TUNED_MODEL, Emulator, config_for, inputs
-from tests.support.harness import PROJECT_ROOT, MiniEngine, ProviderProcess, wait_until
+from tests.support.harness import MiniEngine, ProviderProcess, wait_until
 from tuned_models.model.datasets import examples_digest, read_examples
-from tuned_models.project import STATE_DIR_NAME
+from tuned_models.model.spec import Example
 
 
 def test_preview_of_a_new_model_only_checks(engine: MiniEngine, emu: Emulator) -> None:
@@ -119,9 +117,11 @@ def test_destroy_deletes_the_model_and_a_second_delete_is_success(engine: MiniEn
     engine.delete(engine.urn("numbers", TUNED_MODEL), snapshot)  # 404 counts as success
 
 
-def test_failed_tuning_raises_the_service_message_and_records_nothing(
-    engine: MiniEngine, emu: Emulator
+def test_failed_tuning_raises_the_service_message_and_the_next_up_retrains(
+    engine: MiniEngine, emu: Emulator, provider_process: ProviderProcess
 ) -> None:
+    """Issue 12.3: a training that FAILED during up is not in state; the next up deletes that
+    attempt (the same deterministic id, so certainly its own) and trains again."""
     emu.admin(
         "POST",
         "failures",
@@ -132,12 +132,22 @@ def test_failed_tuning_raises_the_service_message_and_records_nothing(
     assert err.value.code() == grpc.StatusCode.UNKNOWN
     assert "Training diverged: loss is NaN." in (err.value.details() or "")
     assert engine.state == {}
-    # A second up finds the failed attempt and says what to do, without training again.
-    with pytest.raises(grpc.RpcError) as again:
-        engine.up("numbers", TUNED_MODEL, inputs(engine.stack))
-    assert "failed on the service" in (again.value.details() or "")
-    assert "delete it" in (again.value.details() or "")
-    assert len([e for e in emu.journal("CreateTunedModel") if e["status"] == 200]) == 1
+    emu.admin("DELETE", "failures")
+    assert engine.up("numbers", TUNED_MODEL, inputs(engine.stack)).op == "create"
+    outs = engine.outputs("numbers", TUNED_MODEL)
+    assert outs["state"] == "ACTIVE"
+    # The attempt is found by its name before any upload, deleted, then trained again.
+    assert [e["status"] for e in emu.journal("CreateTunedModel")] == [200, 200]
+    assert [e["rpc"] for e in emu.journal() if e["rpc"] in ("CreateTunedModel", "DeleteTunedModel")] == [
+        "CreateTunedModel",
+        "DeleteTunedModel",
+        "CreateTunedModel",
+    ]
+    assert [m["name"] for m in emu.models()] == [outs["name"]]
+    assert (
+        f"the previous attempt, {outs['name']}, FAILED (Training diverged: loss is NaN.); "
+        "deleting it and training again"
+    ) in provider_process.output()
 
 
 def test_recorded_failed_state_is_replaced_delete_first(engine: MiniEngine, emu: Emulator) -> None:
@@ -280,32 +290,100 @@ def test_check_failures_name_the_property_and_the_reason(engine: MiniEngine, emu
     assert emu.journal("CreateTunedModel") == []
 
 
-@pytest.fixture
-def project_dataset() -> Iterator[Path]:
-    """A dataset file inside the project (the provider's check refuses one outside it), under
-    the git-ignored state directory."""
-    folder = PROJECT_ROOT / STATE_DIR_NAME / f"test-datasets-{secrets.token_hex(4)}"
-    folder.mkdir(parents=True)
-    try:
-        yield folder / "numbers.jsonl"
-    finally:
-        shutil.rmtree(folder)
-
-
-def test_a_changed_dataset_file_is_refused_at_create(
-    engine: MiniEngine, emu: Emulator, project_dataset: Path
-) -> None:
-    path = project_dataset
+def test_a_dataset_changed_since_the_program_read_it_fails_check(emu: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: tuned-models\nruntime: python\n")
+    path = tmp_path / "numbers.jsonl"
     lines = [json.dumps({"textInput": str(i), "output": str(i + 1)}) + "\n" for i in range(20)]
     path.write_text("".join(lines))
-    spec = inputs(engine.stack, examples=None, dataset=str(path.relative_to(PROJECT_ROOT)))
-    spec["datasetDigest"] = examples_digest(read_examples(path))
-    spec["exampleCount"] = 20
+    spec = {k: v for k, v in inputs("changed").items() if k != "examples"}
+    spec.update(dataset="numbers.jsonl", datasetDigest=examples_digest(read_examples(path)), exampleCount=20)
     path.write_text(path.read_text() + json.dumps({"textInput": "x", "output": "y"}) + "\n")
-    with pytest.raises(grpc.RpcError) as err:
-        engine.up("numbers", TUNED_MODEL, spec)
-    assert "changed since the preview" in (err.value.details() or "")
-    assert emu.journal("CreateTunedModel") == []
+    proc = ProviderProcess(cwd=tmp_path)
+    try:
+        engine = MiniEngine(proc, stack="changed")
+        engine.start(config_for(emu.base_url))
+        step = engine.up("numbers", TUNED_MODEL, spec)
+        assert step.op == "check-failed"
+        [(prop, reason)] = step.failures
+        assert prop == "datasetDigest" and "changed since the program read them" in reason
+        assert emu.journal("CreateTunedModel") == []
+    finally:
+        proc.close()
+
+
+def _without(values: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in keys}
+
+
+def _bad_inputs(stack: str, tmp_path: Path) -> dict[str, tuple[dict[str, Any], tuple[str, str]]]:
+    """Inputs validate refuses, each with the failure check must give (property, reason start)."""
+    good = inputs(stack)
+    long_input = [{"textInput": "x" * 40_001, "output": "y"}, *good["examples"][1:]]
+    empty_text = [*good["examples"][:2], {"textInput": "   ", "output": "y"}]
+    bad_line = tmp_path / "bad.jsonl"
+    bad_line.write_text('{"textInput": "a", "output": "b"}\n{"textInput": \n')
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)
+    gate = {"examples": [{"textInput": "a", "output": " "}], "metric": "exactMatch", "minScore": 0.5}
+    held_out = [{"textInput": "Eighty", "output": "eighty one"}]
+    digest = examples_digest([Example.model_validate(e) for e in held_out])
+    return {
+        "empty examples": ({**good, "examples": []}, ("examples", "examples: the dataset has no examples")),
+        "a 40,001-character input": (
+            {**good, "examples": long_input},
+            ("examples", "examples: example 1: textInput has 40001 characters; the limit is 40000"),
+        ),
+        "an empty text": (
+            {**good, "examples": empty_text},
+            ("examples", "examples: example 3: textInput is empty"),
+        ),
+        "neither examples nor dataset": (
+            _without(good, "examples"),
+            ("inputs", "declare a dataset (a file) or examples (inline)"),
+        ),
+        "a dataset line that is not JSON": (
+            {**_without(good, "examples"), "dataset": "bad.jsonl"},
+            ("dataset", "dataset: bad.jsonl:2: invalid JSON (Expecting value)"),
+        ),
+        "a named pipe": (
+            {**_without(good, "examples"), "dataset": "pipe.jsonl"},
+            ("dataset", "dataset: pipe.jsonl: not a regular file (a named pipe)"),
+        ),
+        "an empty text in the gate's examples": (
+            {**good, "evaluation": gate, "evaluationDigest": digest},
+            ("evaluation.examples", "evaluation.examples: example 1: output is empty"),
+        ),
+        "gate examples changed since the program read them": (
+            {**good, "evaluation": {**gate, "examples": held_out}, "evaluationDigest": "sha256:" + "0" * 64},
+            (
+                "evaluationDigest",
+                "evaluationDigest: sha256:"
+                + "0" * 64
+                + " is not the digest of the inline evaluation examples",
+            ),
+        ),
+    }
+
+
+def test_check_rejects_what_validate_rejects_with_no_api_call(emu: Emulator, tmp_path: Path) -> None:
+    """Issue 13: empty examples, a 40,001-character input, an empty text, no data at all, an
+    unreadable dataset, a named pipe, and the same for a quality gate's examples fail the
+    provider's check; the service sees no request."""
+    proc = ProviderProcess(cwd=tmp_path)
+    try:
+        (tmp_path / "Pulumi.yaml").write_text("name: tuned-models\nruntime: python\n")
+        engine = MiniEngine(proc, stack="check")
+        engine.start(config_for(emu.base_url))
+        emu.admin("DELETE", "journal")
+        for case, (news, (prop, reason)) in _bad_inputs(engine.stack, tmp_path).items():
+            step = engine.up("numbers", TUNED_MODEL, news)
+            assert step.op == "check-failed", case
+            assert [p for p, _ in step.failures] == [prop], (case, step.failures)
+            assert step.failures[0][1].startswith(reason), (case, step.failures)
+        assert emu.journal() == []
+        assert engine.calls == ["Check"] * 8
+    finally:
+        proc.close()
 
 
 def test_retries_are_reported_in_the_output_with_what_failed_and_the_next_try(

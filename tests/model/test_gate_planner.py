@@ -10,7 +10,7 @@ from tuned_models.model.desired import ModelInputs
 from tuned_models.model.evaluation import Gate
 from tuned_models.model.planner import Action, decide, decide_inputs, decide_unrecorded, observed_from_live
 from tuned_models.model.scoring import Metric
-from tuned_models.model.state import LiveModel, ModelState
+from tuned_models.model.state import LiveModel, ModelState, Progress
 
 DIGEST = "sha256:" + "e" * 64
 INPUTS: dict[str, Any] = {
@@ -19,6 +19,7 @@ INPUTS: dict[str, Any] = {
     "resourceName": "numbers",
     "baseModel": "models/gemini-1.5-flash-001-tuning",
     "hyperparameters": {"epochCount": 5},
+    "dataset": "stacks/datasets/numbers.jsonl",
     "datasetDigest": "sha256:" + "a" * 64,
     "description": "counts",
     "evaluation": {"examples": "stacks/datasets/eval.jsonl", "metric": "exactMatch", "minScore": 0.8},
@@ -107,14 +108,14 @@ def test_a_retrain_says_the_gate_must_pass_before_the_new_model_serves() -> None
 
 def _live(**changes: Any) -> LiveModel:
     args = ModelInputs.model_validate(INPUTS)
-    return LiveModel(
-        name=f"tunedModels/{args.model_id}",
-        model_id=args.model_id,
-        state=ModelState.ACTIVE,
-        mutable={"description": "counts"},
-        training={"baseModel": args.baseModel, "hyperparameters": {"epochCount": 5}},
-        **changes,
-    )
+    values: dict[str, Any] = {
+        "name": f"tunedModels/{args.model_id}",
+        "model_id": args.model_id,
+        "state": ModelState.ACTIVE,
+        "mutable": {"description": "counts"},
+        "training": {"baseModel": args.baseModel, "hyperparameters": {"epochCount": 5}},
+    }
+    return LiveModel(**{**values, **changes})
 
 
 def test_the_service_keeps_no_gate_so_a_live_model_shows_no_gate_change_without_pulumis_record() -> None:
@@ -129,7 +130,7 @@ def test_a_trained_model_pulumi_has_not_recorded_is_created_by_adopting_it() -> 
     desired = ModelInputs.model_validate(INPUTS).desired()
     decision = decide(observed_from_live(_live(), in_state=False), desired)
     assert decision.action is Action.CREATE and decision.evaluate
-    assert "adopts it without training" in decision.note and "failed its quality gate" in decision.note
+    assert "adopts it without training" in decision.note and "its quality gate failed" in decision.note
 
 
 def test_a_trained_model_not_recorded_beside_a_serving_one_replaces_it_without_training() -> None:
@@ -143,3 +144,28 @@ def test_a_trained_model_not_recorded_beside_a_serving_one_replaces_it_without_t
     assert "must pass before it replaces the serving model" in decision.note
     alone = decide_unrecorded(trained, None, desired)
     assert alone.action is Action.CREATE and "adopts it without training" in alone.note
+
+
+def test_a_failed_or_training_attempt_not_recorded_is_what_submit_does_with_it() -> None:
+    desired = ModelInputs.model_validate(INPUTS).desired()
+    failed = _live(state=ModelState.FAILED, progress=Progress(done=True, error="Loss is NaN."))
+    decision = decide_unrecorded(failed, None, desired)
+    assert decision.action is Action.REPLACE and decision.delete_before_replace and decision.evaluate
+    assert decision.note == (
+        "the previous attempt FAILED (Loss is NaN.); it will be deleted and trained again; then the "
+        "quality gate (exactMatch >= 0.8) must pass before it is recorded"
+    )
+    training = decide_unrecorded(_live(state=ModelState.CREATING), None, desired)
+    assert (
+        training.action is Action.CREATE and "`pulumi up` waits for it (no second training)" in training.note
+    )
+    retrain = {**INPUTS, "hyperparameters": {"epochCount": 6}}
+    beside = ModelInputs.model_validate(retrain).desired()
+    trained = LiveModel(
+        f"tunedModels/{beside.model_id}", beside.model_id, ModelState.FAILED, progress=Progress(error="Bad.")
+    )
+    replaced = decide_unrecorded(trained, recorded(INPUTS, GATE), beside)
+    assert replaced.action is Action.REPLACE and not replaced.delete_before_replace
+    assert replaced.note.startswith(
+        "the previous attempt FAILED (Bad.); it will be deleted and trained again; "
+    )

@@ -28,6 +28,7 @@ INPUTS: dict[str, Any] = {
     "resourceName": "numbers",
     "baseModel": "models/gemini-1.5-flash-001-tuning",
     "hyperparameters": {"epochCount": 5},
+    "dataset": "stacks/datasets/numbers.jsonl",
     "datasetDigest": "sha256:" + "a" * 64,
     "description": "counts",
 }

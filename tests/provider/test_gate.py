@@ -39,9 +39,14 @@ FAR = [
 
 
 def gated(
-    examples: list[dict[str, str]] | str, min_score: float, metric: str = "exactMatch", **spec: Any
+    examples: list[dict[str, str]] | str,
+    min_score: float,
+    metric: str = "exactMatch",
+    root: Path | None = None,
+    **spec: Any,
 ) -> dict[str, Any]:
-    """Inputs of the number generator with a quality gate, built as the program builds them."""
+    """Inputs of the number generator with a quality gate, built as the program builds them
+    (a gate's examples file is read under the project ``root``, default the working directory)."""
     raw: dict[str, Any] = {
         "description": "Next number in a sequence",
         "baseModel": "models/gemini-1.5-flash-001-tuning",
@@ -54,7 +59,7 @@ def gated(
     model = ModelSpec.model_validate({k: v for k, v in raw.items() if v is not None})
     assert model.examples is not None
     dataset = DatasetInfo.of(model.examples, None)
-    gate = evaluation_info(model, Path.cwd())  # a file path here is absolute
+    gate = evaluation_info(model, root or Path.cwd())
     return model_inputs("tuned-models", "test", "numbers", model, dataset, evaluation=gate).to_inputs()
 
 
@@ -159,10 +164,10 @@ def test_an_evaluation_file_changed_since_the_preview_is_refused_before_any_ques
 ) -> None:
     path = tmp_path / "eval.jsonl"
     path.write_text('{"textInput": "Eighty", "output": "eighty one"}\n')
-    props = gated(str(path), 0.5)
+    props = gated("eval.jsonl", 0.5, root=tmp_path)
     path.write_text('{"textInput": "Eighty", "output": "eighty two"}\n')
     with pytest.raises(RuntimeError, match=r"eval.jsonl changed since the preview"):
-        service.lifecycle.create(props)
+        service.at(tmp_path).create(props)
     assert service.journal("GenerateContent") == []
 
 

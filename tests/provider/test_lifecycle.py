@@ -7,6 +7,7 @@ same behaviours through the real provider process are in tests/engine.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from tests.support.manual_clock import BASE_URL, ManualClock
 from tuned_models.backends.gemini.backend import GeminiBackend
 from tuned_models.gemini import ApiKeyAuth, GeminiClient, InvalidArgument
 from tuned_models.lifecycle import ModelLifecycle
-from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.datasets import DatasetInfo, examples_digest, read_examples
 from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
 from tuned_models.waiter import MAX_PAUSE, OutageTimeout, TuningFailed, WaitTimeout
@@ -64,6 +65,10 @@ class Service(ManualClock):
         self.lifecycle = ModelLifecycle(
             lambda _name: self.backend, Path.cwd(), self.log, clock=self.clock, sleep=self.sleep
         )
+
+    def at(self, root: Path) -> ModelLifecycle:
+        """A lifecycle on the same service, clock and log, for the project at ``root``."""
+        return ModelLifecycle(lambda _name: self.backend, root, self.log, clock=self.clock, sleep=self.sleep)
 
 
 @pytest.fixture
@@ -205,14 +210,20 @@ def test_a_create_whose_answer_is_lost_is_adopted_not_trained_twice() -> None:
         transport.close()
 
 
-def test_a_failed_training_raises_and_the_next_create_refuses_the_failed_attempt(service: Service) -> None:
+def test_a_failed_training_raises_and_the_next_create_deletes_it_and_trains_again(service: Service) -> None:
     service.admin.post("/_emulator/failures", json={"match": "numbers", "atPercent": 50, "message": "boom"})
     with pytest.raises(TuningFailed, match=r"numbers: tuning tunedModels/numbers-\w+ ended FAILED: boom"):
         service.lifecycle.create(inputs())
-    with pytest.raises(
-        RuntimeError, match=r"an earlier attempt, tunedModels/numbers-.*failed on the service"
-    ):
-        service.lifecycle.create(inputs())
+    service.admin.delete("/_emulator/failures").raise_for_status()
+    model_id, outs = service.lifecycle.create(inputs())
+    assert outs["state"] == "ACTIVE" and outs["name"] == f"tunedModels/{model_id}"
+    assert service.log.warnings == [
+        f"numbers: the previous attempt, tunedModels/{model_id}, FAILED (boom); "
+        "deleting it and training again"
+    ]
+    calls = [e["status"] for e in service.journal("CreateTunedModel")]
+    # Found by its name before any upload (no 409), deleted, then trained again.
+    assert calls == [200, 200] and len(service.journal("DeleteTunedModel")) == 1
 
 
 def test_the_timeout_leaves_the_model_training_and_an_update_resumes_the_wait(service: Service) -> None:
@@ -351,3 +362,15 @@ def test_an_error_that_waiting_cannot_fix_fails_at_once(service: Service) -> Non
     with pytest.raises(InvalidArgument):
         service.lifecycle.create(inputs())
     assert service.sleeps == [] and failures(service) == []
+
+
+def test_a_dataset_changed_after_check_is_refused_at_create(service: Service, tmp_path: Path) -> None:
+    path = tmp_path / "numbers.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in NUMBER_EXAMPLES))
+    spec = {k: v for k, v in inputs().items() if k != "examples"}
+    spec["dataset"] = "numbers.jsonl"
+    spec["datasetDigest"] = examples_digest(read_examples(path))
+    path.write_text(path.read_text() + json.dumps({"textInput": "x", "output": "y"}) + "\n")
+    with pytest.raises(RuntimeError, match="changed since the preview"):
+        service.at(tmp_path).create(spec)
+    assert service.journal("CreateTunedModel") == []

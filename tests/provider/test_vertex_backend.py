@@ -23,6 +23,8 @@ from tests.support.vertex import BUCKET, LOCATION, PROJECT, TOKEN, vertex_inputs
 from tuned_models.backends.vertex.backend import VertexBackend
 from tuned_models.lifecycle import ModelLifecycle
 from tuned_models.model.desired import ModelInputs
+from tuned_models.model.ids import stack_tag
+from tuned_models.model.planner import Action, decide_unrecorded
 from tuned_models.model.state import ModelState
 from tuned_models.rest.core import DEFAULT_RETRY
 from tuned_models.vertex.auth import AccessTokenAuth
@@ -123,17 +125,78 @@ def test_a_model_is_found_by_its_deterministic_id_and_listed_by_its_stack(vertex
     found = vertex.backend.find(model_id)
     assert found is not None and found.name == outputs["name"] and found.state is ModelState.ACTIVE
     inputs = ModelInputs.model_validate(_inputs(vertex))
-    tag = inputs.model_id.split("-")[-1][:4]
+    tag = stack_tag(inputs.project, inputs.stack)
     assert [m.name for m in vertex.backend.list_models(tag)] == [outputs["name"]]
-    assert list(vertex.backend.list_models("ffff")) == []
+    assert list(vertex.backend.list_models("ffffffff")) == []
 
 
 def test_a_job_whose_products_are_all_gone_is_no_longer_listed(vertex: Vertex) -> None:
     model_id, outputs = vertex.lifecycle.create(_inputs(vertex))
     vertex.lifecycle.delete(model_id, outputs)
     assert vertex.backend.find(outputs["name"]) is not None  # the job stays, FAILED in our terms
-    tag = model_id.split("-")[-1][:4]
-    assert list(vertex.backend.list_models(tag)) == []
+    inputs = ModelInputs.model_validate(_inputs(vertex))
+    assert list(vertex.backend.list_models(stack_tag(inputs.project, inputs.stack))) == []
+
+
+def _jobs(vertex: Vertex, model_id: str) -> list[dict[str, Any]]:
+    """The tuning jobs carrying ``model_id`` (its identity label), oldest first."""
+    r = vertex.get(f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs")
+    jobs = [
+        j for j in r.json().get("tuningJobs", []) if j.get("labels", {}).get("tuned_models_id") == model_id
+    ]
+    return sorted(jobs, key=lambda j: str(j["createTime"]))
+
+
+def test_a_failed_attempt_is_replaced_by_a_new_job_and_said_so_with_the_services_message(
+    vertex: Vertex,
+) -> None:
+    """The submit contract (backends/base.py), as the Gemini backend keeps it: an earlier attempt
+    under the same id that FAILED is replaced; the log says so with the service's message; the
+    planner says the same before the up (decide_unrecorded)."""
+    fault = {"match": "tuned_models_resource=tickets", "atPercent": 50, "message": "Dataset rejected."}
+    vertex.admin.post("/_emulator/failures", json=fault).raise_for_status()
+    inputs = _inputs(vertex)
+    with pytest.raises(RuntimeError, match=r"Dataset rejected\."):
+        vertex.lifecycle.create(inputs)
+    vertex.admin.delete("/_emulator/failures").raise_for_status()
+    desired = ModelInputs.model_validate(inputs).desired()
+    failed = vertex.backend.find(desired.model_id)
+    assert failed is not None and failed.state is ModelState.FAILED
+    decision = decide_unrecorded(failed, None, desired)
+    assert (decision.action, decision.delete_before_replace) == (Action.REPLACE, True)
+    assert decision.note.startswith(
+        "the previous attempt FAILED (Dataset rejected.); it will be deleted (its endpoints and its "
+        "model; the tuning job stays, as Vertex AI keeps every job) and trained again"
+    )
+    model_id, outputs = vertex.lifecycle.create(inputs)
+    assert outputs["state"] == "ACTIVE" and outputs["name"] != failed.name
+    assert [j["state"] for j in _jobs(vertex, model_id)] == ["JOB_STATE_FAILED", "JOB_STATE_SUCCEEDED"]
+    [warning] = vertex.log.warnings
+    assert warning == (
+        f"tickets: the previous attempt, {failed.name}, FAILED (Dataset rejected.); "
+        "deleting what it left and training again"
+    )
+
+
+def test_an_attempt_whose_endpoint_was_deleted_is_replaced_and_its_model_deleted(vertex: Vertex) -> None:
+    """A succeeded job whose endpoint is gone reads FAILED; the next create (Pulumi recorded
+    nothing: its state was lost) deletes the model it left and trains a new job."""
+    inputs = _inputs(vertex)
+    model_id, outputs = vertex.lifecycle.create(inputs)
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    for deployed in vertex.get(outputs["endpoint"]).json()["deployedModels"]:
+        undeploy = {"deployedModelId": deployed["id"]}
+        vertex.admin.post(f"/v1/{outputs['endpoint']}:undeployModel", json=undeploy, headers=headers)
+    vertex.admin.delete(f"/v1/{outputs['endpoint']}", headers=headers).raise_for_status()
+    spent = vertex.backend.find(model_id)
+    assert spent is not None and spent.state is ModelState.FAILED
+    assert spent.progress is not None and "was deleted" in str(spent.progress.error)
+    _, again = vertex.lifecycle.create(inputs)
+    assert again["state"] == "ACTIVE" and again["name"] != outputs["name"]
+    assert vertex.get(outputs["model"].partition("@")[0]).status_code == 404
+    assert vertex.log.warnings[0].startswith(
+        f"tickets: the previous attempt, {outputs['name']}, SUCCEEDED (its"
+    )
 
 
 def test_a_refused_delete_is_reported_with_what_is_left(vertex: Vertex) -> None:

@@ -17,7 +17,7 @@ from tuned_models.model.evaluation import Answer, Gate, judge
 from tuned_models.model.scoring import Metric
 from tuned_models.model.spec import ModelSpec
 from tuned_models.model.state import LiveModel, LossPoint, ModelState
-from tuned_models.recorded import LastUpdate
+from tuned_models.stack.state import LastUpdate
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 GATE = Gate(Metric.EXACT_MATCH, 0.7, "sha256:" + "e" * 64)

@@ -524,3 +524,56 @@ def test_an_endpoint_without_a_host_is_an_error() -> None:
     assert line.startswith(
         f"{SOURCE}:tuned-models:endpoint: expected 'embedded' or an http(s) URL, got 'http://:80'"
     )
+
+
+# -- tunedModelSource by resource name ------------------------------------------------------------
+
+
+def _source_stack(models: dict[str, Any]) -> LoadedStack:
+    return _parse({"tuned-models:defaults": {"baseModel": BASE}, "tuned-models:models": models})
+
+
+def test_a_source_reference_names_a_model_of_the_stack() -> None:
+    examples = [{"textInput": f"in {i}", "output": f"out {i}"} for i in range(20)]
+    ok = _source_stack(
+        {
+            "child": {"baseModel": None, "tunedModelSource": {"model": "base"}, "examples": examples},
+            "base": {"examples": examples},
+        }
+    )
+    assert ok.ok, _lines(ok)
+    assert ok.models["child"].tunedModelSource is not None
+    assert ok.models["child"].tunedModelSource.model == "base"
+    unknown = _source_stack(
+        {
+            "child": {"baseModel": None, "tunedModelSource": {"model": "bsae"}, "examples": examples},
+            "base": {"examples": examples},
+        }
+    )
+    assert _lines(unknown) == [
+        f"{SOURCE}:child:tunedModelSource.model: no model named 'bsae' in this stack; did you mean 'base'?"
+    ]
+    itself = _source_stack(
+        {"a": {"baseModel": None, "tunedModelSource": {"model": "a"}, "examples": examples}}
+    )
+    assert _lines(itself) == [f"{SOURCE}:a:tunedModelSource.model: a model cannot be tuned from itself"]
+    cycle = _source_stack(
+        {
+            "a": {"baseModel": None, "tunedModelSource": {"model": "b"}, "examples": examples},
+            "b": {"examples": examples, "dependsOn": ["a"]},
+        }
+    )
+    assert _lines(cycle) == [f"{SOURCE}:a:dependsOn: dependency cycle: a -> b -> a"]
+    both = _source_stack(
+        {
+            "a": {
+                "baseModel": None,
+                "tunedModelSource": {"model": "b", "tunedModel": "tunedModels/x"},
+                "examples": examples,
+            }
+        }
+    )
+    assert _lines(both) == [
+        f"{SOURCE}:a:tunedModelSource: declare one of tunedModel (tunedModels/<id>) "
+        "or model (a model of this stack)"
+    ]

@@ -15,7 +15,6 @@ from tests.support.harness import PROJECT_ROOT, PROVIDER_KEY
 from tuned_models.backends import checks_for, fields_for
 from tuned_models.backends.checks import DatasetRole, check_model
 from tuned_models.config import Connection, VertexSettings
-from tuned_models.model.datasets import evaluation_info
 from tuned_models.model.desired import model_inputs
 from tuned_models.model.spec import ModelSpec
 
@@ -75,7 +74,7 @@ def vertex_inputs(
         checked.datasets.get(DatasetRole.TRAINING),
         backend="vertex",
         validation=checked.datasets.get(DatasetRole.VALIDATION),
-        evaluation=evaluation_info(model, root),
+        evaluation=checked.evaluation,
     )
     return {**inputs.to_inputs(), PROVIDER_KEY: PROVIDER}
 

@@ -128,13 +128,19 @@ class Backend(Protocol):
         ...
 
     def submit(self, inputs: ModelInputs, root: Path, log: Log) -> Submission:
-        """Start training ``inputs`` under its deterministic id, exactly once: when an earlier
-        ``up`` already submitted it, adopt that submission (``earlier``) instead. Otherwise read
-        its datasets (under the project ``root``), check they are the ones the preview saw (the
-        inputs' digests), and submit.
+        """Start training ``inputs`` under its deterministic id, exactly once. An earlier
+        submission under that id (the same id, so certainly this stack's own) is looked up
+        first, before any dataset is read or sent: ACTIVE (trained by an ``up`` that did not
+        record it: interrupted, or its quality gate failed) or still training, it is adopted
+        (``earlier``: the lifecycle waits for it and runs the gate, no second training); FAILED
+        (or cancelled, or what it made deleted since), what is left of it is removed, said so on
+        ``log`` (with the service's message), and it is submitted again. To submit, the backend
+        reads its datasets under the project ``root`` and checks they are the ones the preview
+        saw (the inputs' digests). :func:`tuned_models.model.planner.decide_unrecorded` says the
+        same in ``plan``.
 
         Raises RuntimeError with a message for the user when the service refuses (an unknown
-        base model, an earlier attempt that failed) or a dataset changed since the preview."""
+        base model) or a dataset changed since the preview."""
         ...
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> Tracker:
@@ -143,8 +149,9 @@ class Backend(Protocol):
         ...
 
     def progress(self, model: LiveModel) -> Progress | None:
-        """Where the training of ``model`` is now (a running one asked from the service), or
-        None when nothing is known."""
+        """Where the training of ``model`` is now (a running one asked from the service; for a
+        FAILED one, ``error`` carries the service's message when it keeps one), or None when
+        nothing is known."""
         ...
 
     def update(self, name: str, fields: Mapping[str, Any]) -> LiveModel:

@@ -1,4 +1,5 @@
-"""The ``tuned-models`` command: ``validate``, ``plan``, ``status``, ``report`` and ``emulator``.
+"""The ``tuned-models`` command: ``validate``, ``plan``, ``status``, ``prune``, ``report`` and
+``emulator``.
 
 Contract:
 
@@ -10,10 +11,13 @@ Contract:
   (``stacks/Pulumi.dev.yaml: 3 models, 0 errors, 1 warning``), all on stdout. It exits 1 when
   any stack has an error, else 0. ``--format json`` prints one JSON document instead. Text that
   cannot be written as UTF-8 (a lone surrogate in a model name) is printed escaped (``\\ud800``).
-- ``validate``, ``plan``, ``status`` and ``report`` live in :mod:`.validate`, :mod:`.plan`,
-  :mod:`.status` and :mod:`.report`; all but ``validate`` (which need the API client, and
-  ``report`` its charting library) are imported when the command runs, so ``validate`` stays
-  offline and light.
+- ``validate``, ``plan``, ``status``, ``prune`` and ``report`` live in :mod:`.validate`,
+  :mod:`.plan`, :mod:`.status`, :mod:`.prune` and :mod:`.report`; those that read the service
+  (which need the API client, and ``report`` its charting library) are imported when the
+  command runs, so ``validate`` stays offline and light. They read the stack's Pulumi state by
+  one set of rules (``--state FILE``, ``--no-state``, else the Pulumi CLI when it can:
+  :func:`tuned_models.stack.state.read_state`). The JSON output of all but ``report`` shares one
+  versioned shape (:mod:`.output`).
 - ``emulator`` hands its arguments to the ``cli`` entry point of the ``tuned_models.embedded``
   group (the emulator's server); this package never imports :mod:`tuned_models_emulator`.
 """
@@ -39,13 +43,14 @@ _EXIT_UNAVAILABLE = 2
 _VALIDATE_HELP = f"""\
 Check stack files offline: no credentials, no network, no Pulumi CLI.
 
-Checks the schema of every model (defaults merged under it), that every dataset file exists
-inside the project, parses and is at most 4 MB, that each example has a non-empty input of at
-most 40,000 and an output of at most 5,000 characters, that names and ids fit the API's
-patterns, and that dependsOn names models of the same stack. Fewer than 20 examples, or
-duplicate examples, are warnings. A vertex stack (tuned-models:backend: vertex) is held to what
-Vertex AI refuses instead: its keys only, base model ids, the adapter sizes each base model
-takes, label rules, contents JSONL of at most 1 GB, validation sets of at most 5,000 examples.
+Checks the schema of every model (defaults merged under it), that every dataset file (and each
+quality gate's examples file) exists inside the project, parses and is at most 4 MB, that each
+example has a non-empty input of at most 40,000 and an output of at most 5,000 characters, that
+names and ids fit the API's patterns, and that dependsOn names models of the same stack. Fewer
+than 20 training examples, or duplicate examples, are warnings. A vertex stack
+(tuned-models:backend: vertex) is held to what Vertex AI refuses instead: its keys only, base
+model ids, the adapter sizes each base model takes, label rules, contents JSONL of at most 1 GB,
+validation sets of at most 5,000 examples.
 
 Output: one line per problem, file:model:key: message (empty parts left out; warnings read
 file:model:key: warning: message), then a summary line per stack. Exit 1 if any error, else 0.
@@ -57,31 +62,52 @@ examples:
 """
 
 _PLAN_HELP = f"""\
-Show what `pulumi up` would do to a stack's tuned models: create, replace (retrain), update in
-place, delete, or nothing, and why. Reads the service with the stack's credentials.
+Show exactly what `pulumi up` will do to a stack's tuned models and their sharing: create,
+adopt, retrain, update in place, re-evaluate (a changed quality gate), delete, or nothing, and
+why. Reads the stack's Pulumi state (--state FILE, else `pulumi stack export` when a Pulumi CLI
+is reachable and a backend chosen) and the service (with GOOGLE_API_KEY / GEMINI_API_KEY or
+application default credentials). Without state the plan is partial: deletes cannot be known,
+and it says so.
+
+exit codes: 0 success (with --detailed-exitcode: no changes), 2 changes (--detailed-exitcode),
+1 error.
 
 examples:
   {_PROG} plan --stack dev
-  {_PROG} plan --stack prod --format json
+  {_PROG} plan --stack prod --format json --detailed-exitcode
+  pulumi stack export --stack prod > prod.state.json && {_PROG} plan --stack prod --state prod.state.json
 """
 
 _STATUS_HELP = f"""\
-Show the tuned models of a stack as the service has them: state, progress, id, permissions.
+Show the tuned models of a stack as the service has them: state, progress, age, and the quality
+gate's score Pulumi recorded (GATE; "not serving": trained, but not what Pulumi records). The
+stack's models are those its Pulumi state records and those carrying a declared model's exact id.
 
 examples:
   {_PROG} status --stack local
   {_PROG} status --stack prod --format json
 """
 
+_PRUNE_HELP = f"""\
+Delete the stack's FAILED attempts that nothing else removes: models with the stack's tag that
+FAILED, are not in its Pulumi state and are no declared model's exact id (a training that failed
+during `pulumi up`, for a model since removed or changed). Needs the stack's state. Without
+--yes, only lists them.
+
+examples:
+  {_PROG} prune --stack dev
+  {_PROG} prune --stack dev --yes
+"""
+
 _REPORT_HELP = f"""\
 Write one self-contained HTML page about a stack's models: state, base model, hyperparameters,
 dataset digest and example count, the loss curve by step and epoch, the quality gate's score
 against minScore with the worst examples, and what the last `pulumi up` changed. Reads the stack
-file, the service (the stack's credentials, as plan and status) and Pulumi's state with the
-Pulumi CLI when it can (`. scripts/pulumi-env.sh` puts it on PATH); says what it could not read.
-A model trained but not serving (its gate failed) is evaluated against the declared gate
-(generateContent only) unless --no-evaluate. Prints the page's path. Needs matplotlib
-(pip install 'tuned-models[report]').
+file, the service (the stack's credentials, as plan and status) and the stack's Pulumi state and
+history as plan does (--state FILE, --no-state, else the Pulumi CLI when it can); says what it
+could not read. A model trained but not serving (its gate failed) is evaluated against the
+declared gate (generateContent only) unless --no-evaluate. Prints the page's path. Needs
+matplotlib (pip install 'tuned-models[report]').
 
 examples:
   {_PROG} report --stack local                      # .tuned-models/report-local.html
@@ -121,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     _project_root_argument(validate)
     validate.set_defaults(handler=run_validate)
 
-    _service_command(
+    plan = _service_command(
         commands,
         "plan",
         "show what `pulumi up` would change",
@@ -131,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         formats=("markdown", "json"),
         format_help="markdown (default, for a pull request comment) or json",
     )
+    _detailed_exitcode(plan, "exit 2 when `pulumi up` would change something, 0 when not")
     _service_command(
         commands,
         "status",
@@ -141,9 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
         formats=("table", "json"),
         format_help="table (default) or json",
     )
+    prune = _service_command(
+        commands,
+        "prune",
+        "delete a stack's FAILED attempts nothing else removes",
+        _PRUNE_HELP,
+        "the stack to prune",
+        _run_prune,
+        formats=("text", "json"),
+        format_help="text (default) or json",
+    )
+    prune.add_argument("--yes", action="store_true", help="delete them (default: only list them)")
+    _detailed_exitcode(prune, "exit 2 when there is something to delete (or was deleted), 0 when not")
 
     report = _command(commands, "report", "write an HTML page about a stack's models", _REPORT_HELP)
     report.add_argument("--stack", metavar="NAME", required=True, help="the stack to report on")
+    add_state_arguments(report)
     report.add_argument(
         "--out",
         metavar="PATH",
@@ -199,13 +239,38 @@ def _service_command(
     *,
     formats: tuple[str, str],
     format_help: str,
-) -> None:
-    """A command that reads the service: ``--stack`` (required), ``--format``, ``--project-root``."""
+) -> argparse.ArgumentParser:
+    """A command that reads the service: ``--stack`` (required), ``--format``, ``--state`` or
+    ``--no-state``, ``--project-root``."""
     parser = _command(commands, name, summary, description)
     parser.add_argument("--stack", metavar="NAME", required=True, help=stack_help)
     parser.add_argument("--format", choices=formats, default=formats[0], help=format_help)
+    add_state_arguments(parser)
     _project_root_argument(parser)
     parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_state_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--state FILE`` and ``--no-state``, shared by the commands that read a stack's state."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--state",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="the stack's state as `pulumi stack export --stack NAME` wrote it "
+        "(default: ask the Pulumi CLI when one is reachable)",
+    )
+    which.add_argument(
+        "--no-state",
+        action="store_true",
+        help="do not read the stack's state (a partial plan: deletes cannot be known)",
+    )
+
+
+def _detailed_exitcode(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--detailed-exitcode", action="store_true", help=text + " (1: error)")
 
 
 def _project_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -219,7 +284,7 @@ def _project_root_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# -- plan, status, report (imported when they run: they need the API client) -------------------
+# -- plan, status, prune, report (imported when they run: they need the API client) -------------
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -232,6 +297,12 @@ def _run_status(args: argparse.Namespace) -> int:
     from tuned_models.cli.status import run_status
 
     return run_status(args)
+
+
+def _run_prune(args: argparse.Namespace) -> int:
+    from tuned_models.cli.prune import run_prune
+
+    return run_prune(args)
 
 
 def _run_report(args: argparse.Namespace) -> int:

@@ -10,11 +10,13 @@ at the end.
 Where each fact comes from:
 
 - the stack file (validated as ``validate`` does): what is declared;
-- the service (the stack's backend, found by the deterministic ids as ``status`` finds them):
-  state, resolved hyperparameters, loss curves;
-- Pulumi's state (:mod:`tuned_models.recorded`, through the Pulumi CLI): which model serves, the
-  gate's recorded outcome, ``lastChange`` and the last update's time and counts. When the state
-  cannot be read the page says why, and shows what the service alone tells.
+- the service (the stack's backend; the stack's models found as ``status`` finds them:
+  :meth:`tuned_models.discovery.StackView.stack_models`): state, resolved hyperparameters, loss
+  curves;
+- the stack's Pulumi state and history (:mod:`tuned_models.stack.state`, by the rules every
+  command follows: ``--state FILE``, ``--no-state``, else the Pulumi CLI): which model serves,
+  the gate's recorded outcome, ``lastChange`` and the last update's time and counts. When the
+  state cannot be read the page says why, and shows what the service alone tells.
 
 A model on the service under the id the spec wants but not recorded by Pulumi (it failed its gate,
 or its ``up`` was interrupted) is evaluated against the declared gate by this command (read-only:
@@ -28,24 +30,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tuned_models.backends.base import Backend
-from tuned_models.cli.frame import run_against_service
-from tuned_models.discovery import find_stack_models
+from tuned_models.cli.frame import Context, ProgressLog, run_against_service
+from tuned_models.discovery import StackModel
 from tuned_models.gate import evaluate
 from tuned_models.model.datasets import DatasetInfo
-from tuned_models.model.desired import ModelInputs, model_inputs
+from tuned_models.model.desired import ModelInputs
 from tuned_models.model.evaluation import Gate, GateResult
+from tuned_models.model.planner import GATE_FIELD
 from tuned_models.model.spec import ModelSpec
 from tuned_models.model.state import LiveModel, ModelState
-from tuned_models.project import STATE_DIR_NAME, find_project_root
-from tuned_models.recorded import LastUpdate, Recorded, read_recorded
-from tuned_models.stack import LoadedStack
+from tuned_models.project import STATE_DIR_NAME
+from tuned_models.stack.state import LastUpdate
 
 __all__ = ["ModelReport", "StackReport", "Version", "build_report", "default_out", "run_report"]
 
@@ -99,19 +101,6 @@ class StackReport:
     state_note: str | None
 
 
-class _Quiet:
-    """A log for the report's own evaluations: progress lines on stderr."""
-
-    def __init__(self, progress: Callable[[str], None]) -> None:
-        self._progress = progress
-
-    def info(self, message: str) -> None:
-        self._progress(message)
-
-    def warn(self, message: str) -> None:
-        self._progress(f"warning: {message}")
-
-
 def _last_change_time(recorded: dict[str, Any]) -> datetime | None:
     change = recorded.get("lastChange")
     when = change.get("time") if isinstance(change, dict) else None
@@ -123,64 +112,51 @@ def _last_change_time(recorded: dict[str, Any]) -> datetime | None:
 
 def _version(
     backend: Backend,
-    resource: str,
-    model: LiveModel,
-    recorded: Recorded,
+    found: StackModel,
+    recorded: Mapping[str, Any],
     inputs: ModelInputs | None,
     root: Path,
     progress: Callable[[str], None],
     evaluate_unrecorded: bool,
 ) -> Version:
-    serving = recorded.in_state(resource, model.name)
-    if serving:
-        result = GateResult.from_output(recorded.models[resource].get("evaluation"))
+    model = found.model
+    if found.serving:
+        result = GateResult.from_output(recorded.get(GATE_FIELD))
         return Version(model, True, result, "recorded by `pulumi up`" if result else "")
     wanted = inputs is not None and inputs.gate is not None and model.model_id == inputs.model_id
-    if serving is False and wanted and evaluate_unrecorded and model.state is ModelState.ACTIVE:
+    if found.serving is False and wanted and evaluate_unrecorded and model.state is ModelState.ACTIVE:
         assert inputs is not None
-        result = evaluate(backend, model.name, inputs, root, _Quiet(progress))
+        result = evaluate(backend, model.name, inputs, root, ProgressLog(progress))
         return Version(model, False, result, "evaluated by this report (Pulumi has not recorded this model)")
-    return Version(model, serving)
+    return Version(model, found.serving)
 
 
 def build_report(
-    project: str,
-    stack: LoadedStack,
-    backend: Backend,
+    ctx: Context,
     progress: Callable[[str], None],
     *,
-    root: Path,
-    recorded: Recorded,
     evaluate_unrecorded: bool = True,
     now: datetime | None = None,
 ) -> StackReport:
     """The report's data: the stack file, the service and Pulumi's state (see the module doc)."""
-    live = find_stack_models(backend, project, stack, progress)
-    found = {
-        r: sorted(ms, key=lambda m: m.create_time or datetime.min.replace(tzinfo=UTC))
-        for r, ms in live.by_resource.items()
-    }
-    for resource, adopted in live.adopted.items():
-        found.setdefault(resource, []).insert(0, adopted)
-    last_update = recorded.last_update
+    stack, view = ctx.stack, ctx.view
+    state = view.state
+    declared = ctx.declared_inputs()
+    found = view.stack_models(
+        {n: (declared[n].desired() if n in declared else None) for n in stack.models}, progress
+    )
+    last_update = state.last_update if state is not None else None
 
     def report(name: str, spec: ModelSpec | None) -> ModelReport:
-        inputs = None
-        if spec is not None:
-            inputs = model_inputs(
-                project,
-                stack.name,
-                name,
-                spec,
-                stack.datasets.get(name),
-                backend=stack.connection.backend,
-                evaluation=stack.evaluations.get(name),
-            )
-        versions = tuple(
-            _version(backend, name, m, recorded, inputs, root, progress, evaluate_unrecorded)
-            for m in found.get(name, [])
+        inputs = declared.get(name) if spec is not None else None
+        outputs = dict(state.outputs_of(name)) if state is not None else {}
+        by_age = sorted(
+            found.get(name, []), key=lambda m: m.model.create_time or datetime.min.replace(tzinfo=UTC)
         )
-        outputs = dict(recorded.models.get(name) or {})
+        versions = tuple(
+            _version(view.backend, m, outputs, inputs, ctx.root, progress, evaluate_unrecorded)
+            for m in by_age
+        )
         changed = None
         if last_update is not None and outputs:
             changed = last_update.covers(_last_change_time(outputs))
@@ -194,18 +170,16 @@ def build_report(
             changed,
         )
 
-    models = tuple(report(name, spec) for name, spec in stack.models.items())
-    undeclared = tuple(report(name, None) for name in sorted(set(found) - set(stack.models)))
     return StackReport(
-        project=project,
+        project=ctx.project,
         stack=stack.name,
         file=stack.path,
         backend=stack.connection.backend,
         generated=now or datetime.now(UTC),
-        models=models,
-        undeclared=undeclared,
+        models=tuple(report(name, spec) for name, spec in stack.models.items()),
+        undeclared=tuple(report(name, None) for name in found if name not in stack.models),
         last_update=last_update,
-        state_note=recorded.unavailable,
+        state_note=view.state_note if state is None else None,
     )
 
 
@@ -225,29 +199,18 @@ def run_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return _EXIT_UNAVAILABLE
-    root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
-
-    def work(
-        project: str, stack: LoadedStack, backend: Backend, progress: Callable[[str], None]
-    ) -> StackReport:
-        progress(f"reading Pulumi's state of stack {stack.name} ...")
-        recorded = read_recorded(root, stack.name)
-        if recorded.unavailable:
-            progress(f"Pulumi state not read: {recorded.unavailable}")
-        return build_report(
-            project,
-            stack,
-            backend,
-            progress,
-            root=root,
-            recorded=recorded,
-            evaluate_unrecorded=not args.no_evaluate,
-        )
-
-    result = run_against_service(args, "report", work)
-    if result is None:
-        return 1
-    _, data = result
+    outcome = run_against_service(
+        args,
+        "report",
+        lambda ctx, progress: (
+            ctx.root,
+            build_report(ctx, progress, evaluate_unrecorded=not args.no_evaluate),
+        ),
+        history=True,
+    )
+    if isinstance(outcome, int):
+        return outcome
+    _, (root, data) = outcome
     out = Path(args.out) if args.out else default_out(root, args.stack)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(data), encoding="utf-8")

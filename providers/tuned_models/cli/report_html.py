@@ -252,6 +252,10 @@ def _facts(model: ModelReport) -> str:
     rows: list[tuple[str, str]] = []
     if version is not None:
         rows.append(("tuned model", _code(version.model.name)))
+        deployment = version.model.deployment
+        if deployment is not None:
+            rows.append(("model version", _code(deployment.model or "-")))
+            rows.append(("endpoint", _code(deployment.endpoint or "-")))
     if spec is not None:
         base = spec.baseModel or (spec.tunedModelSource.tunedModel if spec.tunedModelSource else None)
         rows.append(("base model", _code(base or "-")))
@@ -400,9 +404,8 @@ def render(report: StackReport) -> str:
     note = ""
     if report.state_note:
         note = (
-            '<p class="note"><strong>Pulumi state not read</strong>: '
-            f"{escape(report.state_note)}. Which model serves, the recorded gate scores and the last "
-            "changes are not shown.</p>"
+            f'<p class="note"><strong>{escape(report.state_note)}</strong>. Which model serves, the '
+            "recorded gate scores and the last changes are not shown.</p>"
         )
     unrecorded = [
         v for m in everything for v in m.versions if v.serving is False and v.model.state is ModelState.ACTIVE

@@ -1,32 +1,35 @@
 """``tuned-models status --stack NAME``: the stack's models on the service, as a table or JSON.
 
-One row per model of the stack found on the service (and one per declared model not found):
-state, percent done, step and epoch, the latest mean loss, age, and its quality gate. Progress
-comes from the backend (:meth:`~tuned_models.backends.base.Backend.progress`): the running
-training while a model is CREATING, what the model records otherwise. The gate's score is
-recorded by ``pulumi up`` in Pulumi state, not on the service: it is read with the Pulumi CLI
-when it can be (:mod:`tuned_models.recorded`); a model on the service that Pulumi has not
-recorded is "not serving" (trained, then its gate failed, or its ``up`` was interrupted).
-Read-only.
+The stack's models are those its Pulumi state records and those carrying the exact
+deterministic id of a declared model (see :mod:`tuned_models.cli.plan`); one row per model found
+(and one per declared model not found): state, percent done, step and epoch, the latest mean
+loss, age, its quality gate, and (``deployment``, vertex) its tuning job, Model Registry model
+version and endpoint. Models that only carry the stack's tag are listed after the table, never
+as rows. Progress comes from the backend
+(:meth:`~tuned_models.backends.base.Backend.progress`): the running training while a model is
+CREATING, what the model records otherwise.
+
+The gate's score is recorded by ``pulumi up`` in the stack's state, not on the service
+(:mod:`tuned_models.stack.state`): a row's ``serving`` says whether the model is the one the
+state records for its resource (None without state), and ``evaluation`` is that record's
+``{metric, score, minScore, passed}``. A model under a declared id that the state does not record
+is "not serving" (trained, then its gate failed, or its ``up`` was interrupted). Read-only.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from tuned_models.backends.base import Backend
-from tuned_models.cli.frame import run_command
-from tuned_models.discovery import find_stack_models
+from tuned_models.cli.frame import Context, StackEntry, run_command
+from tuned_models.discovery import ManagedBy, OtherModel
 from tuned_models.model.evaluation import GateResult
+from tuned_models.model.planner import GATE_FIELD
 from tuned_models.model.state import LiveModel, iso_z
-from tuned_models.project import find_project_root
-from tuned_models.recorded import Recorded, read_recorded
-from tuned_models.stack import LoadedStack
 
 COLUMNS = ("MODEL", "TUNED MODEL", "STATE", "DONE", "STEP", "EPOCH", "LOSS", "AGE", "GATE")
 
@@ -41,10 +44,10 @@ def _age(created: datetime | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def gate_cell(serving: bool | None, record: Any) -> dict[str, Any] | None:
-    """The ``evaluation`` of a status row: the recorded gate's ``{metric, score, minScore,
-    passed}``, or None when none is recorded (or the model is not the one Pulumi records)."""
-    result = GateResult.from_output(record) if serving else None
+def gate_cell(record: Any) -> dict[str, Any] | None:
+    """The ``evaluation`` of a status row: a recorded gate's ``{metric, score, minScore,
+    passed}``, or None when none is recorded."""
+    result = GateResult.from_output(record)
     if result is None:
         return None
     return {
@@ -56,12 +59,16 @@ def gate_cell(serving: bool | None, record: Any) -> dict[str, Any] | None:
 
 
 def model_row(
-    backend: Backend, resource: str, model: LiveModel, now: datetime, recorded: Recorded | None = None
+    backend: Backend,
+    resource: str,
+    model: LiveModel,
+    now: datetime,
+    serving: bool | None = None,
+    gate: Any = None,
 ) -> dict[str, Any]:
-    """One row of the status table for a live model (``recorded``: Pulumi's state, if read)."""
+    """One row of the status table for a live model: ``serving``, whether the stack's state
+    records it (None: not read); ``gate``, the ``evaluation`` output recorded for it."""
     progress = backend.progress(model)
-    serving = recorded.in_state(resource, model.name) if recorded else None
-    outputs = recorded.models.get(resource, {}) if recorded else {}
     return {
         "model": resource,
         "tunedModel": model.name,
@@ -75,49 +82,69 @@ def model_row(
         "createTime": iso_z(model.create_time),
         "age": _age(model.create_time, now),
         "serving": serving,
-        "evaluation": gate_cell(serving, outputs.get("evaluation")),
+        "evaluation": gate_cell(gate),
+        "deployment": model.deployment.to_json() if model.deployment else None,
     }
 
 
-def build_status(
-    project: str,
-    stack: LoadedStack,
-    backend: Backend,
-    progress: Callable[[str], None],
-    now: datetime | None = None,
-    recorded: Recorded | None = None,
-) -> list[dict[str, Any]]:
-    """The status rows, in stack-file order, then models no longer declared."""
+@dataclass
+class StackStatus(StackEntry):
+    """The rows of one stack: its models (the state's, and declared ids), then models that
+    carry its tag but that it does not manage (``others``, never counted as its own)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    others: list[OtherModel] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.entry_json(),
+            "models": self.rows,
+            "otherModels": [o.to_json() for o in self.others],
+        }
+
+
+def _missing(resource: str, why: str) -> dict[str, Any]:
+    return {
+        "model": resource,
+        "tunedModel": None,
+        "state": "NOT CREATED",
+        "percent": None,
+        "step": 0,
+        "totalSteps": None,
+        "epoch": 0,
+        "epochs": None,
+        "meanLoss": None,
+        "createTime": None,
+        "age": "-",
+        "serving": None,
+        "evaluation": None,
+        "deployment": None,
+        "managedBy": why,
+    }
+
+
+def build_status(ctx: Context, progress: Callable[[str], None], now: datetime | None = None) -> StackStatus:
+    """The status of the stack ``ctx`` names: for each declared model, the model its state
+    records and the one carrying its exact deterministic id (when they differ, both); then the
+    state's models the file no longer declares. Models with only the stack's tag are listed
+    apart (``others``)."""
     now = now or datetime.now(UTC)
-    live = find_stack_models(backend, project, stack, progress)
-    rows: list[dict[str, Any]] = []
-    found = {r: list(ms) for r, ms in live.by_resource.items()}
-    for r, m in live.adopted.items():
-        found.setdefault(r, []).insert(0, m)
-    names = list(stack.models) + sorted(set(found) - set(stack.models))
-    for i, name in enumerate(names, start=1):
-        progress(f"reading {name} ({i}/{len(names)}) ...")
-        models = found.get(name, [])
-        if not models:
-            rows.append(
-                {
-                    "model": name,
-                    "tunedModel": None,
-                    "state": "NOT CREATED",
-                    "percent": None,
-                    "step": 0,
-                    "totalSteps": None,
-                    "epoch": 0,
-                    "epochs": None,
-                    "meanLoss": None,
-                    "createTime": None,
-                    "age": "-",
-                    "serving": None,
-                    "evaluation": None,
-                }
-            )
-        rows.extend(model_row(backend, name, m, now, recorded) for m in models)
-    return rows
+    view, stack = ctx.view, ctx.stack
+    state = view.state
+    desired = ctx.declared_inputs()
+    result = StackStatus(**StackEntry.fields_of(ctx))
+    shown: set[str] = set()
+    declared = {n: (desired[n].desired() if n in desired else None) for n in stack.models}
+    for name, models in view.stack_models(declared, progress).items():
+        if not models and name in stack.models:
+            result.rows.append(_missing(name, ManagedBy.DECLARED_ID.value))
+        for found in models:
+            shown.add(found.model.name)
+            gate = state.outputs_of(name).get(GATE_FIELD) if state is not None and found.serving else None
+            row = model_row(view.backend, name, found.model, now, found.serving, gate)
+            result.rows.append({**row, "managedBy": found.managed_by.value})
+    result.others = view.others(shown)
+    return result
 
 
 def _gate_text(r: dict[str, Any]) -> str:
@@ -130,8 +157,9 @@ def _gate_text(r: dict[str, Any]) -> str:
     return f"{gate['metric']} {gate['score']:.4g}{sign}{gate['minScore']:g}"
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
-    """A fixed-width text table."""
+def render_table(status: StackStatus) -> str:
+    """A fixed-width text table, then a line per model with the stack's tag that it does not manage."""
+    rows = status.rows
 
     def cells(r: dict[str, Any]) -> list[str]:
         step = f"{r['step']}/{r['totalSteps']}" if r["totalSteps"] else "-"
@@ -150,24 +178,17 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
     table = [list(COLUMNS), *(cells(r) for r in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    return (
-        "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table)
-        + "\n"
-    )
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    for other in status.others:
+        lines.append(
+            f"({other.kind.value}: {other.tuned_model} {other.state} has this stack's tag; "
+            "see `tuned-models plan`)"
+        )
+    if status.partial:
+        lines.append(f"(partial: {status.state_note})")
+    return "\n".join(lines) + "\n"
 
 
 def run_status(args: argparse.Namespace) -> int:
     """The ``status`` command (see the module docstring)."""
-    root = Path(args.project_root) if getattr(args, "project_root", None) else find_project_root()
-
-    def work(
-        project: str, stack: LoadedStack, backend: Backend, progress: Callable[[str], None]
-    ) -> list[dict[str, Any]]:
-        recorded = read_recorded(root, stack.name)
-        if recorded.unavailable:
-            print(f"gate scores not shown: Pulumi state not read: {recorded.unavailable}", file=sys.stderr)
-        return build_status(project, stack, backend, progress, recorded=recorded)
-
-    return run_command(
-        args, "status", work, lambda stack, rows: {"stack": stack.name, "models": rows}, render_table
-    )
+    return run_command(args, "status", build_status, lambda status: status.to_json(), render_table)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tuned_models.cli.output import document, dumps, problem_json
+from tuned_models.model.datasets import DatasetInfo
 from tuned_models.project import STACKS_DIR, find_project_root
 from tuned_models.stack import LoadedStack, list_stacks, load_stack
 
@@ -17,16 +19,10 @@ def run_validate(args: argparse.Namespace) -> int:
     names = [args.stack] if args.stack else list_stacks(root)
     stacks = [load_stack(root, name) for name in names]
     errors = sum(len(s.errors) for s in stacks)
-    warnings = sum(len(s.warnings) for s in stacks)
     no_stacks = not names
     if args.format == "json":
-        document = {
-            "ok": errors == 0 and not no_stacks,
-            "errors": errors,
-            "warnings": warnings,
-            "stacks": [_stack_json(s) for s in stacks],
-        }
-        print(json.dumps(document, indent=2))
+        ok = errors == 0 and not no_stacks
+        print(dumps(document("validate", [_stack_json(s) for s in stacks], ok=ok)))
     else:
         if no_stacks:
             _print(f"{STACKS_DIR}/: no stack files (Pulumi.<stack>.yaml) under {root}")
@@ -59,13 +55,19 @@ def _stack_json(stack: LoadedStack) -> dict[str, Any]:
         "stack": stack.name,
         "file": stack.path,
         "ok": stack.ok,
+        "backend": stack.connection.backend,
         "endpoint": stack.connection.endpoint,
         "models": list(stack.model_names),
         "errors": len(stack.errors),
         "warnings": len(stack.warnings),
-        "problems": [p.to_json() for p in stack.problems],
-        "datasets": {
-            name: {"path": info.path, "digest": info.digest, "examples": info.count}
-            for name, info in stack.datasets.items()
-        },
+        "problems": [problem_json(p) for p in stack.problems],
+        "datasets": _examples_json(stack.datasets),
+        "validationDatasets": _examples_json(stack.validation_datasets),
+        "evaluations": _examples_json(stack.evaluations),
     }
+
+
+def _examples_json(infos: Mapping[str, DatasetInfo]) -> dict[str, Any]:
+    """Each model's examples (its training data, validation set, or its quality gate's): path,
+    digest (as its backend digests them), count."""
+    return {name: {"path": i.path, "digest": i.digest, "examples": i.count} for name, i in infos.items()}

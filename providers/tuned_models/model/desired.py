@@ -64,13 +64,18 @@ class ModelInputs(ModelFields):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelInputs:
-        problem = self.sources_problem(trains=True)
+        problem = self.sources_problem(trains=self.dataset is not None or self.examples is not None)
         if problem:
             raise ValueError(problem)
         if self.adopt is None and self.datasetDigest is None:
             raise ValueError("datasetDigest is required to train a model")
         if self.validationDataset is not None and self.validationDatasetDigest is None:
             raise ValueError("validationDatasetDigest is required with a validationDataset")
+        if self.tunedModelSource is not None and self.tunedModelSource.tunedModel is None:
+            raise ValueError(
+                "tunedModelSource.model names a model of the stack: the program passes that "
+                "model's name as tunedModelSource.tunedModel"
+            )
         if self.evaluation is not None and self.evaluationDigest is None:
             raise ValueError("evaluationDigest is required for a model with an evaluation")
         return self
@@ -96,7 +101,7 @@ class ModelInputs(ModelFields):
 
     @property
     def spec_digest(self) -> str:
-        """The full SHA-256 (hex) whose first 8 characters end :attr:`model_id`."""
+        """The full SHA-256 (hex) of the training spec, whose 5 base-36 characters end :attr:`model_id`."""
         return training_digest(self.project, self.stack, self.resourceName, self.training_spec())
 
     @property
@@ -136,16 +141,20 @@ def model_inputs(
     backend: str = DEFAULT_BACKEND,
     validation: DatasetInfo | None = None,
     evaluation: DatasetInfo | None = None,
+    source_name: str | None = None,
 ) -> ModelInputs:
     """The ``TunedModel`` inputs for one spec: the one desired-state builder.
 
     Inline ``examples`` are inputs (they are in the stack file already); a ``dataset`` file (and
     a ``validationDataset``) is passed by path and digest only, never its examples; so are the
     examples of the quality gate (``evaluation``: their info). The dataset digests are the
-    backend's (:data:`tuned_models.backends.checks.SpecChecks` reads them). Raises ValueError (a
-    pydantic ValidationError) when the spec cannot train: no dataset info for a model that is
-    not adopted, no validation info for a declared validation set, no evaluation info for a
-    model with a gate.
+    backend's (its :class:`~tuned_models.backends.checks.SpecChecks` reads them).
+    ``source_name``: the service name of the model a ``tunedModelSource: {model: ...}`` names (it
+    becomes ``tunedModelSource.tunedModel``, so the id, and a retrain, follow that model).
+    Raises ValueError (a pydantic ValidationError) when the spec cannot train: no dataset info
+    for a model that is not adopted, no validation info for a declared validation set, no
+    evaluation info for a model with a gate, or a ``tunedModelSource.model`` without
+    ``source_name``.
     """
     values: dict[str, Any] = {
         "project": project,
@@ -159,4 +168,81 @@ def model_inputs(
         "validationExampleCount": validation.count if validation else None,
         "evaluationDigest": evaluation.digest if evaluation else None,
     }
+    source = spec.tunedModelSource
+    if source is not None and source.model is not None and source_name is not None:
+        values["tunedModelSource"] = {"tunedModel": source_name}
     return ModelInputs.model_validate({k: v for k, v in values.items() if v is not None})
+
+
+def source_of(spec: ModelFields) -> str | None:
+    """The resource name of the stack's model ``spec`` is tuned from (``tunedModelSource.model``)."""
+    return spec.tunedModelSource.model if spec.tunedModelSource is not None else None
+
+
+def creation_order(specs: Mapping[str, Any]) -> list[str]:
+    """The resource names of ``specs`` (name -> a spec with ``dependsOn`` and maybe a
+    ``tunedModelSource``) with every model after those it depends on or is tuned from; file
+    order otherwise. Unknown names and cycles (which ``validate`` reports) are ignored."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting:
+            return
+        visiting.add(name)
+        spec = specs[name]
+        for dep in [*getattr(spec, "dependsOn", []), source_of(spec)]:
+            if dep is not None and dep in specs:
+                visit(dep)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in specs:
+        visit(name)
+    return order
+
+
+def stack_inputs(
+    project: str,
+    stack: str,
+    specs: Mapping[str, ModelFields],
+    datasets: Mapping[str, DatasetInfo],
+    *,
+    validations: Mapping[str, DatasetInfo] | None = None,
+    evaluations: Mapping[str, DatasetInfo] | None = None,
+    backend: str = DEFAULT_BACKEND,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, ModelInputs]:
+    """The inputs of every model of a stack, in :func:`creation_order`, each source reference
+    (``tunedModelSource.model``) resolved to that model's name as the program passes it: the
+    source's desired name when the backend knows it before the model exists, else
+    ``names[source]`` (e.g. what the state records). ``datasets``, ``validations``,
+    ``evaluations``: the info of each model's examples, validation set and gate examples. A
+    model whose source's name is not known is left out. Raises ValueError as
+    :func:`model_inputs` does."""
+    known = dict(names or {})
+    result: dict[str, ModelInputs] = {}
+    for name in creation_order(specs):
+        spec = specs[name]
+        source = source_of(spec)
+        source_name = None
+        if source is not None:
+            source_name = known.get(source)
+            if source_name is None:
+                continue
+        inputs = model_inputs(
+            project,
+            stack,
+            name,
+            spec,
+            datasets.get(name),
+            validation=(validations or {}).get(name),
+            evaluation=(evaluations or {}).get(name),
+            backend=backend,
+            source_name=source_name,
+        )
+        desired_name = inputs.desired().name
+        if desired_name is not None:
+            known[name] = desired_name  # what the program passes when the name is known before
+        result[name] = inputs
+    return result

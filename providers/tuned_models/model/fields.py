@@ -99,11 +99,14 @@ class FieldTable:
 
     ``name_template``: the service name of a model created under a deterministic id when the
     client chooses the id (``tunedModels/{id}``); ``None`` when the service chooses it.
+    ``deletes``: what deleting a model removes when it is more than the model itself, in the
+    words a plan's note uses (a failed attempt "is deleted (...), and trained again").
     """
 
     backend: str
     rules: tuple[FieldRule, ...]
     name_template: str | None = None
+    deletes: str = ""
     _by_name: dict[str, FieldRule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -190,6 +193,11 @@ class FieldTable:
                             )
                         )
         return found
+
+    def deleted(self) -> str:
+        """``deleted``, with what that removes when the table says (``deleted (its endpoints
+        and model; ...)``)."""
+        return f"deleted ({self.deletes})" if self.deletes else "deleted"
 
     def model_name(self, model_id: str) -> str | None:
         """The service name of the model created under ``model_id``, when the client chooses it."""

@@ -20,8 +20,14 @@ Models (:func:`decide`; field behaviour comes from the backend's field table, se
   keeps none, so an observation of the service alone (``in_state`` not known) shows no gate
   change;
 - a model on the service under the desired id that Pulumi has not recorded (``in_state``
-  False: an interrupted ``up``, or a model that failed its gate) -> ``CREATE``, which adopts
-  it without training;
+  False: an interrupted ``up``, or a model that failed its gate) is what the backend's
+  ``submit`` finds (:func:`decide_unrecorded`): ACTIVE -> ``CREATE``, which adopts it without
+  training (and runs the gate); CREATING -> ``CREATE``, which waits for it; FAILED (a vertex
+  job that failed or was cancelled, or whose model or endpoint was deleted since, reads FAILED
+  too) -> ``REPLACE`` deleting it first: it is deleted and trained again (the service's message
+  in the note when the observation has it; what a delete removes is the backend's,
+  :attr:`~tuned_models.model.fields.FieldTable.deletes`). Beside a model Pulumi records for the
+  resource, the same, as the replacement of that one;
 - otherwise ``NONE``. A decision whose action runs the gate says so (``evaluate``), and its
   note names the gate. An updatable field the spec does not declare is not managed: the
   service's value (e.g. the base model's default temperature) is never a change.
@@ -52,7 +58,7 @@ from tuned_models.model.desired import Desired, ModelInputs
 from tuned_models.model.evaluation import Gate
 from tuned_models.model.fields import FieldTable
 from tuned_models.model.grants import Grant, Role, grantee_key
-from tuned_models.model.ids import canonical
+from tuned_models.model.ids import canonical, is_legacy_id
 from tuned_models.model.state import LiveModel, ModelState
 
 __all__ = [
@@ -73,6 +79,7 @@ __all__ = [
     "observed_from_outputs",
     "plan_grants",
     "same_value",
+    "with_gate",
 ]
 
 #: How a change shows a value that is unknown until the apply.
@@ -110,7 +117,8 @@ class Observed:
     ``live_training`` (base model, source, resolved hyperparameters) explains a retrain as well
     as the service allows. ``evaluation``: the recorded outcome of its quality gate (the
     ``evaluation`` output). ``in_state``: whether Pulumi has recorded this model (None: not
-    known, as when only the service was read).
+    known, as when only the service was read). ``error``: for a FAILED model, the service's
+    message when it is known.
     """
 
     name: str
@@ -121,6 +129,7 @@ class Observed:
     live_training: Mapping[str, Any] = field(default_factory=dict)
     evaluation: Mapping[str, Any] | None = None
     in_state: bool | None = None
+    error: str | None = None
 
 
 def is_gate_field(name: str) -> bool:
@@ -207,7 +216,8 @@ def observed_from_live(
 ) -> Observed:
     """What the service shows of a model, in the planner's terms (no recorded training spec;
     ``in_state``: whether Pulumi records it, when the caller knows; ``evaluation``: then the
-    gate Pulumi recorded for it)."""
+    gate Pulumi recorded for it; ``error``: the message of a FAILED training, from the model's
+    progress when the backend filled it in)."""
     return Observed(
         name=model.name,
         model_id=model.model_id,
@@ -217,6 +227,7 @@ def observed_from_live(
         live_training=model.training,
         evaluation=evaluation,
         in_state=in_state,
+        error=model.progress.error if model.progress is not None else None,
     )
 
 
@@ -240,7 +251,7 @@ def _gate_changes(observed: Observed, desired: Desired) -> tuple[FieldChange, ..
     return tuple(changes)
 
 
-def _with_gate(note: str, desired: Desired, before: str) -> str:
+def with_gate(note: str, desired: Desired, before: str) -> str:
     """``note``, then what the gate will do (when the model declares one)."""
     if desired.gate is None:
         return note
@@ -286,14 +297,14 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
     gated = desired.gate is not None
     if observed is None:
         if desired.adopt:
-            note = _with_gate(f"take over {desired.adopt} without training", desired, "it is recorded")
+            note = with_gate(f"take over {desired.adopt} without training", desired, "it is recorded")
             return Decision(Action.ADOPT, note=note, evaluate=gated)
-        note = _with_gate("not on the service yet", desired, "it is recorded")
+        note = with_gate("not on the service yet", desired, "it is recorded")
         return Decision(Action.CREATE, note=note, evaluate=gated)
     serving = "it replaces the serving model (which stays if the gate fails)"
     if desired.adopt and observed.name != desired.adopt:
         adopted = (FieldChange("adopt", observed.name, desired.adopt),)
-        return Decision(Action.REPLACE, adopted, note=_with_gate("", desired, serving), evaluate=gated)
+        return Decision(Action.REPLACE, adopted, note=with_gate("", desired, serving), evaluate=gated)
     if not desired.adopt and observed.model_id != desired.model_id:
         changes = _training_changes(observed, desired)
         note = ""
@@ -303,20 +314,26 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
                 if observed.training is None
                 else "the model id changed"
             )
+            if is_legacy_id(observed.model_id):
+                note = (
+                    "made before ids had an 8-character stack tag: retrained once under its new id "
+                    "(create before delete)"
+                )
             changes = (FieldChange("tunedModelId", observed.model_id, desired.model_id),)
-        return Decision(Action.REPLACE, changes, note=_with_gate(note, desired, serving), evaluate=gated)
+        return Decision(Action.REPLACE, changes, note=with_gate(note, desired, serving), evaluate=gated)
     if observed.in_state is False:
-        note = (
-            f"{observed.name} was trained by an earlier `up` that did not record it (interrupted, "
-            "or the model failed its quality gate): `pulumi up` adopts it without training"
-        )
-        return Decision(Action.CREATE, note=_with_gate(note, desired, "it is recorded"), evaluate=gated)
+        return _unrecorded(observed, desired)
     if observed.state is ModelState.FAILED and not desired.adopt:
         return Decision(
             Action.REPLACE,
             (FieldChange("state", ModelState.FAILED.value, ModelState.ACTIVE.value),),
             delete_before_replace=True,
-            note=_with_gate("the recorded training failed; retrain", desired, "it is recorded"),
+            note=with_gate(
+                f"the recorded training FAILED{f' ({observed.error})' if observed.error else ''}; it is "
+                f"{desired.fields.deleted()}, then trained again",
+                desired,
+                "it is recorded",
+            ),
             evaluate=gated,
         )
     updated = tuple(
@@ -338,18 +355,42 @@ def decide(observed: Observed | None, desired: Desired) -> Decision:
     return Decision(Action.NONE)
 
 
-def decide_unrecorded(trained: LiveModel, serving: Mapping[str, Any] | None, desired: Desired) -> Decision:
-    """The decision for a model on the service under the desired id that Pulumi has not recorded
-    (its quality gate failed, or its ``up`` was interrupted): ``pulumi up`` adopts it without
-    training, as a create, or as the replacement of the model Pulumi serves for the resource
-    (``serving``: that one's recorded outputs)."""
-    if serving is None:
-        return decide(observed_from_live(trained, in_state=False), desired)
-    decision = decide(observed_from_outputs(serving, desired.fields), desired)
-    note = (
+def _unrecorded_note(trained: Observed, fields: FieldTable) -> str:
+    """What ``pulumi up`` does with ``trained``, a model under the desired id that Pulumi has not
+    recorded (the backend's ``submit`` finds it before training)."""
+    if trained.state is ModelState.FAILED:
+        why = f" ({trained.error})" if trained.error else ""
+        return f"the previous attempt FAILED{why}; it will be {fields.deleted()} and trained again"
+    if trained.state is ModelState.CREATING:
+        return (
+            f"{trained.name} is still training, submitted by an earlier `up` that did not record "
+            "it: `pulumi up` waits for it (no second training)"
+        )
+    return (
         f"{trained.name} is trained but not recorded (its quality gate failed, or its `up` was "
         "interrupted): `pulumi up` adopts it without training"
     )
+
+
+def _unrecorded(trained: Observed, desired: Desired) -> Decision:
+    gated = desired.gate is not None
+    note = with_gate(_unrecorded_note(trained, desired.fields), desired, "it is recorded")
+    if trained.state is ModelState.FAILED:
+        failed = (FieldChange("state", ModelState.FAILED.value, ModelState.ACTIVE.value),)
+        return Decision(Action.REPLACE, failed, delete_before_replace=True, note=note, evaluate=gated)
+    return Decision(Action.CREATE, note=note, evaluate=gated)
+
+
+def decide_unrecorded(trained: LiveModel, serving: Mapping[str, Any] | None, desired: Desired) -> Decision:
+    """The decision for ``trained``, a model on the service under the desired id that Pulumi has
+    not recorded (its quality gate failed, its ``up`` was interrupted, or its training FAILED):
+    what the backend's ``submit`` does with it (adopt it without training, wait for it, or delete
+    and train it again), as a create, or as the replacement of the model Pulumi records for the
+    resource (``serving``: that one's recorded outputs)."""
+    if serving is None:
+        return decide(observed_from_live(trained, in_state=False), desired)
+    decision = decide(observed_from_outputs(serving, desired.fields), desired)
+    note = _unrecorded_note(observed_from_live(trained, in_state=False), desired.fields)
     return dataclasses.replace(decision, note="; ".join(filter(None, [note, decision.note])))
 
 

@@ -29,9 +29,10 @@ class Problem:
 
     ``file`` is the display path of the stack file; ``model`` the resource name (empty for the
     file or a top-level config key); ``key`` the key path inside the model (``hyperparameters.
-    batchSize``, ``permissions[0].role``) or the config key; ``line_number`` a line of the stack
-    file when one is known (YAML syntax errors, repeated keys). ``severity`` is a str enum, so it
-    compares equal to ``"error"`` / ``"warning"``.
+    batchSize``, ``permissions[0].role``) or the config key; ``line_number`` and ``column``
+    (1-based) where the stack file says it, when known: YAML syntax errors and repeated keys, and
+    the key a schema error is about. ``severity`` is a str enum, so it compares equal to
+    ``"error"`` / ``"warning"``.
     """
 
     severity: Severity
@@ -40,11 +41,14 @@ class Problem:
     key: str
     message: str
     line_number: int | None = None
+    column: int | None = None
 
     def line(self) -> str:
-        """``file:model:key: message``; empty parts are left out together with their colon."""
+        """``file:model:key: message``; empty parts are left out together with their colon. A
+        problem of the file as a whole (no model, no key: a YAML syntax error) shows its line,
+        ``file:line: message``."""
         parts = [self.file]
-        if self.line_number is not None:
+        if self.line_number is not None and not self.model and not self.key:
             parts.append(str(self.line_number))
         parts.extend(p for p in (self.model, self.key) if p)
         prefix = "warning: " if self.severity is Severity.WARNING else ""
@@ -56,13 +60,14 @@ class Problem:
         return dataclasses.replace(self, file=file, model=model, key=key, message=prefix + self.message)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready mapping: severity, file, model, key, line (or null), message."""
+        """A JSON-ready mapping: severity, file, model, key, line and column (or null), message."""
         return {
             "severity": self.severity.value,
             "file": self.file,
             "model": self.model,
             "key": self.key,
             "line": self.line_number,
+            "column": self.column,
             "message": self.message,
         }
 

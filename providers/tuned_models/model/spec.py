@@ -158,9 +158,19 @@ class Hyperparameters(_Strict):
 
 
 class TunedModelSource(_Strict):
-    """Continue tuning from an existing tuned model."""
+    """Continue tuning from an existing tuned model: ``tunedModel``, its service name
+    (``tunedModels/<id>``), or ``model``, the resource name of a model of the same stack. The
+    program passes that model's current name, so retraining it retrains this one too (and this
+    one is created after it)."""
 
-    tunedModel: TunedModelName
+    tunedModel: TunedModelName | None = None
+    model: ResourceName | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TunedModelSource:
+        if (self.tunedModel is None) == (self.model is None):
+            raise ValueError("declare one of tunedModel (tunedModels/<id>) or model (a model of this stack)")
+        return self
 
 
 class Example(_Strict):

@@ -61,6 +61,22 @@ class LossPoint:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """Where a tuned model lives when its service keeps the training apart from what it made
+    (Vertex AI): the ``tuning_job``, the Model Registry ``model`` version it produced
+    (``projects/.../models/M@1``) and the ``endpoint`` that serves it (None until made, or when
+    deleted since). A service whose tuned model is one resource (the Gemini API) has none."""
+
+    tuning_job: str
+    model: str | None = None
+    endpoint: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{tuningJob, model, endpoint}``, as the vertex backend's outputs name them."""
+        return {"tuningJob": self.tuning_job, "model": self.model, "endpoint": self.endpoint}
+
+
+@dataclass(frozen=True)
 class LiveModel:
     """A model on the service, in backend-neutral terms.
 
@@ -70,7 +86,8 @@ class LiveModel:
     ``outputs``: the resource outputs this view determines (``None`` where it shows nothing).
     ``progress``: the last training progress the model itself records (its final step, epoch
     and loss once trained), or None. ``loss_curve``: every step's mean loss the service reports
-    (empty when it reports none).
+    (empty when it reports none). ``deployment``: its job, registry model and endpoint, where
+    the service has them (:class:`Deployment`).
     """
 
     name: str
@@ -83,6 +100,7 @@ class LiveModel:
     create_time: datetime | None = None
     source: str | None = None
     loss_curve: tuple[LossPoint, ...] = ()
+    deployment: Deployment | None = None
 
 
 def iso_z(value: datetime | None) -> str | None:

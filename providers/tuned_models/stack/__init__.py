@@ -34,10 +34,10 @@ Contract:
 - A config key whose namespace is a near miss of ``tuned-models`` (``tuned-model:models``) is
   an error suggesting the right key.
 - Dataset paths are relative to the project root and must stay inside it (after symlinks are
-  resolved). Each dataset is read with
-  :func:`tuned_models.model.datasets.read_examples` and checked with
-  tuned_models.model.datasets.dataset_problems`; the digest is
-  tuned_models.model.datasets.examples_digest`.
+  resolved). Each dataset is read, streaming, and checked as the stack's backend reads it
+  (:func:`tuned_models.backends.checks.check_datasets`, the check the provider's ``check``
+  shares), and its scan is cached by the file's raw content hash under ``.tuned-models/cache``
+  (:mod:`tuned_models.model.cache`): an unchanged dataset costs one hash.
 
 Problem lines (:meth:`Problem.line`) are ``file:model:key: message``; an empty model or key is
 left out together with its colon, so the file always comes first (``file: message`` for the

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError, model_validator
 
 from tuned_models.backends import checks_for, fields_for
-from tuned_models.backends.checks import DatasetRead, DatasetRole, problem, spec_problems
+from tuned_models.backends.checks import DatasetRole, check_datasets, dataset_file, spec_problems
 from tuned_models.config import (
     CONFIG_KEYS,
     KEY_DEFAULTS,
@@ -25,21 +25,16 @@ from tuned_models.config import (
     NAMESPACE,
     read_connection,
 )
+from tuned_models.model.cache import ScanCache, project_cache
 from tuned_models.model.datasets import (
-    DatasetError,
+    EVALUATION_KEY,
+    CheckedExamples,
     DatasetInfo,
-    dataset_path,
-    dataset_problems,
-    read_examples,
+    evaluation_data,
 )
+from tuned_models.model.desired import source_of
 from tuned_models.model.problems import Problem, Severity, describe, suggest
-from tuned_models.model.spec import (
-    MAX_RESOURCE_NAME,
-    RESOURCE_NAME_PATTERN,
-    EvaluationDefaults,
-    Example,
-    ModelSpec,
-)
+from tuned_models.model.spec import MAX_RESOURCE_NAME, RESOURCE_NAME_PATTERN, EvaluationDefaults, ModelSpec
 from tuned_models.stack.explain import explain
 from tuned_models.stack.loaded import LoadedStack
 
@@ -55,11 +50,13 @@ _RESOURCE_NAME_LENGTH = (
 class Checker:
     """Accumulates the problems of one stack while it is parsed."""
 
-    def __init__(self, source: str, project_root: Path) -> None:
+    def __init__(self, source: str, project_root: Path, cache: ScanCache | None = None) -> None:
         self.source = source
         self.root = project_root
+        self.cache = cache if cache is not None else project_cache(project_root)
         self.problems: list[Problem] = []
-        self._read_cache: dict[tuple[str, DatasetRole], DatasetRead] = {}
+        # Each examples file is checked once per stack (and key), however many models name it.
+        self._checked: dict[tuple[str, str], CheckedExamples] = {}
         # Model names YAML read as booleans, numbers or null (already reported).
         self._unnamed: set[str] = set()
 
@@ -232,92 +229,68 @@ class Checker:
     def _datasets(
         self, name: str, merged: Mapping[str, Any], spec: ModelSpec | None
     ) -> dict[DatasetRole, DatasetInfo]:
-        """Read and check the model's datasets as its backend reads them; the info of those
-        that can be read."""
-        infos: dict[DatasetRole, DatasetInfo] = {}
-        for role in DatasetRole:
-            if role.value not in self.fields.accepted:
-                continue
-            if role is DatasetRole.TRAINING and spec is not None and spec.examples is not None:
-                read = self.checks.inline(spec.examples)
-                key = "examples"
-            else:
-                path = merged.get(role.value)
-                if not isinstance(path, str):
-                    continue
-                read = self._read(path, role)
-                key = role.value
-            self.problems.extend(p.at(self.source, name, key) for p in read.problems)
-            if read.info is not None:
-                infos[role] = read.info
-        if spec is not None:
-            together = self.checks.together(
-                infos.get(DatasetRole.TRAINING), infos.get(DatasetRole.VALIDATION)
-            )
-            self.problems.extend(p.at(self.source, name, p.key) for p in together)
-        return infos
+        """Check the model's datasets as its backend reads them (its inline examples, or the
+        files the stack file names, also when the spec itself is not valid); the info of those
+        that could be read."""
+        checked = check_datasets(spec, merged, self.fields, self.checks, self._read)
+        self.problems.extend(p.at(self.source, name, p.key) for p in checked.problems)
+        return checked.datasets
 
     def _evaluation(self, name: str, spec: ModelSpec) -> DatasetInfo | None:
-        """Read and check the examples of the model's quality gate (``{textInput, output}``
-        pairs, whatever the backend); None when it declares no gate or they cannot be read."""
+        """Check the examples of the model's quality gate like a dataset's (``{textInput,
+        output}`` pairs whatever the backend, the same streaming scan and cache, no recommended
+        size); the info of those that could be read."""
         if spec.evaluation is None:
             return None
-        key = "evaluation.examples"
         source = spec.evaluation.examples
         if isinstance(source, str):
-            examples = self._read_examples(name, source, key)
-            if examples is None:
-                return None
-            problems = dataset_problems(examples, training=False)
-            self.problems.extend(p.at(self.source, name, key, f"{source}: ") for p in problems)
-            return DatasetInfo.of(examples, source)
-        problems = dataset_problems(source, training=False)
-        self.problems.extend(p.at(self.source, name, key, "") for p in problems)
-        return DatasetInfo.of(source, None)
+            data = self._file(
+                source, EVALUATION_KEY, lambda: evaluation_data(spec, self.root, cache=self.cache)
+            )
+        else:
+            data = evaluation_data(spec, self.root)
+        self.problems.extend(p.at(self.source, name, data.key) for p in data.problems)
+        return data.info
 
-    def _read_examples(self, name: str, path: str, key: str) -> list[Example] | None:
-        """The ``{textInput, output}`` examples of a file, or None after reporting why not."""
-        try:
-            full = dataset_path(self.root, path)
-            return read_examples(full)
-        except DatasetError as e:
-            message = str(e)
-            prefix = str(self.root / path)
-            if message.startswith(prefix):
-                message = path + message[len(prefix) :]
-            self.error(name, key, message)
-        except OSError as e:
-            self.error(name, key, f"{path}: cannot read ({e.strerror or e})")
-        return None
+    def _read(self, path: str, role: DatasetRole) -> CheckedExamples:
+        return self._file(
+            path, role.value, lambda: dataset_file(self.checks, self.root, path, role, self.cache)
+        )
 
-    def _read(self, dataset: str, role: DatasetRole) -> DatasetRead:
-        cached = self._read_cache.get((dataset, role))
-        if cached is None:
-            try:
-                full = dataset_path(self.root, dataset)
-            except DatasetError as e:
-                cached = DatasetRead(None, (problem(role.value, str(e)),))
-            else:
-                cached = self.checks.read(full, dataset, role)
-            self._read_cache[(dataset, role)] = cached
-        return cached
+    def _file(self, path: str, key: str, check: Callable[[], CheckedExamples]) -> CheckedExamples:
+        """The check of an examples file, made once per stack however many models name it."""
+        checked = self._checked.get((path, key))
+        if checked is None:
+            checked = check()
+            self._checked[(path, key)] = checked
+        return checked
 
     # -- across models -----------------------------------------------------------------------
 
     def _depends_on(self, raw_models: Mapping[str, Any], models: Mapping[str, ModelSpec]) -> None:
+        """``dependsOn`` and ``tunedModelSource.model`` name other models of this stack, and
+        the two together make no cycle."""
         declared = set(raw_models)
         for name, spec in models.items():
-            for i, dep in enumerate(spec.dependsOn):
+            refs = [(f"dependsOn[{i}]", dep) for i, dep in enumerate(spec.dependsOn)]
+            source = source_of(spec)
+            if source is not None:
+                refs.append(("tunedModelSource.model", source))
+            for key, dep in refs:
                 if dep == name:
-                    self.error(name, f"dependsOn[{i}]", "a model cannot depend on itself")
+                    what = "be tuned from" if key == "tunedModelSource.model" else "depend on"
+                    self.error(name, key, f"a model cannot {what} itself")
                 elif dep not in declared:
                     self.error(
                         name,
-                        f"dependsOn[{i}]",
+                        key,
                         f"no model named {dep!r} in this stack" + suggest(dep, sorted(declared - {name})),
                     )
         # Cycles among valid models, each reported once, on its first model in file order.
-        graph = {n: [d for d in s.dependsOn if d in models and d != n] for n, s in models.items()}
+        graph = {
+            n: [d for d in [*s.dependsOn, source_of(s)] if d is not None and d in models and d != n]
+            for n, s in models.items()
+        }
         reported: set[frozenset[str]] = set()
         for start in graph:
             cycle = _find_cycle(graph, start)

@@ -24,7 +24,7 @@ _KEYS_BY_PARENT: dict[str, tuple[str, ...]] = {
     "": MODEL_KEYS,
     "hyperparameters": HYPERPARAMETER_KEYS,
     "permissions": PERMISSION_KEYS,
-    "tunedModelSource": ("tunedModel",),
+    "tunedModelSource": ("tunedModel", "model"),
     "examples": tuple(Example.model_fields),
     "evaluation": EVALUATION_KEYS,
 }

@@ -13,12 +13,12 @@ from typing import Any
 
 import yaml
 
-from tuned_models.config import KEY_API_KEY, Connection
+from tuned_models.config import KEY_API_KEY, KEY_MODELS, NAMESPACE, Connection
 from tuned_models.model.problems import Problem, Severity, describe, suggest
 from tuned_models.project import STACKS_DIR
 from tuned_models.stack.checker import Checker
 from tuned_models.stack.loaded import LoadedStack
-from tuned_models.stack.yaml_loader import MAX_YAML_DEPTH, StrictLoader
+from tuned_models.stack.yaml_loader import MAX_YAML_DEPTH, KeyMarks, StrictLoader
 
 #: Top-level keys of a Pulumi stack settings file.
 _STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
@@ -60,7 +60,8 @@ def load_stack(project_root: Path, stack_name: str) -> LoadedStack:
         return failed(f"cannot read the stack file ({e})")
     loader = StrictLoader(text)
     try:
-        document = loader.get_single_data()
+        node = loader.get_single_node()
+        document = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -116,7 +117,34 @@ def load_stack(project_root: Path, stack_name: str) -> LoadedStack:
             )
         )
     loaded = parse_config(config, source=display, project_root=project_root, name=stack_name)
-    return dataclasses.replace(loaded, problems=problems + loaded.problems)
+    marks = KeyMarks(node)
+    located = [_located(p, marks) if p.file == display else p for p in problems + loaded.problems]
+    return dataclasses.replace(loaded, problems=located)
+
+
+def _key_parts(key: str) -> list[str]:
+    """``permissions[0].role`` -> ``["permissions", "[0]", "role"]``."""
+    return [part for part in re.split(r"\.|(\[\d+\])", key) if part]
+
+
+def _located(problem: Problem, marks: KeyMarks) -> Problem:
+    """``problem`` with the line and column of the key it is about (or its nearest parent the
+    file has), unless it has a line already."""
+    if problem.line_number is not None:
+        return problem
+    if problem.model:
+        path = ["config", KEY_MODELS, problem.model, *_key_parts(problem.key)]
+    elif problem.key.startswith(NAMESPACE + ":"):
+        config_key, _, rest = problem.key.partition(".")
+        path = ["config", config_key, *_key_parts(rest)]
+    elif problem.key:
+        path = ["config", problem.key] if marks.locate(["config", problem.key]) else [problem.key]
+    else:
+        return problem
+    mark = marks.locate(path)
+    if mark is None:
+        return problem
+    return dataclasses.replace(problem, line_number=mark[0], column=mark[1])
 
 
 def parse_config(

@@ -6,6 +6,7 @@ nesting deeper than :data:`MAX_YAML_DEPTH`, and keeps YAML merge keys (``<<``) l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -66,6 +67,20 @@ class StrictLoader(yaml.SafeLoader):
                 seen.add(key_node.value)
         return node
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # Python refuses to convert integers of more than 4,300 digits (a ValueError, which
+        # PyYAML does not turn into a YAMLError): say so with the line.
+        try:
+            value: int = super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"an integer of {sum(c.isdigit() for c in node.value)} digits is too large to read",
+                node.start_mark,
+            ) from None
+        return value
+
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
         # PyYAML's merge (<<) keeps every merged entry, later ones winning, so a chain of
         # mappings each merging the previous one twice doubles at every link. Keep only the
@@ -79,3 +94,46 @@ class StrictLoader(yaml.SafeLoader):
             winners[ident] = pair
         if len(winners) < len(node.value):
             node.value = list(winners.values())
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+
+
+#: A position in a stack file: (line, column), 1-based.
+Mark = tuple[int, int]
+
+
+class KeyMarks:
+    """Where each key of a composed YAML document is: the key path (mapping keys, and ``[i]``
+    for list items) -> the position of the key (or item). Aliases are walked once, so the
+    index is linear in the size of the file."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self._marks: dict[tuple[str, ...], Mark] = {}
+        seen: set[int] = set()
+        todo: list[tuple[tuple[str, ...], yaml.Node]] = [((), root)] if root is not None else []
+        while todo:
+            path, node = todo.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode):
+                        here = (*path, str(key.value))
+                        self._marks.setdefault(here, (key.start_mark.line + 1, key.start_mark.column + 1))
+                        todo.append((here, value))
+            elif isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    here = (*path, f"[{i}]")
+                    self._marks.setdefault(here, (item.start_mark.line + 1, item.start_mark.column + 1))
+                    todo.append((here, item))
+
+    def locate(self, path: Sequence[str]) -> Mark | None:
+        """The position of ``path``, or of its longest prefix the file has; None for none."""
+        parts = tuple(path)
+        while parts:
+            if parts in self._marks:
+                return self._marks[parts]
+            parts = parts[:-1]
+        return None

@@ -1,23 +1,26 @@
-"""Datasets for Vertex AI tuning: read, check, convert to ``contents`` JSONL, digest, upload.
+"""Datasets for Vertex AI tuning: check, convert to ``contents`` JSONL, digest (and, with
+:mod:`tuned_models.vertex.upload`, upload).
 
 Contract:
 
 - Input files are the product's examples (``{"textInput", "output"}`` records in ``.jsonl``,
   ``.csv`` with those columns, or ``.json`` holding an array or ``{"examples": [...]}``) or
   Vertex's own ``contents`` records (``.jsonl`` or a ``.json`` array; multi-turn,
-  ``systemInstruction``, ``tools``). The first record decides which; files are UTF-8 (a byte
-  order mark is skipped); blank JSONL lines are ignored.
+  ``systemInstruction``, ``tools``). The first record decides which. Files are read by the one
+  reader of their format (:mod:`tuned_models.model.readers`: UTF-8, a byte order mark skipped,
+  blank JSONL lines ignored, strict JSON) and scanned through
+  :func:`tuned_models.model.datasets.cached_scan` (opened only as a regular file, refused above
+  1 GB before a byte is read, the result cached by the file's content hash).
 - Each example becomes one line of canonical JSONL: the record as compact JSON with sorted keys
   and unescaped Unicode. An example ``{textInput: I, output: O}`` becomes
   ``{"contents":[{"parts":[{"text":I}],"role":"user"},{"parts":[{"text":O}],"role":"model"}]}``;
   a ``contents`` record keeps every field it has. The canonical file is what gets uploaded, and
   its SHA-256 is the dataset's digest: reformatting the source (spacing, key order, escapes,
   JSONL/CSV/JSON for examples) keeps it; changing any text or the order of examples changes it.
-- :func:`scan_dataset` reads a file once, streaming (JSONL and CSV a line at a time; JSON files,
-  which are parsed whole, are refused above ``DatasetLimits.max_json_bytes``), and returns the
-  digest, counts and every :class:`~tuned_models.model.problems.Problem` found, each located as
-  ``line N`` (a file's ``.json`` wrapper form: ``examples[i]``). It never raises for the file's
-  content; a missing file is a problem too.
+- :func:`scan_dataset` reads a file once, streaming, and returns a :class:`ContentsScan`: the
+  digest, the canonical file's size and MD5, the count, and every finding, each located by the
+  line its record starts on (``file:3: reason``; a ``.json`` file's wrapper form:
+  ``examples[i]``). It never raises for the file's content or absence.
 - The service's rules checked: roles ``user`` and ``model`` alternating, starting with ``user``
   and ending with ``model`` (its turns are the targets); every turn with parts, every part with
   exactly one kind of data, texts not empty; at most 5,000 validation examples and 10,000,000
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,18 +45,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from tuned_models.model.datasets import DatasetError
-from tuned_models.model.problems import Problem
-
-from ._readers import INPUT_KEYS, READERS, Problems, located
+from tuned_models.model.cache import ScanCache
+from tuned_models.model.datasets import DatasetError, DatasetLimits, DatasetScan, cached_scan
+from tuned_models.model.problems import Problem, error
+from tuned_models.model.readers import Finding, Findings, example_fields, records
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "ContentsScan",
     "DatasetError",
     "DatasetFormat",
     "DatasetKind",
-    "DatasetLimits",
-    "DatasetScan",
+    "VertexLimits",
     "example_to_contents",
     "scan_dataset",
     "scan_examples",
@@ -104,9 +108,9 @@ class DatasetFormat(StrEnum):
 
 
 @dataclass(frozen=True)
-class DatasetLimits:
-    """The service's limits (supervised tuning of Gemini 2.5 / 3.x, as documented in 2026) and
-    the reader's own bounds.
+class VertexLimits(DatasetLimits):
+    """Vertex AI's limits (supervised tuning of Gemini 2.5 / 3.x, as documented in 2026) beside
+    the reader's own bounds (:class:`~tuned_models.model.datasets.DatasetLimits`).
 
     Attributes:
         max_bytes: the largest JSONL file the service reads (1 GB).
@@ -116,9 +120,6 @@ class DatasetLimits:
         chars_per_token: the estimate behind the long-example warning.
         min_recommended_examples: below this a training set gets a warning (the service
             recommends 100 to 500).
-        max_line_bytes: the longest JSONL line (or CSV field) read; longer lines are problems.
-        max_json_bytes: the largest ``.json`` file read (it is parsed whole: use JSONL).
-        max_problems: problems listed; further ones are only counted.
     """
 
     max_bytes: int = 1_000_000_000
@@ -127,51 +128,53 @@ class DatasetLimits:
     max_example_tokens: int = 131_072
     chars_per_token: float = 4.0
     min_recommended_examples: int = 100
-    max_line_bytes: int = 64 * 1024 * 1024
-    max_json_bytes: int = 64 * 1024 * 1024
-    max_problems: int = 100
+
+    def rules_files(self) -> tuple[Path, ...]:
+        return (*super().rules_files(), Path(__file__))
+
+    def size_problem(self, size: int) -> str | None:
+        # Refused without reading it: its JSONL would be about as large (larger, from CSV).
+        if size <= self.max_bytes:
+            return None
+        return f"{size} bytes; the service reads at most {self.max_bytes} bytes (1 GB): split the dataset"
 
 
-DEFAULT_LIMITS = DatasetLimits()
+DEFAULT_LIMITS = VertexLimits()
 
 
 @dataclass(frozen=True)
-class DatasetScan:
-    """What reading a dataset file found.
+class ContentsScan(DatasetScan):
+    """A dataset file as Vertex AI's ``contents`` JSONL: the
+    :class:`~tuned_models.model.datasets.DatasetScan` (``digest``: ``sha256:<hex>`` of the
+    canonical JSONL, meaningful when :attr:`ok`) with the canonical file's ``md5`` (base64, as
+    Cloud Storage reports ``md5Hash``) and ``size`` in bytes, and the ``format`` of its records."""
 
-    Attributes:
-        digest: ``sha256:<hex>`` of the canonical JSONL (meaningful when :attr:`ok`).
-        md5: the canonical JSONL's MD5, base64 (as Cloud Storage reports ``md5Hash``).
-        size: bytes of the canonical JSONL.
-        problems: errors and warnings, in file order, at most ``max_problems``.
-        unlisted: how many more problems were found but not listed.
-        unlisted_errors: whether any of those was an error.
-    """
-
-    path: Path
-    kind: DatasetKind
-    format: DatasetFormat | None
-    digest: str
-    md5: str
-    example_count: int
-    size: int
-    problems: tuple[Problem, ...] = ()
-    unlisted: int = 0
-    unlisted_errors: bool = False
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == "error")
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error (warnings allowed)."""
-        return not self.errors and not self.unlisted_errors
+    format: DatasetFormat | None = None
+    md5: str = ""
+    size: int = 0
 
     @property
     def file_name(self) -> str:
         """``<sha256 hex>.jsonl``: the object name of the canonical file under a prefix."""
         return f"{self.digest.removeprefix('sha256:')}.jsonl"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "format": self.format.value if self.format else None,
+            "md5": self.md5,
+            "size": self.size,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ContentsScan:
+        size, md5 = data["size"], data["md5"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not isinstance(md5, str):
+            raise ValueError("not a contents scan")
+        form = data["format"]
+        return cls(
+            **cls.fields_from_json(data), format=DatasetFormat(form) if form else None, md5=md5, size=size
+        )
 
 
 class _Writable(Protocol):
@@ -192,24 +195,16 @@ def example_to_contents(text_input: str, output: str) -> dict[str, Any]:
 
 
 def _example_record(record: Mapping[str, Any], errors: list[str]) -> tuple[dict[str, Any], int] | None:
-    input_key = next((k for k in INPUT_KEYS if k in record), None)
-    if input_key is None or "output" not in record:
-        missing = [k for k, ok in (("textInput", input_key), ("output", "output" in record)) if not ok]
-        errors.append(f"missing {' and '.join(missing)}")
+    fields = example_fields(record)
+    if isinstance(fields, str):
+        errors.append(fields)
         return None
-    extra = sorted(set(record) - {input_key, "output"})
-    if extra:
-        errors.append(f"unknown key {extra[0]!r}; an example has textInput and output")
-        return None
-    text_input, output = record[input_key], record["output"]
-    if not isinstance(text_input, str) or not isinstance(output, str):
-        errors.append("textInput and output must be strings")
-        return None
-    for name, text in (("textInput", text_input), ("output", output)):
+    for name, text in zip(("textInput", "output"), fields, strict=True):
         if not text.strip():
             errors.append(f"{name} is empty")
     if errors:
         return None
+    text_input, output = fields
     return example_to_contents(text_input, output), len(text_input) + len(output)
 
 
@@ -301,14 +296,14 @@ def _contents_record(
 class _Converter:
     """Turns records into canonical lines, deciding the format from the first record."""
 
-    def __init__(self, limits: DatasetLimits, problems: Problems, fixed: DatasetFormat | None) -> None:
+    def __init__(self, limits: VertexLimits, findings: Findings, fixed: DatasetFormat | None) -> None:
         self.limits = limits
-        self.problems = problems
+        self.findings = findings
         self.format = fixed
 
     def line(self, where: str, record: Any) -> bytes | None:
         if not isinstance(record, dict):
-            self.problems.error(where, "expected an object (textInput and output, or contents)")
+            self.findings.error(where, "expected an object (textInput and output, or contents)")
             return None
         kind = DatasetFormat.CONTENTS if "contents" in record else DatasetFormat.EXAMPLES
         if self.format is None:
@@ -318,7 +313,7 @@ class _Converter:
                 DatasetFormat.CONTENTS: "contents records",
                 DatasetFormat.EXAMPLES: "textInput/output examples",
             }
-            self.problems.error(
+            self.findings.error(
                 where, f"one of {names[kind]} in a file of {names[self.format]}; use one format a file"
             )
             return None
@@ -329,9 +324,9 @@ class _Converter:
         else:
             converted = _example_record(record, errors)
         for message in warnings:
-            self.problems.warning(where, message)
+            self.findings.warning(where, message)
         for message in errors:
-            self.problems.error(where, message)
+            self.findings.error(where, message)
         if converted is None:
             return None
         canonical, chars = converted
@@ -339,14 +334,14 @@ class _Converter:
             data = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
             encoded = data.encode("utf-8") + b"\n"
         except UnicodeEncodeError as exc:
-            self.problems.error(
+            self.findings.error(
                 where,
                 f"contains a lone surrogate \\u{ord(exc.object[exc.start]):04x}, which is not valid Unicode",
             )
             return None
         estimate = chars / self.limits.chars_per_token
         if estimate > self.limits.max_example_tokens:
-            self.problems.warning(
+            self.findings.warning(
                 where,
                 f"{chars} characters, about {estimate:.0f} tokens; the service drops examples over "
                 f"{self.limits.max_example_tokens} tokens",
@@ -354,146 +349,136 @@ class _Converter:
         return encoded
 
 
-def _convert(path: Path, kind: DatasetKind, limits: DatasetLimits, out: _Writable | None) -> DatasetScan:
-    problems = Problems(limits.max_problems)
-    suffix = path.suffix.lower()
-    reader = READERS.get(suffix)
-    if reader is None:
-        problems.error("", f"unsupported dataset format {suffix or '(none)'}; use .jsonl, .csv or .json")
-        return _scan_records(
-            path, iter(()), kind, limits, out, problems, DatasetFormat.EXAMPLES, readable=False
-        )
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        problems.error("", "file not found")
-        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
-    except OSError as exc:
-        problems.error("", f"cannot read ({exc.strerror or exc})")
-        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
-    if size > limits.max_bytes:
-        # Refused without reading it: its JSONL would be about as large (larger, from CSV).
-        problems.error(
-            "", f"{size} bytes; the service reads at most {limits.max_bytes} bytes (1 GB): split the dataset"
-        )
-        return _scan_records(path, iter(()), kind, limits, out, problems, None, readable=False)
-    records = reader(path, problems, limits.max_line_bytes, limits.max_json_bytes)
-    fixed = DatasetFormat.EXAMPLES if suffix == ".csv" else None
-    return _scan_records(path, records, kind, limits, out, problems, fixed, readable=True)
-
-
 def _scan_records(
-    path: Path,
-    records: Iterator[tuple[str, Any]],
+    stream: io.RawIOBase,
+    suffix: str,
+    size: int,
     kind: DatasetKind,
-    limits: DatasetLimits,
+    limits: VertexLimits,
     out: _Writable | None,
-    problems: Problems,
+) -> ContentsScan:
+    findings = Findings(limits.max_findings)
+    read = records(stream, suffix, size, limits, findings)
+    fixed = DatasetFormat.EXAMPLES if suffix == ".csv" else None
+    return _convert(read, kind, limits, out, findings, fixed)
+
+
+def _convert(
+    read: Iterator[tuple[str, Any]],
+    kind: DatasetKind,
+    limits: VertexLimits,
+    out: _Writable | None,
+    findings: Findings,
     fixed: DatasetFormat | None,
-    *,
-    readable: bool,
-) -> DatasetScan:
+) -> ContentsScan:
     sha256 = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False)
     size = count = 0
-    converter = _Converter(limits, problems, fixed)
-    try:
-        for where, record in records:
-            line = converter.line(where, record)
-            if line is None:
-                continue
-            count += 1
-            size += len(line)
-            if size > limits.max_bytes:
-                break  # certainly refused: reading the rest would only cost time
-            sha256.update(line)
-            md5.update(line)
-            if out is not None:
-                out.write(line)
-    except FileNotFoundError:
-        problems.error("", "file not found")
-    except IsADirectoryError:
-        problems.error("", "is a directory, not a file")
-    except OSError as exc:
-        problems.error("", f"cannot read ({exc.strerror or exc})")
-    _totals(problems, kind, count, size, limits, readable)
-    return DatasetScan(
-        path=path,
-        kind=kind,
-        format=converter.format,
+    converter = _Converter(limits, findings, fixed)
+    for where, record in read:
+        line = converter.line(where, record)
+        if line is None:
+            continue
+        count += 1
+        size += len(line)
+        if size > limits.max_bytes:
+            break  # certainly refused: reading the rest would only cost time
+        sha256.update(line)
+        md5.update(line)
+        if out is not None:
+            out.write(line)
+    _totals(findings, kind, count, size, limits)
+    return ContentsScan(
         digest="sha256:" + sha256.hexdigest(),
+        count=count,
+        findings=findings.done(),
+        format=converter.format,
         md5=base64.b64encode(md5.digest()).decode("ascii"),
-        example_count=count,
         size=size,
-        problems=tuple(problems.listed),
-        unlisted=problems.unlisted,
-        unlisted_errors=problems.unlisted_errors,
     )
+
+
+def _unreadable(finding: Finding) -> ContentsScan:
+    return ContentsScan("", 0, (finding,), None, False)
 
 
 def scan_examples(
     examples: Sequence[tuple[str, str]],
     kind: DatasetKind = DatasetKind.TRAINING,
-    limits: DatasetLimits = DEFAULT_LIMITS,
+    limits: VertexLimits = DEFAULT_LIMITS,
     out: _Writable | None = None,
-) -> DatasetScan:
+) -> ContentsScan:
     """Like :func:`scan_dataset` for inline ``(textInput, output)`` examples (a stack file's
     ``examples``), located as ``example N``; writes the canonical JSONL to ``out`` when given."""
-    problems = Problems(limits.max_problems)
-    records = (
+    read = (
         (f"example {i}", {"textInput": text_input, "output": output})
         for i, (text_input, output) in enumerate(examples, start=1)
     )
-    return _scan_records(
-        Path("<inline examples>"), records, kind, limits, out, problems, DatasetFormat.EXAMPLES, readable=True
-    )
+    return _convert(read, kind, limits, out, Findings(limits.max_findings), DatasetFormat.EXAMPLES)
 
 
-def _totals(
-    problems: Problems, kind: DatasetKind, count: int, size: int, limits: DatasetLimits, readable: bool
-) -> None:
-    if readable and count == 0 and not problems.listed:
-        problems.error("", "the dataset has no examples")
+def _totals(findings: Findings, kind: DatasetKind, count: int, size: int, limits: VertexLimits) -> None:
+    if count == 0 and not findings.any:
+        findings.error("", "the dataset has no examples")
     if size > limits.max_bytes:
-        problems.error(
+        findings.error(
             "",
             f"more than {limits.max_bytes} bytes as JSONL (reading stopped there); "
             "the service reads at most 1 GB",
         )
     if kind is DatasetKind.VALIDATION and count > limits.max_validation_examples:
-        problems.error(
+        findings.error(
             "", f"{count} validation examples; the service allows at most {limits.max_validation_examples}"
         )
     if kind is DatasetKind.TRAINING:
         if count > limits.max_training_examples:
-            problems.error(
+            findings.error(
                 "", f"{count} training examples; the service allows at most {limits.max_training_examples}"
             )
-        elif 0 < count < limits.min_recommended_examples:
-            problems.warning(
+        elif 0 < count < limits.min_recommended_examples and not findings.errors:
+            findings.warning(
                 "",
                 f"only {count} examples; the service recommends at least "
                 f"{limits.min_recommended_examples} (100-500 is typical)",
             )
 
 
+def _scan_file(
+    path: Path, kind: DatasetKind, limits: VertexLimits, cache: ScanCache | None, out: _Writable | None
+) -> ContentsScan:
+    return cached_scan(
+        path,
+        f"vertex-{kind.value}",
+        limits,
+        cache,
+        scan=lambda stream, suffix, size: _scan_records(stream, suffix, size, kind, limits, out),
+        load=ContentsScan.from_json,
+        unreadable=_unreadable,
+    )
+
+
 def scan_dataset(
-    path: Path, kind: DatasetKind = DatasetKind.TRAINING, limits: DatasetLimits = DEFAULT_LIMITS
-) -> DatasetScan:
-    """Read ``path`` once, streaming, and report its digest, counts and problems (see the
-    module docstring). Never raises for the file's content or absence."""
-    return _convert(path, kind, limits, None)
+    path: Path,
+    kind: DatasetKind = DatasetKind.TRAINING,
+    limits: VertexLimits = DEFAULT_LIMITS,
+    cache: ScanCache | None = None,
+) -> ContentsScan:
+    """Read ``path`` once, streaming, and report its digest, counts and findings (see the
+    module docstring); with ``cache``, an unchanged file costs one hash. Never raises for the
+    file's content or absence."""
+    return _scan_file(path, kind, limits, cache, None)
 
 
 def write_dataset(
     path: Path,
     out: _Writable,
     kind: DatasetKind = DatasetKind.TRAINING,
-    limits: DatasetLimits = DEFAULT_LIMITS,
-) -> DatasetScan:
-    """Like :func:`scan_dataset`, writing the canonical JSONL to ``out`` (a binary stream) as it
-    goes. When the scan is not ``ok``, what was written lacks the invalid examples."""
-    return _convert(path, kind, limits, out)
+    limits: VertexLimits = DEFAULT_LIMITS,
+) -> ContentsScan:
+    """Like :func:`scan_dataset` (never from the cache), writing the canonical JSONL to ``out``
+    (a binary stream) as it goes. When the scan is not ``ok``, what was written lacks the
+    invalid examples."""
+    return _scan_file(path, kind, limits, None, out)
 
 
 def validation_set_problems(training_count: int, validation_count: int) -> list[Problem]:
@@ -503,12 +488,10 @@ def validation_set_problems(training_count: int, validation_count: int) -> list[
     :func:`scan_dataset`."""
     if validation_count > 1000 and validation_count > 0.3 * training_count:
         return [
-            located(
-                "error",
-                "",
+            error(
                 f"{validation_count} validation examples is more than 30% of the {training_count} "
                 "training examples; a validation set of over 1,000 examples may hold at most 30% "
-                "of the training set",
+                "of the training set"
             )
         ]
     return []

@@ -16,10 +16,10 @@ from tuned_models.rest.errors import PermissionDenied, ServiceError
 
 from .datasets import (
     DEFAULT_LIMITS,
+    ContentsScan,
     DatasetError,
     DatasetKind,
-    DatasetLimits,
-    DatasetScan,
+    VertexLimits,
     scan_dataset,
     write_dataset,
 )
@@ -34,20 +34,19 @@ class UploadedDataset:
 
     uri: str
     digest: str
-    example_count: int
+    count: int
     size: int
     uploaded: bool
 
 
-def _problem_text(scan: DatasetScan) -> str:
-    lines = [f"{scan.path}: {p.message}" for p in scan.errors[:5]]
-    more = len(scan.errors) - 5 + scan.unlisted
-    if more > 0:
-        lines.append(f"... and {more} more problems")
+def _problem_text(path: Path, scan: ContentsScan) -> str:
+    lines = [f.message(str(path)) for f in scan.errors[:5]]
+    if len(scan.errors) > 5:
+        lines.append(f"... and {len(scan.errors) - 5} more errors")
     return "\n".join(lines)
 
 
-def _check_stored(stored: StorageObject, scan: DatasetScan, uri: str) -> None:
+def _check_stored(stored: StorageObject, scan: ContentsScan, uri: str) -> None:
     """The object named by the digest must hold the canonical bytes (same size and MD5)."""
     if (stored.size is not None and stored.size != scan.size) or (
         stored.md5Hash is not None and stored.md5Hash != scan.md5
@@ -64,8 +63,8 @@ def upload_dataset(
     destination: GcsLocation | str,
     *,
     kind: DatasetKind = DatasetKind.TRAINING,
-    limits: DatasetLimits = DEFAULT_LIMITS,
-    scan: DatasetScan | None = None,
+    limits: VertexLimits = DEFAULT_LIMITS,
+    scan: ContentsScan | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     work_dir: Path | None = None,
 ) -> UploadedDataset:
@@ -87,7 +86,7 @@ def upload_dataset(
     where = GcsLocation.parse(destination) if isinstance(destination, str) else destination
     scan = scan if scan is not None else scan_dataset(path, kind, limits)
     if not scan.ok:
-        raise DatasetError(_problem_text(scan))
+        raise DatasetError(_problem_text(path, scan))
     name = where.object_name(scan.file_name)
     uri = where.uri(scan.file_name)
     try:
@@ -96,7 +95,7 @@ def upload_dataset(
         existing = None  # may create without reading: the create-only upload tells
     if existing is not None:
         _check_stored(existing, scan, uri)
-        return UploadedDataset(uri, scan.digest, scan.example_count, scan.size, uploaded=False)
+        return UploadedDataset(uri, scan.digest, scan.count, scan.size, uploaded=False)
     with tempfile.TemporaryDirectory(prefix="tuned-models-", dir=work_dir) as tmp:
         canonical = Path(tmp) / scan.file_name
         with canonical.open("wb") as out:
@@ -113,4 +112,4 @@ def upload_dataset(
                     f"{uri}: the stored object differs from the file sent", status="DATA_LOSS"
                 ) from None
             raise
-    return UploadedDataset(uri, scan.digest, scan.example_count, scan.size, uploaded=result.uploaded)
+    return UploadedDataset(uri, scan.digest, scan.count, scan.size, uploaded=result.uploaded)

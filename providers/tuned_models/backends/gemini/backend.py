@@ -1,10 +1,13 @@
 """The Gemini API backend: :class:`GeminiBackend` over :class:`tuned_models.gemini.GeminiClient`.
 
 Identity: the deterministic id is the client-chosen ``tunedModelId``, so the model's name is
-``tunedModels/<id>`` before it exists, and a create the service answers 409 is our own earlier
-submission (adopted). Training is tracked through its long-running operation (falling back to
-the model's state when the operation cannot be found). Delete cancels a running tuning first;
-after an ownership transfer the service refuses the delete, which is reported, not raised.
+``tunedModels/<id>`` before it exists. ``submit`` looks that name up first: a model found there
+(or a create the service answers 409) is our own earlier submission, adopted when it is ACTIVE
+(trained, e.g. its quality gate failed) or CREATING (waited for), deleted and submitted again
+when it FAILED. Training is tracked
+through its long-running operation (falling back to the model's state when the operation cannot
+be found). Delete cancels a running tuning first; after an ownership transfer the service
+refuses the delete, which is reported, not raised.
 
 Conversions are named by direction: ``*_to_api`` builds request bodies, ``*_from_api`` reads
 responses into the neutral terms of :mod:`tuned_models.model.state`.
@@ -38,7 +41,7 @@ from tuned_models.gemini.types import (
     TunedModelState,
 )
 from tuned_models.gemini.types import Role as ApiRole
-from tuned_models.model.datasets import DatasetError, examples_digest, read_examples
+from tuned_models.model.datasets import DatasetError, dataset_path, examples_digest, read_examples
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.grants import Grant, GranteeType, Role
 from tuned_models.model.ids import parse_id
@@ -60,9 +63,6 @@ def connect(connection: Connection, project_root: Path) -> GeminiBackend:
     return GeminiBackend(client)
 
 
-# -- conversions ---------------------------------------------------------------------------------
-
-
 def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
     """Re-read the dataset and verify it is the one preview saw (same digest).
 
@@ -73,7 +73,7 @@ def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
         where = "the inline examples"
     elif inputs.dataset is not None:
         try:
-            examples = read_examples(root / inputs.dataset)
+            examples = read_examples(dataset_path(root, inputs.dataset))
         except DatasetError as e:
             raise RuntimeError(f"{inputs.label}: cannot read the dataset: {e}") from None
         where = inputs.dataset
@@ -86,6 +86,9 @@ def load_training_examples(inputs: ModelInputs, root: Path) -> list[Example]:
             f"{inputs.datasetDigest}); nothing was submitted. Run `pulumi up` again to review the change."
         )
     return examples
+
+
+# -- conversions ---------------------------------------------------------------------------------
 
 
 def model_to_api(inputs: ModelInputs, examples: Sequence[Example]) -> dict[str, Any]:
@@ -215,25 +218,14 @@ class GeminiBackend:
                 yield live_from_api(model)
 
     def submit(self, inputs: ModelInputs, root: Path, log: Log) -> Submission:
-        examples = load_training_examples(inputs, root)
-        model_id = inputs.model_id
-        name = f"{TUNED_MODELS_PREFIX}{model_id}"
+        name = f"{TUNED_MODELS_PREFIX}{inputs.model_id}"
         # Our own earlier submission (an interrupted `up`, or a model its quality gate kept from
-        # serving) is adopted without sending the dataset again; a create answered 409 is one
+        # serving) is found first, so the dataset is not sent again; a create answered 409 is one
         # that another run submitted in between.
         earlier = self.find(name)
         if earlier is None:
             try:
-                op = self.client.create_tuned_model(model_to_api(inputs, examples), tuned_model_id=model_id)
-            except NotFound as e:
-                source = inputs.baseModel or (
-                    inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
-                )
-                raise RuntimeError(
-                    f"{inputs.label}: the service cannot tune from {source}: {e.message} (since May "
-                    "2025 the public Gemini API offers no base model for tuning; take over an existing "
-                    "tuned model with `adopt`, or point tuned-models:endpoint at an emulator)"
-                ) from None
+                return self._create(inputs, root, name, log)
             except AlreadyExists as e:
                 if e.attempts > 1:
                     # The create was retried after a lost answer and found its id taken: by
@@ -241,25 +233,46 @@ class GeminiBackend:
                     log.info(f"{inputs.label}: submitted {name} (the service's answer was lost; found it)")
                     return Submission(name)
                 earlier = live_from_api(self.client.get_tuned_model(name))
-            else:
-                total_steps = op.metadata.totalSteps if op.metadata else None
-                log.info(
-                    f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)"
-                )
-                return Submission(name, op.name, total_steps)
-        if earlier.state is ModelState.FAILED:
-            raise RuntimeError(
-                f"{inputs.label}: an earlier attempt, {name}, failed on the service. Fix the "
-                f"cause, then delete it (DELETE /v1beta/{name}) or change the spec, and run "
-                "`pulumi up` again."
+        if earlier.state is not ModelState.FAILED:
+            return Submission(name, earlier=earlier)
+        # The same deterministic id: certainly this stack's own earlier attempt, and useless.
+        progress = self.progress(earlier)
+        why = f" ({progress.error})" if progress is not None and progress.error else ""
+        log.warn(f"{inputs.label}: the previous attempt, {name}, FAILED{why}; deleting it and training again")
+        with contextlib.suppress(NotFound):
+            self.client.delete_tuned_model(name)
+        return self._create(inputs, root, name, log)
+
+    def _create(self, inputs: ModelInputs, root: Path, name: str, log: Log) -> Submission:
+        examples = load_training_examples(inputs, root)
+        try:
+            op = self.client.create_tuned_model(
+                model_to_api(inputs, examples), tuned_model_id=inputs.model_id
             )
-        return Submission(name, earlier=earlier)
+        except NotFound as e:
+            source = inputs.baseModel or (
+                inputs.tunedModelSource.tunedModel if inputs.tunedModelSource else ""
+            )
+            raise RuntimeError(
+                f"{inputs.label}: the service cannot tune from {source}: {e.message} (since May 2025 "
+                "the public Gemini API offers no base model for tuning; take over an existing tuned "
+                "model with `adopt`, or point tuned-models:endpoint at an emulator)"
+            ) from None
+        total_steps = op.metadata.totalSteps if op.metadata else None
+        log.info(f"{inputs.label}: submitted {name} ({len(examples)} examples, {total_steps or '?'} steps)")
+        return Submission(name, op.name, total_steps)
 
     def track(self, name: str, operation: str | None, epochs: int | None) -> GeminiTracker:
         return GeminiTracker(self.client, name, operation, epochs)
 
     def progress(self, model: LiveModel) -> Progress | None:
         progress = model.progress
+        if model.state is ModelState.FAILED:
+            failed = [
+                op for op in self.client.list_operations(model.name) if op.done and op.error is not None
+            ]
+            if failed and failed[0].error is not None:
+                progress = dataclasses.replace(progress or Progress(done=True), error=failed[0].error.message)
         if model.state is ModelState.CREATING:
             running = [op for op in self.client.list_operations(model.name) if not op.done]
             meta = running[0].metadata if running else None

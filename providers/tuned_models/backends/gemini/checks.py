@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from tuned_models.backends.checks import DatasetRead, DatasetRole, problem
+from tuned_models.backends.checks import DatasetRole, problem
 from tuned_models.config import Connection
-from tuned_models.model.datasets import DatasetError, DatasetInfo, dataset_problems, read_examples
+from tuned_models.model.cache import ScanCache
+from tuned_models.model.datasets import CheckedExamples, DatasetInfo, checked_file, dataset_problems
 from tuned_models.model.problems import Problem
 from tuned_models.model.spec import BASE_MODEL_PATTERN, Example, ModelFields
 
@@ -40,22 +41,11 @@ class GeminiChecks:
             )
         return found
 
-    def read(self, path: Path, display: str, role: DatasetRole) -> DatasetRead:
-        try:
-            examples = read_examples(path)
-        except DatasetError as e:
-            message = str(e)
-            if message.startswith(str(path)):
-                message = display + message[len(str(path)) :]
-            return DatasetRead(None, (problem(role.value, message),))
-        except OSError as e:
-            return DatasetRead(None, (problem(role.value, f"{display}: cannot read ({e.strerror or e})"),))
-        problems = tuple(p.at("", "", role.value, f"{display}: ") for p in dataset_problems(examples))
-        return DatasetRead(DatasetInfo.of(examples, display), problems)
+    def read(self, path: Path, display: str, role: DatasetRole, cache: ScanCache | None) -> CheckedExamples:
+        return checked_file(path, display, role.value, cache=cache)
 
-    def inline(self, examples: Sequence[Example]) -> DatasetRead:
-        problems = tuple(p.at("", "", "examples") for p in dataset_problems(examples))
-        return DatasetRead(DatasetInfo.of(examples, None), problems)
+    def inline(self, examples: Sequence[Example]) -> CheckedExamples:
+        return CheckedExamples(DatasetInfo.of(examples, None), "examples", dataset_problems(examples))
 
     def together(self, training: DatasetInfo | None, validation: DatasetInfo | None) -> list[Problem]:
         return []

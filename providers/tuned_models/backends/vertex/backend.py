@@ -8,10 +8,13 @@ Model Registry **model** it produced (``...models/M@1``) and the **endpoints** t
 - *identity* is in the job's labels (:func:`tuned_models.vertex.labels.identity_labels`: the
   project, stack, resource name, the training spec's digest and the deterministic id); the
   service copies them to the model and the endpoints;
-- *submit* first looks for a job of its own (running, or succeeded with its model and endpoint
-  still there) and adopts it, so an interrupted ``up`` never trains twice; only then does it
-  upload the datasets (content-addressed, create-only: a re-run uploads nothing) and create the
-  job;
+- *submit* follows the contract of :meth:`tuned_models.backends.base.Backend.submit`: it first
+  looks for jobs of its own (the identity labels: certainly this model's); one running, or
+  succeeded with its model and endpoint still there, is adopted, so an interrupted ``up`` never
+  trains twice; one that FAILED or was CANCELLED (or whose model or endpoint was deleted since)
+  is replaced: what it left is deleted, said so with the service's message, and a new job is
+  created (the old job stays: jobs cannot be deleted). Only then does it read and upload the
+  datasets (content-addressed, create-only: a re-run uploads nothing);
 - a job that *succeeded* is ACTIVE while its model and endpoint exist; one whose model or
   endpoint was deleted behind Pulumi's back reads as FAILED (with the reason in ``error``), as
   does a FAILED or CANCELLED job: the planner then replaces it (delete first, which removes what
@@ -33,6 +36,7 @@ reads a job (and its model and endpoint) into :class:`~tuned_models.model.state.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 import time
@@ -44,9 +48,11 @@ from typing import Any
 from tuned_models.backends.base import EVALUATION_SEED, Log, Submission
 from tuned_models.backends.vertex.fields import FIELDS
 from tuned_models.config import Connection
+from tuned_models.model.cache import project_cache
+from tuned_models.model.datasets import dataset_path
 from tuned_models.model.desired import ModelInputs
 from tuned_models.model.ids import parse_id
-from tuned_models.model.state import LiveModel, ModelState, Progress, iso_z
+from tuned_models.model.state import Deployment, LiveModel, ModelState, Progress, iso_z
 from tuned_models.rest.endpoint import resolve_endpoint
 from tuned_models.rest.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from tuned_models.vertex.client import VertexClient
@@ -243,6 +249,9 @@ def live_from_job(
         "error": problem if state is ModelState.FAILED else None,
         **mutable,
     }
+    progress = progress_of(job)
+    if state is ModelState.FAILED and progress.error is None and problem:
+        progress = dataclasses.replace(progress, error=problem)
     return LiveModel(
         name=job.name,
         model_id=model_id,
@@ -250,9 +259,14 @@ def live_from_job(
         mutable=mutable,
         training={"baseModel": base, "hyperparameters": hyperparameters},
         outputs=outputs,
-        progress=progress_of(job),
+        progress=progress,
         create_time=job.createTime,
         source=base,
+        deployment=Deployment(
+            job.name,
+            tuned.model if tuned and (model is not None or not checked) else None,
+            tuned.endpoint if tuned and (endpoint is not None or not checked) else None,
+        ),
     )
 
 
@@ -378,6 +392,8 @@ class VertexBackend:
         for job in earlier:
             if state_of(job) is ModelState.CREATING:
                 return Submission(job.name, earlier=self.live(job))
+        if earlier:
+            self._replace_attempts(inputs, earlier, log)
         datasets = self._upload(inputs, root, log)
         body = job_to_api(inputs, identity, datasets.training, datasets.validation)
         try:
@@ -389,6 +405,22 @@ class VertexBackend:
         stats = f"{inputs.exampleCount} examples" if inputs.exampleCount else "submitted"
         log.info(f"{inputs.label}: submitted tuning job {job.name} ({stats}, base model {inputs.baseModel})")
         return Submission(job.name)
+
+    def _replace_attempts(self, inputs: ModelInputs, jobs: list[TuningJob], log: Log) -> None:
+        """``jobs`` carry the model's identity (certainly its own earlier attempts) and are of no
+        use: FAILED, CANCELLED, or succeeded with what they made deleted since. What they left
+        (endpoints, a model) is deleted, said so on ``log`` with the service's message; the jobs
+        themselves stay (Vertex AI keeps every job)."""
+        newest = self.live(jobs[0])
+        error = newest.progress.error if newest.progress is not None else None
+        state = jobs[0].state.value.removeprefix("JOB_STATE_")
+        log.warn(
+            f"{inputs.label}: the previous attempt, {newest.name}, {state}{f' ({error})' if error else ''}; "
+            "deleting what it left and training again"
+        )
+        for job in jobs:
+            if self._leftovers(job):
+                self.delete(self.live(job), None, log)
 
     def _upload(self, inputs: ModelInputs, root: Path, log: Log) -> _Datasets:
         training = self._upload_one(inputs, root, log, DatasetKind.TRAINING)
@@ -411,12 +443,15 @@ class VertexBackend:
                 where = "the inline examples"
             else:
                 assert path_text is not None
-                path = root / path_text
-                scan = scan_dataset(path, kind)
+                try:
+                    path = dataset_path(root, path_text)
+                except DatasetError as e:
+                    raise RuntimeError(f"{inputs.label}:{key}: {e}; nothing was submitted") from None
+                scan = scan_dataset(path, kind, cache=project_cache(root))
                 where = path_text
             if not scan.ok:
-                first = next((p.message for p in scan.errors), "it cannot be read")
-                raise RuntimeError(f"{inputs.label}:{key}: {where}: {first}; nothing was submitted")
+                first = scan.errors[0].message(where) if scan.errors else f"{where}: it cannot be read"
+                raise RuntimeError(f"{inputs.label}:{key}: {first}; nothing was submitted")
             if scan.digest != digest:
                 raise RuntimeError(
                     f"{inputs.label}: {where} changed since the preview (digest {scan.digest} != {digest}); "

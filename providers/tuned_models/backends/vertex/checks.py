@@ -23,18 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuned_models.backends.checks import DatasetRead, DatasetRole, problem
+from tuned_models.backends.checks import DatasetRole, problem
 from tuned_models.config import Connection
-from tuned_models.model.datasets import DatasetInfo
+from tuned_models.model.cache import ScanCache
+from tuned_models.model.datasets import CheckedExamples, DatasetInfo
 from tuned_models.model.problems import Problem, Severity
 from tuned_models.model.spec import Example, ModelFields
-from tuned_models.vertex.datasets import (
-    DatasetKind,
-    DatasetScan,
-    scan_dataset,
-    scan_examples,
-    validation_set_problems,
-)
+from tuned_models.vertex.datasets import DatasetKind, scan_dataset, scan_examples, validation_set_problems
 from tuned_models.vertex.labels import label_problems
 
 __all__ = ["CHECKS", "PUBLISHER_PREFIX", "TUNABLE_MODELS", "TunableModel", "VertexChecks", "tunable_model"]
@@ -137,12 +132,15 @@ class VertexChecks:
             )
         return found
 
-    def read(self, path: Path, display: str, role: DatasetRole) -> DatasetRead:
-        return _read(scan_dataset(path, _KINDS[role]), display, role)
+    def read(self, path: Path, display: str, role: DatasetRole, cache: ScanCache | None) -> CheckedExamples:
+        scan = scan_dataset(path, _KINDS[role], cache=cache)
+        return CheckedExamples(
+            scan.info(display) if scan.readable else None, role.value, scan.problems(display)
+        )
 
-    def inline(self, examples: Sequence[Example]) -> DatasetRead:
+    def inline(self, examples: Sequence[Example]) -> CheckedExamples:
         scan = scan_examples([(e.textInput, e.output) for e in examples])
-        return _read(scan, None, DatasetRole.TRAINING)
+        return CheckedExamples(scan.info(None), "examples", scan.problems(""))
 
     def together(self, training: DatasetInfo | None, validation: DatasetInfo | None) -> list[Problem]:
         if training is None or validation is None:
@@ -151,22 +149,6 @@ class VertexChecks:
             p.at("", "", DatasetRole.VALIDATION.value, f"{validation.path}: ")
             for p in validation_set_problems(training.count, validation.count)
         ]
-
-
-def _read(scan: DatasetScan, display: str | None, role: DatasetRole) -> DatasetRead:
-    key = role.value if display is not None else "examples"
-    prefix = f"{display}: " if display is not None else ""
-    problems = [p.at("", "", key, prefix) for p in scan.problems]
-    if scan.unlisted:
-        problems.append(
-            problem(
-                key,
-                f"{prefix}... and {scan.unlisted} more problems",
-                Severity.ERROR if scan.unlisted_errors else Severity.WARNING,
-            )
-        )
-    info = DatasetInfo(display, scan.digest, scan.example_count) if scan.ok else None
-    return DatasetRead(info, tuple(problems))
 
 
 CHECKS = VertexChecks()

@@ -24,6 +24,7 @@ _NO_SHARING = (
 FIELDS = FieldTable(
     backend="vertex",
     name_template=None,
+    deletes="its endpoints and its model; the tuning job stays, as Vertex AI keeps every job",
     rules=(
         *(r for r in COMMON_RULES if r.name not in ("permissions", "owner")),
         rule(
