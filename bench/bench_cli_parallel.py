@@ -7,8 +7,10 @@ emulator instead (each about 5 s too: 21 steps of 0.25 s, on a dataset of 40 inl
 
     .venv/bin/python bench/bench_cli_parallel.py [--backend gemini|vertex] [--parallel N]
 
-``--parallel N`` is passed to `pulumi up`: the engine runs at most 4 x CPU cores steps at once by
-default (8 on 2 cores, so 12 models then train in two waves whatever the provider does).
+The CLI runs in the project's own environment (tests/e2e's Project, as scripts/pulumi-env.sh):
+PULUMI_PARALLEL=64. ``--parallel N`` is passed to `pulumi up` instead; Pulumi's own default is
+4 x CPU cores steps at once (8 on 2 cores, so 12 models then train in two waves whatever the
+provider does: ``--parallel 8`` shows it).
 """
 
 from __future__ import annotations

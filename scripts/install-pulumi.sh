@@ -36,7 +36,8 @@ built_ok() {
     && [ "$(PULUMI_SKIP_UPDATE_CHECK=true "$PREFIX/bin/pulumi" version 2>/dev/null)" = "v$V" ]
 }
 install_host() {  # this repository's language host, refreshed on every run (it is ours, and tiny)
-  install -m 0755 "$HOST_DIR/pulumi-language-python" "$HOST_DIR/language_host.py" "$PREFIX/bin/"
+  install -m 0755 "$HOST_DIR/launcher.sh" "$PREFIX/bin/pulumi-language-python"
+  install -m 0755 "$HOST_DIR/language_host.py" "$PREFIX/bin/"
 }
 if built_ok; then
   install_host

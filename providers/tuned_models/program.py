@@ -106,7 +106,7 @@ def run() -> dict[str, TunedModel]:
     source = f"stacks/Pulumi.{stack}.yaml"
     loaded = parse_config(stack_config(), source=source, project_root=find_project_root(), name=stack)
     for problem in loaded.warnings:
-        pulumi.log.warn(problem.line())
+        pulumi.log.warn(problem.line(severity=False))  # the CLI prints it as a warning
     if not loaded.ok:
         raise pulumi.RunError("the stack config is not valid:\n" + "\n".join(p.line() for p in loaded.errors))
     return build(loaded)

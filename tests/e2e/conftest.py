@@ -71,6 +71,8 @@ class Project:
             "PULUMI_CONFIG_PASSPHRASE": passphrase,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            # as scripts/pulumi-env.sh: every model of a stack trains at the same time
+            "PULUMI_PARALLEL": "64",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
         for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS"):

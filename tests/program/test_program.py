@@ -101,3 +101,13 @@ def test_an_invalid_stack_fails_before_any_resource_with_the_problem_line() -> N
     assert run.error is not None
     assert f"stacks/Pulumi.local.yaml:{name}:temprature: unknown key" in str(run.error)
     assert [r for r in run.monitor.registrations if r.typ == TUNED_MODEL] == []
+
+
+def test_a_warning_reaches_the_cli_once_labelled(caplog: pytest.LogCaptureFixture) -> None:
+    """Pulumi's warning channel labels the line itself (``warning: ...``); the program's own
+    line must not say it a second time."""
+    config = stack_file_config("local")
+    run = run_program("local", {**config, "tuned-models:models": "{}"})
+    assert run.error is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["stacks/Pulumi.local.yaml:tuned-models:models: no models declared"]

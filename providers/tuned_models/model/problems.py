@@ -43,15 +43,16 @@ class Problem:
     line_number: int | None = None
     column: int | None = None
 
-    def line(self) -> str:
+    def line(self, *, severity: bool = True) -> str:
         """``file:model:key: message``; empty parts are left out together with their colon. A
         problem of the file as a whole (no model, no key: a YAML syntax error) shows its line,
-        ``file:line: message``."""
+        ``file:line: message``. A warning says so (``file:model:key: warning: message``) unless
+        ``severity`` is false, for a channel that labels it already (Pulumi's ``log.warn``)."""
         parts = [self.file]
         if self.line_number is not None and not self.model and not self.key:
             parts.append(str(self.line_number))
         parts.extend(p for p in (self.model, self.key) if p)
-        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        prefix = "warning: " if severity and self.severity is Severity.WARNING else ""
         return f"{':'.join(parts)}: {prefix}{self.message}"
 
     def at(self, file: str, model: str, key: str, prefix: str = "") -> Problem:
