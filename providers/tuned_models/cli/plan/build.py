@@ -1,69 +1,24 @@
-"""``tuned-models plan --stack NAME``: exactly what ``pulumi up`` will do to a stack's models and
-their sharing, for a reviewer to approve.
-
-``pulumi up`` (with ``refresh: always``, see Pulumi.yaml) first reads every resource of the
-stack's state from the service, then compares each declared resource with what it read (the
-provider's ``diff``), then deletes the resources of the state the program no longer declares.
-This command does the same, read-only, with the same code: the stack's state
-(:mod:`tuned_models.stack.state`), the refresh (:func:`tuned_models.lifecycle.refreshed_outputs`),
-the desired inputs (:func:`tuned_models.model.desired.model_inputs`) and the one planner
-(:func:`tuned_models.model.planner.decide`, ``decide_unrecorded``, ``decide_grant``,
-``decide_owner``).
-
-What it says, per model (``action``; ``step`` is the step ``pulumi preview`` shows):
-
-- ``create`` (step create): trained anew; or, when the service already has the exact
-  deterministic id from an ``up`` that did not record it (interrupted, or the model failed its
-  quality gate), adopted without a second training (waited for while it still trains);
-- ``adopt`` (create): ``adopt: tunedModels/...`` takes over an existing model, no training;
-- ``retrain`` (replace, or create when the state does not record it): with the fields that
-  force it, the dataset file and its example counts, the source model whose retrain cascades,
-  or the previous attempt that FAILED (deleted, then trained again); when the new id is
-  already trained (its gate failed before), it replaces the serving model without training;
-- ``update`` (update): the updatable fields, old and new;
-- ``re-evaluate`` (update): only the quality gate changed: the same model is evaluated again,
-  nothing retrains;
-- ``delete`` (delete): in the state, no longer declared: removed from the service (adopted
-  models included); ``forget``: the same with ``retainOnDelete``, left on the service;
-- ``none`` (same).
-
-A model with a quality gate says so: ``evaluates`` (the action runs the gate, which must pass
-before the model is recorded or replaces the serving one) and ``gate`` (the declared metric and
-``minScore``, and the score Pulumi recorded for the current model).
-
-``tunedModel`` is the model's name once ``up`` is done (null for a vertex model not trained yet:
-the service names its job), ``current`` its name now; for a vertex model, ``deployment`` is what
-``current`` made: its tuning job, Model Registry model version and endpoint, which a retrain or
-delete removes (the job stays: Vertex AI keeps every job).
-
-``refused`` says when ``pulumi up`` will stop instead (``protect``, an adopted model that does
-not exist). Models that carry the stack's tag but are neither in the state nor declared are
-listed apart and are never changes: "not managed" (left by ``retainOnDelete``, an ownership
-transfer, or a retrain that failed its quality gate before the spec changed again), "orphan"
-(a FAILED attempt: ``tuned-models prune`` removes it), or, without state, "not attributed"
-(the tag is not proof: it may be another stack's). Without state (no Pulumi
-CLI, ``--no-state``) the plan is partial and says so: declared models are still matched by
-their exact deterministic id, which is certain.
-
-Exit codes: 0, or with ``--detailed-exitcode`` 0 (no changes) / 2 (changes); 1 on error.
-"""
+"""Building a stack's plan from its state, the refresh and the one planner (see
+:mod:`tuned_models.cli.plan`)."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from tuned_models.cli.frame import Context, StackEntry, run_command
-from tuned_models.cli.output import md_code, md_text
-from tuned_models.discovery import OtherModel, Unmanaged
+from tuned_models.cli.frame import Context, StackEntry
+from tuned_models.cli.plan.shapes import (
+    GrantPlan,
+    ModelAction,
+    ModelPlan,
+    SharingChange,
+    StackPlan,
+)
 from tuned_models.gemini import NotFound
 from tuned_models.lifecycle import refreshed_outputs
 from tuned_models.model.desired import ModelInputs, creation_order, model_inputs, source_of
-from tuned_models.model.evaluation import Gate, GateResult
+from tuned_models.model.evaluation import GateResult
 from tuned_models.model.grants import Grant, Role
 from tuned_models.model.planner import (
     GATE_FIELD,
@@ -81,169 +36,8 @@ from tuned_models.model.planner import (
     with_gate,
 )
 from tuned_models.model.spec import ModelSpec
-from tuned_models.model.state import Deployment, LiveModel, ModelState
+from tuned_models.model.state import LiveModel, ModelState
 from tuned_models.stack.state import StateResource
-
-__all__ = [
-    "ACTION_WORDS",
-    "GrantPlan",
-    "ModelAction",
-    "ModelPlan",
-    "SharingChange",
-    "StackPlan",
-    "build_plan",
-    "render_markdown",
-    "run_plan",
-]
-
-
-class ModelAction(StrEnum):
-    """What ``pulumi up`` does to one model (see the module docstring)."""
-
-    CREATE = "create"
-    ADOPT = "adopt"
-    RETRAIN = "retrain"
-    UPDATE = "update"
-    EVALUATE = "re-evaluate"
-    DELETE = "delete"
-    FORGET = "forget"
-    NONE = "none"
-
-
-#: How the Markdown names each action.
-ACTION_WORDS = {
-    ModelAction.CREATE: "create",
-    ModelAction.ADOPT: "adopt",
-    ModelAction.RETRAIN: "retrain",
-    ModelAction.UPDATE: "update in place",
-    ModelAction.EVALUATE: "re-evaluate",
-    ModelAction.DELETE: "delete",
-    ModelAction.FORGET: "forget (stays on the service)",
-    ModelAction.NONE: "no change",
-}
-
-
-class SharingChange(StrEnum):
-    """What ``pulumi up`` does to one grantee of a model. The last three are not changes."""
-
-    GRANT = "grant"
-    ROLE = "role"
-    REGRANT = "regrant"
-    REVOKE = "revoke"
-    TRANSFER = "transfer ownership"
-    RELEASE = "stop managing ownership"
-    NOT_MANAGED = "not managed"
-    NOT_ATTRIBUTED = "not attributed"
-
-
-_NOT_CHANGES = (SharingChange.NOT_MANAGED, SharingChange.NOT_ATTRIBUTED)
-
-
-@dataclass
-class GrantPlan:
-    """One grantee's sharing change."""
-
-    grantee: str
-    change: SharingChange
-    role: str | None = None
-    old_role: str | None = None
-    note: str = ""
-
-    @property
-    def is_change(self) -> bool:
-        return self.change not in _NOT_CHANGES
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "grantee": self.grantee,
-            "change": self.change.value,
-            "role": self.role,
-            "oldRole": self.old_role,
-            "note": self.note,
-            "isChange": self.is_change,
-        }
-
-
-@dataclass
-class ModelPlan:
-    """What ``pulumi up`` does to one model and its sharing."""
-
-    model: str
-    action: ModelAction
-    step: str
-    tuned_model: str | None
-    current: str | None = None
-    changes: tuple[FieldChange, ...] = ()
-    reason: str = ""
-    delete_first: bool = False
-    refused: str | None = None
-    evaluates: bool = False
-    gate: Gate | None = None
-    recorded_score: float | None = None
-    permissions: list[GrantPlan] = field(default_factory=list)
-    deployment: Deployment | None = None
-
-    @property
-    def is_change(self) -> bool:
-        return self.action is not ModelAction.NONE or any(g.is_change for g in self.permissions)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "action": self.action.value,
-            "step": self.step,
-            "tunedModel": self.tuned_model,
-            "current": self.current,
-            "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in self.changes],
-            "reason": self.reason,
-            "deleteFirst": self.delete_first,
-            "refused": self.refused,
-            "evaluates": self.evaluates,
-            "gate": None
-            if self.gate is None
-            else {
-                "metric": self.gate.metric.value,
-                "minScore": self.gate.min_score,
-                "recordedScore": self.recorded_score,
-            },
-            "permissions": [g.to_json() for g in self.permissions],
-            "deployment": self.deployment.to_json() if self.deployment else None,
-        }
-
-
-@dataclass
-class StackPlan(StackEntry):
-    """The plan of one stack."""
-
-    models: list[ModelPlan] = field(default_factory=list)
-    others: list[OtherModel] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def changes(self) -> bool:
-        return any(m.is_change for m in self.models)
-
-    def summary(self) -> dict[str, int]:
-        counts = {a.value: 0 for a in ModelAction}
-        for m in self.models:
-            counts[m.action.value] += 1
-        counts["sharing"] = sum(g.is_change for m in self.models for g in m.permissions)
-        for kind in Unmanaged:
-            counts[kind.value] = sum(o.kind is kind for o in self.others)
-        return counts
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **self.entry_json(),
-            "changes": self.changes,
-            "models": [m.to_json() for m in self.models],
-            "otherModels": [o.to_json() for o in self.others],
-            "notes": self.notes,
-            "summary": self.summary(),
-        }
-
-
-# -- building the plan -----------------------------------------------------------------------------
 
 
 def _count(n: Any) -> str:
@@ -713,109 +507,3 @@ def build_plan(ctx: Context, progress: Callable[[str], None]) -> StackPlan:
             "deterministic id; what `pulumi up` deletes cannot be known without the stack's state."
         )
     return result
-
-
-# -- rendering -------------------------------------------------------------------------------------
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "(unset)"
-    text = v if isinstance(v, str) else str(v)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return md_code(text)
-
-
-def _change_text(g: GrantPlan) -> str:
-    if g.change is SharingChange.ROLE:
-        text = f"role {g.old_role} → {g.role}"
-    elif g.change is SharingChange.REVOKE:
-        text = f"revoke ({g.old_role})" if g.old_role else "revoke"
-    elif g.change in _NOT_CHANGES:
-        text = f"{g.change.value} ({g.old_role})" if g.old_role else g.change.value
-    else:
-        text = f"{g.change.value} {g.role}" if g.role else g.change.value
-    return md_text(text + (f": {g.note}" if g.note else ""))
-
-
-def _gate_text(m: ModelPlan) -> str:
-    """The gate cell: the declared gate, the score recorded for the current model, and whether
-    this action evaluates (``exactMatch ≥ 0.8, last 0.75; evaluated``)."""
-    if m.gate is None:
-        return "-"
-    parts = [md_text(f"{m.gate.metric.value} ≥ {m.gate.min_score:g}")]
-    if m.recorded_score is not None:
-        parts.append(f"last {m.recorded_score:.4g}")
-    if m.evaluates:
-        parts.append("**evaluated**")
-    return ", ".join(parts)
-
-
-def render_markdown(plan: StackPlan) -> str:
-    """A Markdown report for a pull-request comment; what it quotes from users is escaped."""
-    counts = plan.summary()
-    lines = [
-        f"### tuned-models plan for stack {md_code(plan.stack)} ({md_code(plan.file)})",
-        "",
-    ]
-    for note in plan.notes:
-        lines.append(f"> **Note:** {md_text(note)}")
-        lines.append("")
-    gated = any(m.gate is not None for m in plan.models)
-    if gated:
-        lines += ["| model | action | tuned model | quality gate | why |", "|---|---|---|---|---|"]
-    else:
-        lines += ["| model | action | tuned model | why |", "|---|---|---|---|"]
-    for m in plan.models:
-        why_parts = [f"{md_code(c.field)} {_value(c.old)} → {_value(c.new)}" for c in m.changes]
-        if m.reason:
-            why_parts.append(md_text(m.reason))
-        if m.refused:
-            why_parts.append(f"**refused:** {md_text(m.refused)}")
-        why = "; ".join(why_parts) or "-"
-        target = md_code(m.tuned_model) if m.tuned_model else "-"
-        if m.tuned_model is None and m.action in (ModelAction.CREATE, ModelAction.RETRAIN):
-            target = "(named by the service)"
-        if m.current and m.current != m.tuned_model:
-            target = f"{md_code(m.current)} → {target}"
-        word = ACTION_WORDS[m.action]
-        action = word if m.action is ModelAction.NONE else f"**{word}**"
-        gate = f" {_gate_text(m)} |" if gated else ""
-        lines.append(f"| {md_text(m.model)} | {action} | {target} |{gate} {why} |")
-    grants = [(m.model, g) for m in plan.models for g in m.permissions]
-    if grants:
-        lines += ["", "**Sharing**", "", "| model | grantee | change |", "|---|---|---|"]
-        for model, g in grants:
-            change = _change_text(g)
-            lines.append(
-                f"| {md_text(model)} | {md_code(g.grantee)} | {f'**{change}**' if g.is_change else change} |"
-            )
-    if plan.others:
-        lines += ["", "**Not this stack's changes** (carry the stack's tag; `pulumi up` leaves them)", ""]
-        lines += [
-            f"- {md_code(o.tuned_model)} ({md_text(o.model)}, {o.state}): "
-            f"**{o.kind.value}**, {md_text(o.note)}"
-            for o in plan.others
-        ]
-    parts = [f"{counts[a.value]} {ACTION_WORDS[a]}" for a in ModelAction if counts[a.value]]
-    if counts["sharing"]:
-        parts.append(f"{counts['sharing']} sharing change" + ("s" if counts["sharing"] != 1 else ""))
-    for kind in Unmanaged:
-        if counts[kind.value]:
-            parts.append(f"{counts[kind.value]} {kind.value}")
-    verdict = "`pulumi up` changes something." if plan.changes else "No changes."
-    lines += ["", f"Summary: {', '.join(parts) or 'nothing declared'}. {verdict}"]
-    return "\n".join(lines) + "\n"
-
-
-def run_plan(args: argparse.Namespace) -> int:
-    """The ``plan`` command (see the module docstring)."""
-    return run_command(
-        args,
-        "plan",
-        build_plan,
-        lambda plan: plan.to_json(),
-        render_markdown,
-        changes=lambda plan: plan.changes,
-    )
