@@ -1,9 +1,8 @@
 # Source this file (`. scripts/pulumi-env.sh`) to run `pulumi` commands on this project offline:
 # the Pulumi CLI from scripts/install-pulumi.sh first on PATH, the project's .venv next, state in a
 # local file backend under .tuned-models/, no update check, no plugin downloads, up to 64 steps at
-# once (PULUMI_PARALLEL). The local stack
-# holds no secrets, so the passphrase defaults to empty; set PULUMI_CONFIG_PASSPHRASE (or
-# PULUMI_CONFIG_PASSPHRASE_FILE) before sourcing for stacks that do.
+# once (PULUMI_PARALLEL). The local stack holds no secrets, so the passphrase defaults to empty;
+# set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before sourcing for stacks that do.
 _tm_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 _tm_bin="$("$_tm_root/scripts/install-pulumi.sh")" || return 1 2>/dev/null || exit 1
 export PATH="$_tm_bin:$_tm_root/.venv/bin:$PATH"
