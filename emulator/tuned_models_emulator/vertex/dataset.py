@@ -107,9 +107,18 @@ class DatasetStats:
             self.pair_chunks.append(",".join(self.pending_pairs))
             self.pending_pairs.clear()
 
+    def chunks(self) -> list[str]:
+        """The pairs kept, :data:`_PAIRS_PER_CHUNK` at a time: each chunk is comma-joined JSON
+        ``{"textInput", "output"}`` objects (``"[" + chunk + "]"`` is a JSON list)."""
+        return (
+            [*self.pair_chunks, ",".join(self.pending_pairs)]
+            if self.pending_pairs
+            else list(self.pair_chunks)
+        )
+
     def examples_json(self) -> str:
-        """The pairs kept, as a JSON list of ``{"textInput", "output"}``."""
-        return "[" + ",".join([*self.pair_chunks, *self.pending_pairs]) + "]"
+        """The pairs kept, as one JSON list of ``{"textInput", "output"}``."""
+        return "[" + ",".join(self.chunks()) + "]"
 
 
 class _Problem(Exception):

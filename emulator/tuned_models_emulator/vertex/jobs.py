@@ -223,7 +223,7 @@ class TuningJobs(VertexBase):
 
     def _store(self, call: Call, training: DatasetStats) -> Body:
         """Store the job of a create request whose training dataset was read; its TuningJob."""
-        examples = training.examples_json()
+        chunks = training.chunks()
         with self.runtime.store.transaction() as tx:
             self.settle(tx)
             request = self._check(tx, call)
@@ -243,7 +243,7 @@ class TuningJobs(VertexBase):
                     "stops: use fewer epochs or a shorter stepSeconds."
                 )
             job = self._job_record(tx, request, training, now, step_ns, steps_per_epoch)
-            tables.insert_job(job, examples)
+            tables.insert_job(job, chunks)
             return render_job(job, progress(job, now), enum_int=call.enum_int)
 
     def _job_record(

@@ -4,6 +4,7 @@ as the Gemini API emulator answers)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from dataclasses import replace
@@ -316,7 +317,7 @@ class Registry(VertexBase):
         version = None
         if model is not None:
             version = next((v for v in tables.versions(model.id) if v.version == serving.version), None)
-        examples = tables.examples_json(version.job_id) if version is not None else "[]"
+        job_id = version.job_id if version is not None else None
         prompt = prompt_of(contents)
         config = body.get("generationConfig") or {}
         count = 1
@@ -335,8 +336,9 @@ class Registry(VertexBase):
         finish = enum(FINISH_STOP, call.enum_int)
 
         def answer() -> dict[str, Any]:
-            # After the transaction: the search over the training pairs holds no lock.
-            outputs = most_similar(decode(examples), prompt, count)
+            # After the transaction: the pairs are read a chunk a transaction, and the search over
+            # them holds no lock.
+            outputs = most_similar(self._pairs(job_id), prompt, count)
             output_tokens = sum(tokens(o) for o in outputs)
             candidates = []
             for index, text in enumerate(outputs):
@@ -355,6 +357,20 @@ class Registry(VertexBase):
             return {"candidates": candidates, "usageMetadata": usage, **head}
 
         return answer
+
+    def _pairs(self, job_id: str | None) -> list[dict[str, str]]:
+        """The training pairs of a job (none for None), each chunk read in a transaction of its
+        own: a large dataset never holds the store (or the interpreter) for long."""
+        pairs: list[dict[str, str]] = []
+        if job_id is None:
+            return pairs
+        for seq in itertools.count():
+            with self.runtime.store.transaction() as tx:
+                chunk = VertexTables(tx).pair_chunk(job_id, seq)
+            if chunk is None:
+                break
+            pairs.extend(decode("[" + chunk + "]"))
+        return pairs
 
     def get_operation(self, tx: Tx, caller: Caller, call: Call) -> Body:
         """GetOperation of a model or endpoint operation (kept after the resource is gone)."""

@@ -9,6 +9,7 @@ indexed query.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from tuned_models_emulator.store import Tx
 from tuned_models_emulator.vertex.records import (
@@ -23,7 +24,8 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS vtx_jobs (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, project TEXT NOT NULL, "
     "location TEXT NOT NULL, settle_us INTEGER NOT NULL, settled INTEGER NOT NULL, record TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS vtx_jobs_unsettled ON vtx_jobs (settled, settle_us)",
-    "CREATE TABLE IF NOT EXISTS vtx_examples (job_id TEXT PRIMARY KEY, examples TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS vtx_pairs (job_id TEXT NOT NULL, seq INTEGER NOT NULL, pairs TEXT NOT NULL, "
+    "PRIMARY KEY (job_id, seq))",
     "CREATE TABLE IF NOT EXISTS vtx_models (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, project TEXT NOT "
     "NULL, "
     "location TEXT NOT NULL, record TEXT NOT NULL)",
@@ -34,7 +36,7 @@ SCHEMA = (
     "location TEXT NOT NULL, record TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS vtx_operations (name TEXT PRIMARY KEY, record TEXT NOT NULL)",
 )
-TABLES = ("vtx_jobs", "vtx_examples", "vtx_models", "vtx_versions", "vtx_endpoints", "vtx_operations")
+TABLES = ("vtx_jobs", "vtx_pairs", "vtx_models", "vtx_versions", "vtx_endpoints", "vtx_operations")
 
 
 class VertexTables:
@@ -58,18 +60,19 @@ class VertexTables:
         ).fetchall()
         return [JobRecord.from_dict(json.loads(row[0])) for row in rows]
 
-    def insert_job(self, job: JobRecord, examples: str) -> None:
-        """Store a new job and the training pairs its endpoints answer from (a JSON list of
-        ``{"textInput", "output"}``)."""
+    def insert_job(self, job: JobRecord, pair_chunks: Sequence[str]) -> None:
+        """Store a new job and the training pairs its endpoints answer from: chunks of
+        comma-joined JSON ``{"textInput", "output"}`` objects (:meth:`DatasetStats.chunks`),
+        one row each, so that a reader never holds the store for all of them at once."""
         seq = self.tx.next_counter("vtx_job_seq")
         self.conn.execute(
             "INSERT INTO vtx_jobs (id, seq, project, location, settle_us, settled, record) VALUES "
             "(?,?,?,?,?,0,?)",
             (job.id, seq, job.project, job.location, job.settle_ns // 1000, json.dumps(job.to_dict())),
         )
-        self.conn.execute(
-            "INSERT OR REPLACE INTO vtx_examples (job_id, examples) VALUES (?, ?)",
-            (job.id, examples),
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO vtx_pairs (job_id, seq, pairs) VALUES (?, ?, ?)",
+            ((job.id, seq, chunk) for seq, chunk in enumerate(pair_chunks)),
         )
 
     def update_job(self, job: JobRecord) -> None:
@@ -91,11 +94,13 @@ class VertexTables:
         """Record that a job's outcome was applied."""
         self.conn.execute("UPDATE vtx_jobs SET settled = 1 WHERE id = ?", (job_id,))
 
-    def examples_json(self, job_id: str) -> str:
-        """The training pairs of a job as stored (JSON; ``[]`` when none): decoded by the caller,
-        after the transaction."""
-        row = self.conn.execute("SELECT examples FROM vtx_examples WHERE job_id = ?", (job_id,)).fetchone()
-        return "[]" if row is None else str(row[0])
+    def pair_chunk(self, job_id: str, seq: int) -> str | None:
+        """Chunk ``seq`` (from 0) of a job's training pairs as stored (see :meth:`insert_job`), or
+        None past the last one."""
+        row = self.conn.execute(
+            "SELECT pairs FROM vtx_pairs WHERE job_id = ? AND seq = ?", (job_id, seq)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     # models ---------------------------------------------------------------
     def model(self, model_id: str) -> ModelRecord | None:

@@ -271,6 +271,27 @@ def test_generate_content_answers_with_the_most_similar_training_output(cloud: C
     assert answer["candidates"][0]["content"]["parts"][0]["text"] == "9"
 
 
+def test_generate_content_reads_every_chunk_of_a_large_dataset(cloud: Cloud) -> None:
+    """The pairs are stored a few thousand a row and read a row a transaction: the first, a middle
+    and the last example of a dataset of several rows all answer."""
+    count = 3 * 4096 + 17
+    records = [
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": f"question {i:06d}"}]},
+                {"role": "model", "parts": [{"text": f"answer {i:06d}"}]},
+            ]
+        }
+        for i in range(count)
+    ]
+    job = cloud.tuned(cloud.job_body(cloud.dataset(records, name="large.jsonl"), epochs=1))
+    path = f"/v1/{job['tunedModel']['endpoint']}:generateContent"
+    for i in (0, 5000, count - 1):
+        body = {"contents": [{"role": "user", "parts": [{"text": f"question {i:06d}"}]}]}
+        answer = cloud.ok(cloud.call("POST", path, json=body))
+        assert answer["candidates"][0]["content"]["parts"][0]["text"] == f"answer {i:06d}"
+
+
 def test_generate_content_errors(cloud: Cloud) -> None:
     job = cloud.tuned()
     endpoint_name = job["tunedModel"]["endpoint"]
