@@ -10,11 +10,12 @@
 # them; nothing it downloads or builds is ever written into the repository.
 #
 # The Python language host (pulumi-language-python) is an untagged Go module that the Go module
-# proxy does not serve, so the built CLI runs programs through the Python SDK's own language
-# server instead (scripts/pulumi adds --client for up/preview/refresh/destroy); see README.
+# proxy does not serve, so the built CLI gets ours, installed beside it from scripts/pulumi-host/:
+# a small gRPC host that runs the program with the Python SDK's own runner; see README.
 #
 # Environment: PULUMI_VERSION (default below), TUNED_MODELS_TOOLS, TUNED_MODELS_NO_INSTALLER=1
-# (skip the official installer, e.g. in CI where it cannot be reached).
+# (skip the official installer, e.g. in CI where it cannot be reached), TUNED_MODELS_FORCE_BUILD=1
+# (build even when a pulumi is on PATH).
 set -euo pipefail
 
 V="${PULUMI_VERSION:-3.274.1}"

@@ -29,10 +29,13 @@ def test_top_level_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -
         assert command in out
 
 
-def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_usage_error_exits_2_and_1_under_detailed_exitcode(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--stack", "dev", "--all"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
     assert main([]) == 2
+    # 2 is "changes" under --detailed-exitcode: a usage error there is 1, never mistaken for a plan
+    assert main(["plan", "--stack", "local", "--bogus", "--detailed-exitcode"]) == 1
+    assert main(["prune", "--detailed-exitcode"]) == 1
 
 
 def _fake_module(

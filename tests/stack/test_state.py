@@ -143,3 +143,21 @@ def test_the_projects_local_backend_is_used_when_none_is_chosen(
     assert env["PULUMI_HOME"] == str(tmp_path / ".tuned-models" / "pulumi-home")
     monkeypatch.setenv("PULUMI_BACKEND_URL", "s3://bucket")
     assert pulumi_environment(tmp_path)["PULUMI_BACKEND_URL"] == "s3://bucket"
+
+
+def test_a_pulumi_login_wins_for_stacks_the_local_backend_does_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "credentials.json").write_text(json.dumps({"current": "https://api.pulumi.com"}))
+    monkeypatch.setenv("PULUMI_HOME", str(home))
+    stacks = tmp_path / LOCAL_BACKEND / ".pulumi" / "stacks" / PROJECT
+    stacks.mkdir(parents=True)
+    (stacks / "local.json").write_text("{}")
+    # the logged-in backend for a stack only it can hold, the local one for the local stack
+    assert "PULUMI_BACKEND_URL" not in pulumi_environment(tmp_path, PROJECT, "prod")
+    assert pulumi_environment(tmp_path, PROJECT, "prod")["PULUMI_HOME"] == str(home)
+    local = pulumi_environment(tmp_path, PROJECT, "local")
+    assert local["PULUMI_BACKEND_URL"] == f"file://{tmp_path / LOCAL_BACKEND}"

@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         _run_plan,
         formats=("markdown", "json"),
         format_help="markdown (default, for a pull request comment) or json",
+        without_state="a partial plan: what `pulumi up` deletes cannot be known",
     )
     _detailed_exitcode(plan, "exit 2 when `pulumi up` would change something, 0 when not")
     _service_command(
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         _run_status,
         formats=("table", "json"),
         format_help="table (default) or json",
+        without_state="declared models by their exact id only, no gate scores",
     )
     prune = _service_command(
         commands,
@@ -177,13 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         _run_prune,
         formats=("text", "json"),
         format_help="text (default) or json",
+        without_state="nothing is deleted: only the state proves what is the stack's",
     )
     prune.add_argument("--yes", action="store_true", help="delete them (default: only list them)")
     _detailed_exitcode(prune, "exit 2 when there is something to delete (or was deleted), 0 when not")
 
     report = _command(commands, "report", "write an HTML page about a stack's models", _REPORT_HELP)
     report.add_argument("--stack", metavar="NAME", required=True, help="the stack to report on")
-    add_state_arguments(report)
+    add_state_arguments(report, "no scores from Pulumi, no last change")
     report.add_argument(
         "--out",
         metavar="PATH",
@@ -214,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help (0) or a usage error (2)
-        return e.code if isinstance(e.code, int) else 2
+        code = e.code if isinstance(e.code, int) else 2
+        # With --detailed-exitcode, 2 means "changes": a usage error is then an error like any other.
+        return 1 if code == 2 and "--detailed-exitcode" in argv else code
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 
@@ -239,20 +244,22 @@ def _service_command(
     *,
     formats: tuple[str, str],
     format_help: str,
+    without_state: str,
 ) -> argparse.ArgumentParser:
     """A command that reads the service: ``--stack`` (required), ``--format``, ``--state`` or
     ``--no-state``, ``--project-root``."""
     parser = _command(commands, name, summary, description)
     parser.add_argument("--stack", metavar="NAME", required=True, help=stack_help)
     parser.add_argument("--format", choices=formats, default=formats[0], help=format_help)
-    add_state_arguments(parser)
+    add_state_arguments(parser, without_state)
     _project_root_argument(parser)
     parser.set_defaults(handler=handler)
     return parser
 
 
-def add_state_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--state FILE`` and ``--no-state``, shared by the commands that read a stack's state."""
+def add_state_arguments(parser: argparse.ArgumentParser, without_state: str) -> None:
+    """``--state FILE`` and ``--no-state``, shared by the commands that read a stack's state;
+    ``without_state`` says what the command gives up without it."""
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--state",
@@ -265,7 +272,7 @@ def add_state_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument(
         "--no-state",
         action="store_true",
-        help="do not read the stack's state (a partial plan: deletes cannot be known)",
+        help=f"do not read the stack's state ({without_state})",
     )
 
 

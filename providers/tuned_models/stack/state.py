@@ -278,15 +278,27 @@ def pulumi_executable() -> str | None:
     return shutil.which("pulumi")
 
 
-def pulumi_environment(project_root: Path) -> dict[str, str]:
-    """The caller's environment, with the project's local file backend when none is chosen."""
+def pulumi_environment(
+    project_root: Path, project: str | None = None, stack: str | None = None
+) -> dict[str, str]:
+    """The caller's environment, with the project's local file backend (the one
+    ``scripts/up-local.sh`` made) when ``PULUMI_BACKEND_URL`` is not set and either no ``pulumi
+    login`` is current or the local backend holds ``project``'s ``stack``: a user logged in to
+    another backend still reads its stacks there, and the local stacks locally."""
     env = dict(os.environ)
     local = project_root / LOCAL_BACKEND
-    if not env.get("PULUMI_BACKEND_URL") and local.is_dir():
+    holds = stack is None or project is None or _local_holds(local, project, stack)
+    if not env.get("PULUMI_BACKEND_URL") and local.is_dir() and (holds or not _backend_chosen(env)):
         env["PULUMI_BACKEND_URL"] = f"file://{local}"
         env.setdefault("PULUMI_HOME", str(project_root / STATE_DIR_NAME / "pulumi-home"))
     env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
     return env
+
+
+def _local_holds(local: Path, project: str, stack: str) -> bool:
+    """Whether a file backend holds a project's stack (project-scoped, or the older flat layout)."""
+    stacks = local / ".pulumi" / "stacks"
+    return any(any(where.glob(f"{stack}.json*")) for where in (stacks / project, stacks) if where.is_dir())
 
 
 def _backend_chosen(env: Mapping[str, str]) -> bool:
@@ -364,7 +376,7 @@ def read_state(
             f"Pulumi state not read: no Pulumi CLI ({where}; `. scripts/pulumi-env.sh` puts it on "
             "PATH); pass --state FILE to use a saved `pulumi stack export`",
         )
-    env = pulumi_environment(project_root)
+    env = pulumi_environment(project_root, project, stack)
     if not _backend_chosen(env):
         return StateSource(
             None,
