@@ -17,22 +17,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import random as _random
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, Unpack
 from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
+from tuned_models.rest.core import ClientOptions, ServiceClient, parse
 from tuned_models.rest.errors import AlreadyExists, NotFound, ServiceError, TransportFailure, from_response
-from tuned_models.rest.retry import RetryPolicy, log_retry
+from tuned_models.rest.retry import log_retry
 
 from .names import GcsLocation
 
@@ -92,15 +90,16 @@ class UploadResult:
     uploaded: bool
 
 
-class StorageClient:
+class StorageClient(ServiceClient):
     """A client of the Cloud Storage JSON API (or of an emulator of it).
 
     Args:
         auth: an ``httpx.Auth`` from :mod:`.auth` (the same credentials as Vertex AI).
         base_url: ``https://storage.googleapis.com`` or an emulator's base URL.
-        transport, timeout, retry, sleep, random, clock: as for the Vertex client.
         chunk_size: bytes per resumable chunk (a multiple of 256 KiB).
         resumable_threshold: files larger than this use a resumable upload.
+        options: ``transport`` (the embedded emulator's), ``timeout``, ``retry``, ``sleep``,
+            ``random``, ``clock``, as for :class:`tuned_models.rest.RestClient`.
     """
 
     def __init__(
@@ -108,44 +107,16 @@ class StorageClient:
         auth: httpx.Auth | None,
         *,
         base_url: str = PUBLIC_STORAGE_URL,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 60.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Callable[[float], None] = time.sleep,
-        random: Callable[[], float] = _random.random,
-        clock: Callable[[], float] = time.monotonic,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         resumable_threshold: int = DEFAULT_CHUNK_SIZE,
+        **options: Unpack[ClientOptions],
     ) -> None:
         if chunk_size <= 0 or chunk_size % CHUNK_GRANULARITY:
             raise ValueError(f"chunk_size must be a positive multiple of {CHUNK_GRANULARITY}")
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, auth, service="storage", **options)
+        self.base_url = self._core.base_url
         self.chunk_size = chunk_size
         self.resumable_threshold = resumable_threshold
-        self._core = RestClient(
-            self.base_url,
-            auth,
-            service="storage",
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            sleep=sleep,
-            random=random,
-            clock=clock,
-        )
-
-    def close(self) -> None:
-        """Close the connection pool (a shared embedded transport stays open)."""
-        self._core.close()
-
-    def __enter__(self) -> StorageClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"StorageClient(base_url={self.base_url!r}, auth={self._core.auth!r})"
 
     # -- buckets -----------------------------------------------------------------------------
 
@@ -236,11 +207,31 @@ class StorageClient:
             on_progress(size, size)
         return result
 
-    def _upload_params(self, name: str, kind: str, if_generation_match: int | None) -> dict[str, str]:
+    def _start_upload(
+        self,
+        bucket: str,
+        name: str,
+        kind: str,
+        if_generation_match: int | None,
+        *,
+        idempotent: bool,
+        headers: dict[str, str],
+        content: bytes | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """``POST /upload/storage/v1/b/BUCKET/o?uploadType=KIND&name=NAME[&ifGenerationMatch=G]``
+        with retries. Raises the typed errors (a 412: the object exists and the upload is
+        create-only)."""
+        url = f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
         params = {"uploadType": kind, "name": name}
         if if_generation_match is not None:
             params["ifGenerationMatch"] = str(if_generation_match)
-        return params
+        return self._core.send(
+            lambda: self._core.http.build_request(
+                "POST", url, params=params, content=content, json=json, headers=headers
+            ),
+            idempotent=idempotent,
+        )
 
     def _media_upload(
         self,
@@ -254,15 +245,16 @@ class StorageClient:
         data = stream.read(size + 1)
         if len(data) != size:
             raise OSError(f"{name}: the file changed size while being uploaded")
-        url = f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
-        params = self._upload_params(name, "media", if_generation_match)
         try:
             # Create-only (ifGenerationMatch) makes a repeat safe: it gets 412 if the first landed.
-            response = self._core.send(
-                lambda: self._core.http.build_request(
-                    "POST", url, params=params, content=data, headers={"content-type": content_type}
-                ),
+            response = self._start_upload(
+                bucket,
+                name,
+                "media",
+                if_generation_match,
                 idempotent=if_generation_match is not None,
+                headers={"content-type": content_type},
+                content=data,
             )
         except ServiceError as exc:
             return self._existing(exc, bucket, name)
@@ -290,8 +282,6 @@ class StorageClient:
         if_generation_match: int | None,
         on_progress: ProgressCallback | None,
     ) -> UploadResult:
-        url = f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
-        params = self._upload_params(name, "resumable", if_generation_match)
         headers = {
             "content-type": "application/json; charset=UTF-8",
             "x-upload-content-type": content_type,
@@ -299,15 +289,14 @@ class StorageClient:
         }
         try:
             # Starting a session has no effect until bytes are sent: safe to repeat.
-            response = self._core.send(
-                lambda: self._core.http.build_request(
-                    "POST",
-                    url,
-                    params=params,
-                    json={"name": name, "contentType": content_type},
-                    headers=headers,
-                ),
+            response = self._start_upload(
+                bucket,
+                name,
+                "resumable",
+                if_generation_match,
                 idempotent=True,
+                headers=headers,
+                json={"name": name, "contentType": content_type},
             )
         except ServiceError as exc:
             return self._existing(exc, bucket, name)
