@@ -46,6 +46,7 @@ from .errors import (
     TransportFailure,
     Unauthenticated,
     Unavailable,
+    error_class,
     from_response,
     redact,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "Unavailable",
     "close_embedded_transports",
     "embedded_transport",
+    "error_class",
     "from_response",
     "log_retry",
     "parse",
