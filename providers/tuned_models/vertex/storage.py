@@ -79,6 +79,19 @@ class StorageObject(BaseModel):
 
 
 @dataclass(frozen=True)
+class _Upload:
+    """One :meth:`StorageClient.upload_file`: the open file, its size, the object it becomes, and
+    the generation precondition (0: create only)."""
+
+    stream: BinaryIO
+    size: int
+    bucket: str
+    name: str
+    content_type: str
+    if_generation_match: int | None
+
+
+@dataclass(frozen=True)
 class UploadResult:
     """What an upload did: ``uploaded`` is False when the object was already there (412).
 
@@ -197,22 +210,19 @@ class StorageClient(ServiceClient):
         """
         size = path.stat().st_size
         with path.open("rb") as stream:
+            upload = _Upload(stream, size, bucket, name, content_type, if_generation_match)
             if size <= self.resumable_threshold:
-                result = self._media_upload(stream, size, bucket, name, content_type, if_generation_match)
+                result = self._media_upload(upload)
             else:
-                result = self._resumable_upload(
-                    stream, size, bucket, name, content_type, if_generation_match, on_progress
-                )
+                result = self._resumable_upload(upload, on_progress)
         if on_progress is not None and size <= self.resumable_threshold and result.uploaded:
             on_progress(size, size)
         return result
 
     def _start_upload(
         self,
-        bucket: str,
-        name: str,
+        upload: _Upload,
         kind: str,
-        if_generation_match: int | None,
         *,
         idempotent: bool,
         headers: dict[str, str],
@@ -222,10 +232,10 @@ class StorageClient(ServiceClient):
         """``POST /upload/storage/v1/b/BUCKET/o?uploadType=KIND&name=NAME[&ifGenerationMatch=G]``
         with retries. Raises the typed errors (a 412: the object exists and the upload is
         create-only)."""
-        url = f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
-        params = {"uploadType": kind, "name": name}
-        if if_generation_match is not None:
-            params["ifGenerationMatch"] = str(if_generation_match)
+        url = f"{self.base_url}/upload/storage/v1/b/{quote(upload.bucket, safe='')}/o"
+        params = {"uploadType": kind, "name": upload.name}
+        if upload.if_generation_match is not None:
+            params["ifGenerationMatch"] = str(upload.if_generation_match)
         return self._core.send(
             lambda: self._core.http.build_request(
                 "POST", url, params=params, content=content, json=json, headers=headers
@@ -233,80 +243,59 @@ class StorageClient(ServiceClient):
             idempotent=idempotent,
         )
 
-    def _media_upload(
-        self,
-        stream: BinaryIO,
-        size: int,
-        bucket: str,
-        name: str,
-        content_type: str,
-        if_generation_match: int | None,
-    ) -> UploadResult:
-        data = stream.read(size + 1)
-        if len(data) != size:
-            raise OSError(f"{name}: the file changed size while being uploaded")
+    def _media_upload(self, upload: _Upload) -> UploadResult:
+        data = upload.stream.read(upload.size + 1)
+        if len(data) != upload.size:
+            raise OSError(f"{upload.name}: the file changed size while being uploaded")
         try:
             # Create-only (ifGenerationMatch) makes a repeat safe: it gets 412 if the first landed.
             response = self._start_upload(
-                bucket,
-                name,
+                upload,
                 "media",
-                if_generation_match,
-                idempotent=if_generation_match is not None,
-                headers={"content-type": content_type},
+                idempotent=upload.if_generation_match is not None,
+                headers={"content-type": upload.content_type},
                 content=data,
             )
         except ServiceError as exc:
-            return self._existing(exc, bucket, name)
+            return self._existing(exc, upload)
         stored = parse(StorageObject, response.json())
         _check_md5(stored, hashlib.md5(data, usedforsecurity=False).digest())
         return UploadResult(stored, True)
 
-    def _existing(self, error: ServiceError, bucket: str, name: str) -> UploadResult:
+    def _existing(self, error: ServiceError, upload: _Upload) -> UploadResult:
         """A 412 on a create-only upload: the object exists; read its metadata back."""
         if error.code != _PRECONDITION_FAILED:
             raise error
-        log.info("storage: gs://%s/%s already exists; nothing uploaded", bucket, name)
+        log.info("storage: gs://%s/%s already exists; nothing uploaded", upload.bucket, upload.name)
         try:
-            return UploadResult(self.get_object(bucket, name), False)
+            return UploadResult(self.get_object(upload.bucket, upload.name), False)
         except ServiceError:
             return UploadResult(None, False)
 
-    def _resumable_upload(
-        self,
-        stream: BinaryIO,
-        size: int,
-        bucket: str,
-        name: str,
-        content_type: str,
-        if_generation_match: int | None,
-        on_progress: ProgressCallback | None,
-    ) -> UploadResult:
+    def _resumable_upload(self, upload: _Upload, on_progress: ProgressCallback | None) -> UploadResult:
         headers = {
             "content-type": "application/json; charset=UTF-8",
-            "x-upload-content-type": content_type,
-            "x-upload-content-length": str(size),
+            "x-upload-content-type": upload.content_type,
+            "x-upload-content-length": str(upload.size),
         }
         try:
             # Starting a session has no effect until bytes are sent: safe to repeat.
             response = self._start_upload(
-                bucket,
-                name,
+                upload,
                 "resumable",
-                if_generation_match,
                 idempotent=True,
                 headers=headers,
-                json={"name": name, "contentType": content_type},
+                json={"name": upload.name, "contentType": upload.content_type},
             )
         except ServiceError as exc:
-            return self._existing(exc, bucket, name)
+            return self._existing(exc, upload)
         session = self._session_url(response)
         response.close()
         md5 = hashlib.md5(usedforsecurity=False)
         try:
-            stored = self._send_chunks(session, stream, size, content_type, on_progress, md5)
+            stored = self._send_chunks(session, upload, on_progress, md5)
         except ServiceError as exc:
-            return self._existing(exc, bucket, name)
+            return self._existing(exc, upload)
         _check_md5(stored, md5.digest())
         return UploadResult(stored, True)
 
@@ -325,18 +314,13 @@ class StorageClient(ServiceClient):
         return location
 
     def _send_chunks(
-        self,
-        session: str,
-        stream: BinaryIO,
-        size: int,
-        content_type: str,
-        on_progress: ProgressCallback | None,
-        md5: _Digest,
+        self, session: str, upload: _Upload, on_progress: ProgressCallback | None, md5: _Digest
     ) -> StorageObject:
         """PUT the file chunk by chunk from the offset the service confirmed; after a failed
         chunk, wait as the retry policy says and ask the service for its offset. Consecutive
         failures are bounded by the policy's attempts and deadline; progress resets them.
         ``md5`` is fed every byte of the file once, in order."""
+        stream, size, content_type = upload.stream, upload.size, upload.content_type
         policy, offset, failures, hashed = self._core.retry, 0, 0, 0
         since_progress = self._core.clock()
         if on_progress is not None:
