@@ -24,7 +24,7 @@ from tuned_models.rest import endpoint as endpoint_module
 
 
 def _sent_key(client: Any) -> str | None:
-    auth = client._auth
+    auth = client._core.auth
     assert isinstance(auth, ApiKeyAuth)
     request = next(auth.sync_auth_flow(httpx.Request("GET", "http://x.test/")))
     key: str | None = request.headers.get("x-goog-api-key")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from email import policy
 from email.message import Message
@@ -179,30 +179,49 @@ class Uploads:
             raise
         return writer.digests
 
-    async def _receive_media(self, call: Call, name: str, chunks: AsyncIterator[bytes]) -> Body:
+    async def _store(
+        self,
+        call: Call,
+        name: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None,
+        expected: Mapping[str, Any],
+    ) -> Body:
+        """Store ``chunks`` as the new generation of ``name`` in the call's bucket, under the call's
+        preconditions and the ``expected`` hashes (``md5``, ``crc32c``); nothing left behind when
+        it fails."""
         data_id = secrets.token_hex(16)
         digests = await self._write(data_id, chunks)
-        expected = parse_hash_header(call.headers.get("x-goog-hash"))
-        return await self._commit(
-            call,
-            data_id,
+        finalize = functools.partial(
+            self.objects.finalize,
             bucket=call.params["bucket"],
             name=name,
+            data_id=data_id,
             digests=digests,
-            content_type=call.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
-            metadata=None,
+            content_type=content_type,
+            metadata=metadata,
             preconditions=call.query,
             expected_md5=expected.get("md5"),
             expected_crc32c=expected.get("crc32c"),
         )
-
-    async def _commit(self, call: Call, data_id: str, **finalize: Any) -> Body:
         try:
-            obj = await off_loop(functools.partial(self.objects.finalize, data_id=data_id, **finalize))
+            obj = await off_loop(finalize)
         except ApiError:
             await off_loop(self.objects.discard, data_id)
             raise
         return render_object(obj, call.base_url)
+
+    async def _receive_media(self, call: Call, name: str, chunks: AsyncIterator[bytes]) -> Body:
+        return await self._store(
+            call,
+            name,
+            chunks,
+            content_type=call.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+            metadata=None,
+            expected=parse_hash_header(call.headers.get("x-goog-hash")),
+        )
 
     async def _receive_multipart(self, call: Call, chunks: AsyncIterator[bytes]) -> Body:
         content_type = call.headers.get("content-type") or ""
@@ -216,19 +235,13 @@ class Uploads:
             for offset in range(0, len(media), CHUNK_BYTES):
                 yield media[offset : offset + CHUNK_BYTES]
 
-        data_id = secrets.token_hex(16)
-        digests = await self._write(data_id, one())
-        return await self._commit(
+        return await self._store(
             call,
-            data_id,
-            bucket=call.params["bucket"],
-            name=name,
-            digests=digests,
+            name,
+            one(),
             content_type=str(metadata.get("contentType") or media_type or DEFAULT_CONTENT_TYPE),
             metadata=string_map(metadata.get("metadata"), "metadata"),
-            preconditions=call.query,
-            expected_md5=metadata.get("md5Hash"),
-            expected_crc32c=metadata.get("crc32c"),
+            expected={"md5": metadata.get("md5Hash"), "crc32c": metadata.get("crc32c")},
         )
 
     async def _start_resumable(self, call: Call, chunks: AsyncIterator[bytes]) -> Body:

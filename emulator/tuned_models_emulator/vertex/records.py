@@ -16,14 +16,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from tuned_models_emulator.errors import RpcCode
 from tuned_models_emulator.machine import StateMachine, Transition
 from tuned_models_emulator.records import StoredRecord
 from tuned_models_emulator.training import DEFAULT_FAILURE_MESSAGE
 
 CANCELLED_MESSAGE = "Tuning job was cancelled."
-#: google.rpc.Code numbers used in TuningJob.error.
-CODE_CANCELLED = 1
-CODE_INTERNAL = 13
 
 
 class JobState(StrEnum):
@@ -48,10 +46,10 @@ MACHINE: StateMachine[JobState] = StateMachine(
         ),
         JobState.RUNNING: (
             Transition("cancel", JobState.CANCELLING),
-            Transition("failed", JobState.FAILED, CODE_INTERNAL),
+            Transition("failed", JobState.FAILED, RpcCode.INTERNAL),
             Transition("succeeded", JobState.SUCCEEDED),
         ),
-        JobState.CANCELLING: (Transition("cancelled", JobState.CANCELLED, CODE_CANCELLED),),
+        JobState.CANCELLING: (Transition("cancelled", JobState.CANCELLED, RpcCode.CANCELLED),),
     },
 )
 ENDED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
@@ -162,10 +160,10 @@ def progress(job: JobRecord, now_ns: int) -> Progress:
     if state in ENDED:
         assert reached.since_ns is not None and reached.by is not None
         error = None
-        if reached.by.outcome == CODE_CANCELLED:
-            error = (CODE_CANCELLED, CANCELLED_MESSAGE)
-        elif reached.by.outcome == CODE_INTERNAL:
-            error = (CODE_INTERNAL, job.fail_message or DEFAULT_FAILURE_MESSAGE)
+        if reached.by.outcome == RpcCode.CANCELLED:
+            error = (RpcCode.CANCELLED, CANCELLED_MESSAGE)
+        elif reached.by.outcome == RpcCode.INTERNAL:
+            error = (RpcCode.INTERNAL, job.fail_message or DEFAULT_FAILURE_MESSAGE)
         return Progress(state, start, reached.since_ns, reached.since_ns, error)
     return Progress(state, start, None, reached.since_ns if reached.since_ns is not None else job.create_ns)
 

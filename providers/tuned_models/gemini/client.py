@@ -10,16 +10,13 @@ from many threads at once.
 
 from __future__ import annotations
 
-import random as _random
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Unpack
 
 import httpx
 
-from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse, query_params
-from tuned_models.rest.retry import RetryPolicy
+from tuned_models.rest.core import DEFAULT_RETRY, PAGE_SIZE, ClientOptions, ServiceClient, parse
 
 from .types import (
     GenerateContentResponse,
@@ -33,25 +30,19 @@ from .types import (
 
 __all__ = ["DEFAULT_RETRY", "GeminiClient"]
 
-#: Page size used by the methods that read every page.
-_ALL_PAGES_SIZE = 100
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 
 
-class GeminiClient:
+class GeminiClient(ServiceClient):
     """A client of the Gemini API (or of an emulator of it) at ``base_url``.
 
     Args:
         base_url: e.g. ``https://generativelanguage.googleapis.com`` (no version path).
         auth: an ``httpx.Auth`` from :mod:`.auth` (``None`` sends no credentials).
-        transport: an httpx transport to use instead of the network (the embedded emulator).
-        timeout: seconds allowed for each HTTP exchange (connect, read, write, pool).
-        retry: the retry policy; :data:`DEFAULT_RETRY` by default.
-        sleep: how to wait between retries (injected by tests).
         api_version: the version path of the tuned-model, permission and model calls;
             operations are always read and cancelled under ``/v1/``, as the service documents.
-        random: a source of floats in ``[0, 1)`` for retry jitter (injected by tests).
-        clock: monotonic seconds, for the retry policy's per-call deadline (injected by tests).
+        options: ``transport`` (the embedded emulator's), ``timeout``, ``retry``, ``sleep``,
+            ``random``, ``clock``, as for :class:`tuned_models.rest.RestClient` (tests inject them).
 
     Names are accepted with or without their collection prefix where that is unambiguous:
     ``"my-model"`` and ``"tunedModels/my-model"`` name the same tuned model.
@@ -62,45 +53,14 @@ class GeminiClient:
         base_url: str,
         auth: httpx.Auth | None,
         *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 60.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Callable[[float], None] = time.sleep,
         api_version: str = "v1beta",
-        random: Callable[[], float] = _random.random,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        self._rest = RestClient(
-            base_url,
-            auth,
-            service="gemini",
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            sleep=sleep,
-            random=random,
-            clock=clock,
-        )
-        self.base_url = self._rest.base_url
+        super().__init__(base_url, auth, service="gemini", **options)
+        self.base_url = self._core.base_url
         self.api_version = api_version.strip("/")
-        self.retry = retry
-        self.timeout = timeout
-        self._auth = auth
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the connection pool (and the transport, unless it is shared)."""
-        self._rest.close()
-
-    def __enter__(self) -> GeminiClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"GeminiClient(base_url={self.base_url!r}, auth={self._auth!r})"
+        self.retry = self._core.retry
+        self.timeout = self._core.timeout
 
     # -- tuned models ------------------------------------------------------------------------
 
@@ -122,7 +82,7 @@ class GeminiClient:
         if tuned_model_id is not None and not tuned_model_id:
             raise ValueError("tuned_model_id must not be empty (pass None to let the service name it)")
         params = {"tunedModelId": _segment(tuned_model_id)} if tuned_model_id else None
-        data = self._rest.call(
+        data = self._core.call(
             "POST",
             self._v("tunedModels"),
             params=params,
@@ -133,7 +93,7 @@ class GeminiClient:
 
     def get_tuned_model(self, name: str) -> TunedModel:
         """``GET /v1beta/tunedModels/ID``. Raises NotFound when it does not exist."""
-        return parse(TunedModel, self._rest.call("GET", self._v(_tuned_model(name))))
+        return parse(TunedModel, self._core.call("GET", self._v(_tuned_model(name))))
 
     def list_tuned_models(
         self,
@@ -146,18 +106,18 @@ class GeminiClient:
         Returns:
             the page's models and the next page token (``None`` on the last page).
         """
-        params = query_params(pageSize=page_size, pageToken=page_token, filter=filter)
-        data = self._rest.call("GET", self._v("tunedModels"), params=params)
-        items = [parse(TunedModel, item) for item in data.get("tunedModels", [])]
-        return items, data.get("nextPageToken") or None
+        items, token = self._core.page(
+            self._v("tunedModels"), "tunedModels", page_size=page_size, page_token=page_token, filter=filter
+        )
+        return [parse(TunedModel, item) for item in items], token
 
     def iter_tuned_models(
         self,
         filter: str | None = None,
-        page_size: int = _ALL_PAGES_SIZE,
+        page_size: int = PAGE_SIZE,
     ) -> Iterator[TunedModel]:
         """Every tuned model the caller can see (matching ``filter``), page after page."""
-        for item in self._rest.pages(
+        for item in self._core.pages(
             self._v("tunedModels"), "tunedModels", page_size=page_size, filter=filter
         ):
             yield parse(TunedModel, item)
@@ -176,7 +136,7 @@ class GeminiClient:
         """
         if isinstance(update_mask, str) or not update_mask:
             raise ValueError("update_mask must be a non-empty sequence of field paths")
-        data = self._rest.call(
+        data = self._core.call(
             "PATCH",
             self._v(_tuned_model(name)),
             params={"updateMask": ",".join(update_mask)},
@@ -190,25 +150,25 @@ class GeminiClient:
         Raises NotFound when the model does not exist, including when an earlier attempt of this
         call deleted it before a retry (``attempts > 1``); callers deleting treat both as done.
         """
-        self._rest.call("DELETE", self._v(_tuned_model(name)))
+        self._core.call("DELETE", self._v(_tuned_model(name)))
 
     # -- operations (under /v1/, as the service documents and the recordings use) -------------
 
     def get_operation(self, name: str) -> Operation:
         """``GET /v1/tunedModels/ID/operations/OP``: the tuning progress or result."""
-        return parse(Operation, self._rest.call("GET", f"/v1/{_child(name, 'operations')}"))
+        return parse(Operation, self._core.call("GET", f"/v1/{_child(name, 'operations')}"))
 
     def list_operations(self, tuned_model_name: str) -> list[Operation]:
         """``GET /v1/tunedModels/ID/operations``, every page."""
         path = f"/v1/{_tuned_model(tuned_model_name)}/operations"
-        return [parse(Operation, item) for item in self._rest.pages(path, "operations")]
+        return [parse(Operation, item) for item in self._core.pages(path, "operations")]
 
     def cancel_operation(self, name: str) -> None:
         """``POST /v1/tunedModels/ID/operations/OP:cancel`` (body ``{}``); safe to repeat.
 
         The service leaves a model behind whose state it does not document; read it afterwards.
         """
-        self._rest.call("POST", f"/v1/{_child(name, 'operations')}:cancel", json={}, idempotent=True)
+        self._core.call("POST", f"/v1/{_child(name, 'operations')}:cancel", json={}, idempotent=True)
 
     # -- permissions -------------------------------------------------------------------------
 
@@ -232,20 +192,20 @@ class GeminiClient:
         if email_address is not None:
             body["emailAddress"] = email_address
         path = self._v(f"{_tuned_model(parent)}/permissions")
-        return parse(Permission, self._rest.call("POST", path, json=body, idempotent=False))
+        return parse(Permission, self._core.call("POST", path, json=body, idempotent=False))
 
     def get_permission(self, name: str) -> Permission:
         """``GET /v1beta/tunedModels/ID/permissions/P``."""
-        return parse(Permission, self._rest.call("GET", self._v(_child(name, "permissions"))))
+        return parse(Permission, self._core.call("GET", self._v(_child(name, "permissions"))))
 
     def list_permissions(self, parent: str) -> list[Permission]:
         """``GET /v1beta/tunedModels/ID/permissions``, every page."""
         path = self._v(f"{_tuned_model(parent)}/permissions")
-        return [parse(Permission, item) for item in self._rest.pages(path, "permissions")]
+        return [parse(Permission, item) for item in self._core.pages(path, "permissions")]
 
     def update_permission(self, name: str, role: Role | str) -> Permission:
         """``PATCH /v1beta/tunedModels/ID/permissions/P?updateMask=role``: change the role."""
-        data = self._rest.call(
+        data = self._core.call(
             "PATCH",
             self._v(_child(name, "permissions")),
             params={"updateMask": "role"},
@@ -255,14 +215,14 @@ class GeminiClient:
 
     def delete_permission(self, name: str) -> None:
         """``DELETE /v1beta/tunedModels/ID/permissions/P``. Raises NotFound when absent."""
-        self._rest.call("DELETE", self._v(_child(name, "permissions")))
+        self._core.call("DELETE", self._v(_child(name, "permissions")))
 
     def transfer_ownership(self, name: str, email_address: str) -> None:
         """``POST /v1beta/tunedModels/ID:transferOwnership``; the old owner becomes a writer.
 
         Not retried on 5xx: once it landed, the caller is no longer allowed to repeat it.
         """
-        self._rest.call(
+        self._core.call(
             "POST",
             self._v(f"{_tuned_model(name)}:transferOwnership"),
             json={"emailAddress": email_address},
@@ -292,18 +252,18 @@ class GeminiClient:
         body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
         if generation_config:
             body["generationConfig"] = dict(generation_config)
-        data = self._rest.call(
+        data = self._core.call(
             "POST", self._v(f"{model}:generateContent"), json=body, idempotent=retry_server_errors
         )
         return parse(GenerateContentResponse, data)
 
     def get_model(self, name: str) -> Model:
         """``GET /v1beta/models/ID`` (``name`` with or without ``models/``)."""
-        return parse(Model, self._rest.call("GET", self._v(_prefixed(name, "models"))))
+        return parse(Model, self._core.call("GET", self._v(_prefixed(name, "models"))))
 
     def list_models(self) -> list[Model]:
         """``GET /v1beta/models``, every page."""
-        return [parse(Model, item) for item in self._rest.pages(self._v("models"), "models")]
+        return [parse(Model, item) for item in self._core.pages(self._v("models"), "models")]
 
     # -- plumbing ----------------------------------------------------------------------------
 

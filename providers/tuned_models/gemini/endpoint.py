@@ -13,12 +13,13 @@ every client shares; for the Gemini API it is one of:
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Unpack
 
 import httpx
 
+from tuned_models.rest.core import CallOptions
 from tuned_models.rest.endpoint import (
     EMBEDDED,
     EMBEDDED_BASE_URL,
@@ -26,10 +27,9 @@ from tuned_models.rest.endpoint import (
     embedded_transport,
     resolve_endpoint,
 )
-from tuned_models.rest.retry import RetryPolicy
 
 from .auth import API_KEY_ENV_VARS, ApiKeyAuth, resolve_auth
-from .client import DEFAULT_RETRY, GeminiClient
+from .client import GeminiClient
 
 __all__ = [
     "EMBEDDED",
@@ -54,9 +54,7 @@ def connect(
     project_root: Path | None = None,
     emulator_step_seconds: float | None = None,
     environ: Mapping[str, str] | None = None,
-    timeout: float = 60.0,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    **options: Unpack[CallOptions],
 ) -> GeminiClient:
     """Build the client for a ``tuned-models:endpoint`` value.
 
@@ -74,7 +72,8 @@ def connect(
             (default 1.0).
         environ: where to read ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``; ``None`` means
             ``os.environ`` at call time (not a default value, so no signature shows a key).
-        sleep: how to wait between retries (tests inject a fake).
+        options: the client's ``timeout``, ``retry``, ``sleep``, ``random`` and ``clock`` (as for
+            :class:`tuned_models.rest.RestClient`; tests inject them).
 
     Raises:
         ValueError: the endpoint is neither empty, ``embedded`` nor an http(s) URL.
@@ -91,9 +90,7 @@ def connect(
         auth: httpx.Auth = ApiKeyAuth(LOCAL_CALLER_KEY)
     else:
         auth = resolve_auth(api_key, quota_project, environ)
-    return GeminiClient(
-        base_url, auth, transport=target.transport, timeout=timeout, retry=retry or DEFAULT_RETRY, sleep=sleep
-    )
+    return GeminiClient(base_url, auth, transport=target.transport, **options)
 
 
 def _has_key(api_key: str | None, environ: Mapping[str, str]) -> bool:

@@ -64,7 +64,7 @@ class ModelInputs(ModelFields):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelInputs:
-        problem = self.sources_problem(trains=self.dataset is not None or self.examples is not None)
+        problem = self.sources_problem()
         if problem:
             raise ValueError(problem)
         if self.adopt is None and self.datasetDigest is None:

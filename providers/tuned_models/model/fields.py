@@ -296,3 +296,25 @@ COMMON_RULES: tuple[FieldRule, ...] = (
     rule("state", OUTPUT, "CREATING, ACTIVE or FAILED."),
     rule("trainingSpec", OUTPUT, "The create-only fields as declared when the model was created."),
 )
+
+#: Rules every backend declares alike, each placed where the backend's table lists it (a table's
+#: order is its schema's and its README rows'): the inline examples, which retrain through the
+#: dataset's digest; the example count the tool records; the training's times and steps, which
+#: every service reports.
+EXAMPLES = rule(
+    "examples",
+    RETRAIN,
+    "Inline training examples ({textInput, output}). Exactly one of dataset or examples.",
+    via="datasetDigest",
+    change_note="retrain when the examples change",
+)
+EXAMPLE_COUNT = rule(
+    "exampleCount", SETTING, "How many examples the dataset has.", declared=False, output=True
+)
+TRAINING_OUTPUTS: tuple[FieldRule, ...] = (
+    rule("createTime", OUTPUT),
+    rule("updateTime", OUTPUT),
+    rule("tuningStartTime", OUTPUT),
+    rule("tuningCompleteTime", OUTPUT),
+    rule("totalSteps", OUTPUT),
+)

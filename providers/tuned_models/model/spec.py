@@ -336,16 +336,16 @@ class ModelFields(_Strict):
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
 
-    def sources_problem(self, *, trains: bool) -> str | None:
+    def sources_problem(self) -> str | None:
         """Why the sources of this model do not fit together, or None: exactly one of
-        ``baseModel`` or ``tunedModelSource``, not both ``dataset`` and ``examples``, (when
-        ``trains`` is False) data to train on unless the model is adopted, and no
+        ``baseModel`` or ``tunedModelSource``, not both ``dataset`` and ``examples``, data to
+        train on (``dataset`` or ``examples``) unless the model is adopted, and no
         ``evaluation`` on a model that is not waited for."""
         if (self.baseModel is None) == (self.tunedModelSource is None):
             return "declare exactly one of baseModel or tunedModelSource"
         if self.dataset is not None and self.examples is not None:
             return "declare dataset (a file) or examples (inline), not both"
-        if self.adopt is None and not trains:
+        if self.adopt is None and self.dataset is None and self.examples is None:
             return (
                 "declare a dataset (a file) or examples (inline); "
                 "only a model taken over with adopt may have neither"
@@ -391,7 +391,7 @@ class TunedModelArgs(ModelFields):
 
     @model_validator(mode="after")
     def _sources(self) -> TunedModelArgs:
-        problem = self.sources_problem(trains=self.dataset is not None or self.examples is not None)
+        problem = self.sources_problem()
         if problem:
             raise ValueError(problem)
         return self

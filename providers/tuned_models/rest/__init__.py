@@ -1,7 +1,8 @@
 """What every client of a Google API here shares: the HTTP core, typed errors, retries, and the
 endpoint resolver.
 
-- :mod:`.core`: :class:`RestClient`, JSON over one ``httpx.Client`` with retries and paging;
+- :mod:`.core`: :class:`RestClient`, JSON over one ``httpx.Client`` with retries and paging, and
+  :class:`ServiceClient`, the base of each service's client (its lifecycle and options);
 - :mod:`.errors`: the typed errors (:class:`ServiceError` and its subclasses) and the one parser
   of Google's ``{"error": {...}}`` bodies (Cloud Storage's included);
 - :mod:`.retry`: the retry policy as data and the one loop that applies it;
@@ -13,7 +14,16 @@ The Gemini API client (:mod:`tuned_models.gemini`) and the Vertex AI and Cloud S
 
 from __future__ import annotations
 
-from .core import DEFAULT_RETRY, RestClient, parse, query_params, user_agent
+from .core import (
+    DEFAULT_RETRY,
+    CallOptions,
+    ClientOptions,
+    RestClient,
+    ServiceClient,
+    parse,
+    query_params,
+    user_agent,
+)
 from .endpoint import (
     EMBEDDED_BASE_URL,
     LOOPBACK_HOSTS,
@@ -36,6 +46,7 @@ from .errors import (
     TransportFailure,
     Unauthenticated,
     Unavailable,
+    error_class,
     from_response,
     redact,
 )
@@ -47,6 +58,8 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "TRANSIENT_CODES",
     "AlreadyExists",
+    "CallOptions",
+    "ClientOptions",
     "CredentialsMissing",
     "FailedPrecondition",
     "InternalError",
@@ -56,6 +69,7 @@ __all__ = [
     "ResourceExhausted",
     "RestClient",
     "RetryPolicy",
+    "ServiceClient",
     "ServiceError",
     "Target",
     "TransportFailure",
@@ -63,6 +77,7 @@ __all__ = [
     "Unavailable",
     "close_embedded_transports",
     "embedded_transport",
+    "error_class",
     "from_response",
     "log_retry",
     "parse",

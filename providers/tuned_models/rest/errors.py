@@ -53,6 +53,7 @@ __all__ = [
     "TransportFailure",
     "Unauthenticated",
     "Unavailable",
+    "error_class",
     "from_response",
     "redact",
 ]
@@ -299,6 +300,12 @@ _STATUS_OF_CODE: dict[int, str] = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+
+
+def error_class(status: str) -> type[ServiceError]:
+    """The class of a canonical status (``"NOT_FOUND"`` -> :class:`NotFound`):
+    :class:`ServiceError` itself for a status without a class of its own, or an unknown one."""
+    return _BY_STATUS.get(status, ServiceError)
 
 
 def from_response(response: httpx.Response, *, attempts: int = 1) -> ServiceError:

@@ -20,17 +20,14 @@ job it already submitted instead of training twice.
 from __future__ import annotations
 
 import logging
-import random as _random
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
 import httpx
+import pydantic
 
-from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
-from tuned_models.rest.core import query_params as _params
+from tuned_models.rest.core import PAGE_SIZE, ClientOptions, ServiceClient, parse
 from tuned_models.rest.errors import InvalidArgument, ServiceError, TransportFailure
-from tuned_models.rest.retry import RetryPolicy
 
 from .errors import OperationTimeout, error_from_status
 from .labels import has_labels, labels_filter
@@ -50,14 +47,14 @@ __all__ = ["DEFAULT_API_VERSION", "VertexClient"]
 log = logging.getLogger("tuned_models.vertex")
 
 DEFAULT_API_VERSION = "v1"
-_PAGE_SIZE = 100
 #: Delays between polls of a long-running operation: quick at first, then every 10 s.
 _OPERATION_POLLS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)
 #: How many times :meth:`VertexClient.submit_tuning_job` looks for the job after an ambiguous failure.
 _LOOKS_AFTER_FAILURE = 3
+_M = TypeVar("_M", bound=pydantic.BaseModel)
 
 
-class VertexClient:
+class VertexClient(ServiceClient):
     """A client of Vertex AI (or of an emulator of it) for one project and default location.
 
     Args:
@@ -68,12 +65,15 @@ class VertexClient:
             ``None`` for Google's hosts.
         transport: an httpx transport instead of the network (the embedded emulator).
         api_version: the version path (``v1``; ``v1beta1`` works the same for these calls).
-        timeout, retry, sleep, random, clock: as for the Gemini client (tests inject them).
+        options: ``timeout``, ``retry``, ``sleep``, ``random``, ``clock``, as for
+            :class:`tuned_models.rest.RestClient` (tests inject them).
 
     Resource arguments take a bare id (``"123"``, under ``project``/``location``) or a full name
     (``projects/P/locations/L/tuningJobs/123``, as the service returns them). Raises
     ``ValueError`` for malformed names before sending anything.
     """
+
+    _repr_attributes = ("project", "location", "base_url")
 
     def __init__(
         self,
@@ -82,13 +82,8 @@ class VertexClient:
         auth: httpx.Auth | None,
         *,
         base_url: str | None = None,
-        transport: httpx.BaseTransport | None = None,
         api_version: str = DEFAULT_API_VERSION,
-        timeout: float = 60.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Callable[[float], None] = time.sleep,
-        random: Callable[[], float] = _random.random,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[ClientOptions],
     ) -> None:
         if not project or not project.strip():
             raise ValueError("project is empty")
@@ -96,37 +91,7 @@ class VertexClient:
         self.location = check_location(location)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.api_version = api_version.strip("/")
-        self._sleep = sleep
-        self._clock = clock
-        self._core = RestClient(
-            self.base_url or service_base_url(self.location),
-            auth,
-            service="vertex",
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            sleep=sleep,
-            random=random,
-            clock=clock,
-        )
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the connection pool (a shared embedded transport stays open)."""
-        self._core.close()
-
-    def __enter__(self) -> VertexClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return (
-            f"VertexClient(project={self.project!r}, location={self.location!r}, "
-            f"base_url={self.base_url!r}, auth={self._core.auth!r})"
-        )
+        super().__init__(self.base_url or service_base_url(self.location), auth, service="vertex", **options)
 
     @property
     def parent(self) -> str:
@@ -179,16 +144,11 @@ class VertexClient:
         Returns:
             the page's jobs and the next page token (``None`` on the last page).
         """
-        params = _params(filter=filter, pageSize=page_size, pageToken=page_token)
-        data = self._core.call("GET", self.url(f"{self.parent}/tuningJobs"), params=params)
-        jobs = [parse(TuningJob, item) for item in data.get("tuningJobs") or []]
-        return jobs, data.get("nextPageToken") or None
+        return self._page(TuningJob, f"{self.parent}/tuningJobs", filter, page_size, page_token)
 
-    def iter_tuning_jobs(self, filter: str | None = None, page_size: int = _PAGE_SIZE) -> Iterator[TuningJob]:
+    def iter_tuning_jobs(self, filter: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[TuningJob]:
         """Every tuning job in the default location (matching ``filter``), page after page."""
-        url = self.url(f"{self.parent}/tuningJobs")
-        for item in self._core.pages(url, "tuningJobs", page_size=page_size, **_params(filter=filter)):
-            yield parse(TuningJob, item)
+        yield from self._every(TuningJob, f"{self.parent}/tuningJobs", filter, page_size)
 
     def find_tuning_jobs(
         self,
@@ -259,7 +219,7 @@ class VertexClient:
                 raise
             failure = exc
         for look in range(1, _LOOKS_AFTER_FAILURE + 1):
-            self._sleep(self._core.retry.backoff(look, self._core.random))
+            self._core.sleep(self._core.retry.backoff(look, self._core.random))
             try:
                 found = self._adoptable(identity, spent)
             except ServiceError:
@@ -308,15 +268,11 @@ class VertexClient:
         page_token: str | None = None,
     ) -> tuple[list[Model], str | None]:
         """``GET /v1/{parent}/models``: one page (``filter`` e.g. ``labels.k="v"``)."""
-        params = _params(filter=filter, pageSize=page_size, pageToken=page_token)
-        data = self._core.call("GET", self.url(f"{self.parent}/models"), params=params)
-        return [parse(Model, item) for item in data.get("models") or []], data.get("nextPageToken") or None
+        return self._page(Model, f"{self.parent}/models", filter, page_size, page_token)
 
-    def iter_models(self, filter: str | None = None, page_size: int = _PAGE_SIZE) -> Iterator[Model]:
+    def iter_models(self, filter: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Model]:
         """Every model in the default location (matching ``filter``), page after page."""
-        url = self.url(f"{self.parent}/models")
-        for item in self._core.pages(url, "models", page_size=page_size, **_params(filter=filter)):
-            yield parse(Model, item)
+        yield from self._every(Model, f"{self.parent}/models", filter, page_size)
 
     def update_model(
         self,
@@ -393,18 +349,13 @@ class VertexClient:
     ) -> tuple[list[Endpoint], str | None]:
         """``GET /v1/projects/P/locations/L/endpoints``: one page, in ``location`` (default: the
         client's; tuned Gemini 3.x endpoints live in ``us`` / ``eu``)."""
-        params = _params(filter=filter, pageSize=page_size, pageToken=page_token)
-        data = self._core.call("GET", self.url(f"{self._parent_of(location)}/endpoints"), params=params)
-        items = [parse(Endpoint, item) for item in data.get("endpoints") or []]
-        return items, data.get("nextPageToken") or None
+        return self._page(Endpoint, f"{self._parent_of(location)}/endpoints", filter, page_size, page_token)
 
     def iter_endpoints(
-        self, filter: str | None = None, *, location: str | None = None, page_size: int = _PAGE_SIZE
+        self, filter: str | None = None, *, location: str | None = None, page_size: int = PAGE_SIZE
     ) -> Iterator[Endpoint]:
         """Every endpoint in ``location`` (default: the client's) matching ``filter``."""
-        url = self.url(f"{self._parent_of(location)}/endpoints")
-        for item in self._core.pages(url, "endpoints", page_size=page_size, **_params(filter=filter)):
-            yield parse(Endpoint, item)
+        yield from self._every(Endpoint, f"{self._parent_of(location)}/endpoints", filter, page_size)
 
     def undeploy_model(
         self,
@@ -452,14 +403,14 @@ class VertexClient:
                 (it keeps running on the service).
         """
         current = operation if isinstance(operation, Operation) else self.get_operation(operation)
-        deadline = self._clock() + timeout
+        deadline = self._core.clock() + timeout
         polls = 0
         while not current.done:
             delay = _OPERATION_POLLS[min(polls, len(_OPERATION_POLLS) - 1)]
-            remaining = deadline - self._clock()
+            remaining = deadline - self._core.clock()
             if remaining <= 0:
                 raise OperationTimeout(current.name, timeout)
-            self._sleep(min(delay, remaining))
+            self._core.sleep(min(delay, remaining))
             polls += 1
             current = self.get_operation(current.name)
         if raise_on_error and current.error is not None:
@@ -498,6 +449,28 @@ class VertexClient:
         )
 
     # -- plumbing ----------------------------------------------------------------------------
+
+    def _page(
+        self,
+        model: type[_M],
+        collection: str,
+        filter: str | None,
+        page_size: int | None,
+        page_token: str | None,
+    ) -> tuple[list[_M], str | None]:
+        """One page of ``collection`` (``{parent}/tuningJobs`` ...): its items as ``model``, and
+        the next page token (``None`` on the last page)."""
+        key = collection.rsplit("/", 1)[-1]
+        items, token = self._core.page(
+            self.url(collection), key, page_size=page_size, page_token=page_token, filter=filter
+        )
+        return [parse(model, item) for item in items], token
+
+    def _every(self, model: type[_M], collection: str, filter: str | None, page_size: int) -> Iterator[_M]:
+        """Every item of ``collection`` as ``model``, page after page."""
+        key = collection.rsplit("/", 1)[-1]
+        for item in self._core.pages(self.url(collection), key, page_size=page_size, filter=filter):
+            yield parse(model, item)
 
     def _parent_of(self, location: str | None) -> str:
         if location is None:

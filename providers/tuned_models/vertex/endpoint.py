@@ -20,16 +20,15 @@ accepts any bearer token unless it was started with registered ones).
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Unpack
 
 import httpx
 
 from tuned_models.config import LOCATION_ENV_VAR, PROJECT_ENV_VAR
-from tuned_models.rest.core import DEFAULT_RETRY
+from tuned_models.rest.core import CallOptions
 from tuned_models.rest.endpoint import Target, resolve_endpoint
-from tuned_models.rest.retry import RetryPolicy
 
 from .auth import ACCESS_TOKEN_ENV_VAR, AccessTokenAuth, resolve_auth
 from .client import VertexClient
@@ -82,15 +81,15 @@ def connect(
     project_root: Path | None = None,
     emulator_step_seconds: float | None = None,
     environ: Mapping[str, str] | None = None,
-    timeout: float = 60.0,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    **options: Unpack[CallOptions],
 ) -> VertexClient:
     """Build the Vertex AI client for an endpoint value, project and location.
 
     ``project`` and ``location`` fall back to ``GOOGLE_CLOUD_PROJECT`` and
     ``GOOGLE_CLOUD_LOCATION``. ``auth`` (e.g. shared with :func:`connect_storage`) replaces the
-    credential lookup. ``environ=None`` means ``os.environ`` at call time.
+    credential lookup. ``environ=None`` means ``os.environ`` at call time. ``options``: the
+    client's ``timeout``, ``retry``, ``sleep``, ``random`` and ``clock`` (as for
+    :class:`tuned_models.rest.RestClient`).
 
     Raises:
         ValueError: a bad endpoint, or no project or location anywhere, or a malformed location.
@@ -110,9 +109,7 @@ def connect(
         endpoint_auth(target, auth, quota_project, environ),
         base_url=target.base_url,
         transport=target.transport,
-        timeout=timeout,
-        retry=retry or DEFAULT_RETRY,
-        sleep=sleep,
+        **options,
     )
 
 
@@ -124,9 +121,7 @@ def connect_storage(
     project_root: Path | None = None,
     emulator_step_seconds: float | None = None,
     environ: Mapping[str, str] | None = None,
-    timeout: float = 60.0,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    **options: Unpack[CallOptions],
 ) -> StorageClient:
     """Build the Cloud Storage client for an endpoint value (see :func:`connect`).
 
@@ -142,7 +137,5 @@ def connect_storage(
         endpoint_auth(target, auth, quota_project, environ),
         base_url=target.base_url or PUBLIC_STORAGE_URL,
         transport=target.transport,
-        timeout=timeout,
-        retry=retry or DEFAULT_RETRY,
-        sleep=sleep,
+        **options,
     )

@@ -11,39 +11,29 @@ gRPC code, not an HTTP response) becomes the matching class, and waiting past a 
 from __future__ import annotations
 
 from tuned_models.gemini.types import Status
-from tuned_models.rest.errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    InternalError,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    ResourceExhausted,
-    ServiceError,
-    Unauthenticated,
-    Unavailable,
-)
+from tuned_models.rest.errors import ServiceError, error_class
 
 __all__ = ["OperationTimeout", "error_from_status"]
 
-#: gRPC code -> (canonical status, class). Codes without a class of their own use the base class.
-_GRPC: dict[int, tuple[str, type[ServiceError]]] = {
-    1: ("CANCELLED", ServiceError),
-    2: ("UNKNOWN", ServiceError),
-    3: ("INVALID_ARGUMENT", InvalidArgument),
-    4: ("DEADLINE_EXCEEDED", ServiceError),
-    5: ("NOT_FOUND", NotFound),
-    6: ("ALREADY_EXISTS", AlreadyExists),
-    7: ("PERMISSION_DENIED", PermissionDenied),
-    8: ("RESOURCE_EXHAUSTED", ResourceExhausted),
-    9: ("FAILED_PRECONDITION", FailedPrecondition),
-    10: ("ABORTED", ServiceError),
-    11: ("OUT_OF_RANGE", InvalidArgument),
-    12: ("UNIMPLEMENTED", ServiceError),
-    13: ("INTERNAL", InternalError),
-    14: ("UNAVAILABLE", Unavailable),
-    15: ("DATA_LOSS", ServiceError),
-    16: ("UNAUTHENTICATED", Unauthenticated),
+#: gRPC code -> canonical status (google.rpc.Code); its class is the one an HTTP error of that
+#: status gets (:func:`tuned_models.rest.errors.error_class`).
+_GRPC: dict[int, str] = {
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
 }
 
 
@@ -66,7 +56,8 @@ def error_from_status(status: Status, *, context: str = "") -> ServiceError:
     none), ``status`` the canonical name; the message is the service's, after ``context``
     (e.g. the operation's name) when given.
     """
-    canonical, cls = _GRPC.get(status.code, ("UNKNOWN", ServiceError))
+    canonical = _GRPC.get(status.code, "UNKNOWN")
+    cls = error_class(canonical)
     message = status.message or canonical
     if context:
         message = f"{context}: {message}"

@@ -17,22 +17,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import random as _random
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, Unpack
 from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from tuned_models.rest.core import DEFAULT_RETRY, RestClient, parse
+from tuned_models.rest.core import ClientOptions, ServiceClient, parse
 from tuned_models.rest.errors import AlreadyExists, NotFound, ServiceError, TransportFailure, from_response
-from tuned_models.rest.retry import RetryPolicy, log_retry
+from tuned_models.rest.retry import log_retry
 
 from .names import GcsLocation
 
@@ -81,6 +79,19 @@ class StorageObject(BaseModel):
 
 
 @dataclass(frozen=True)
+class _Upload:
+    """One :meth:`StorageClient.upload_file`: the open file, its size, the object it becomes, and
+    the generation precondition (0: create only)."""
+
+    stream: BinaryIO
+    size: int
+    bucket: str
+    name: str
+    content_type: str
+    if_generation_match: int | None
+
+
+@dataclass(frozen=True)
 class UploadResult:
     """What an upload did: ``uploaded`` is False when the object was already there (412).
 
@@ -92,15 +103,16 @@ class UploadResult:
     uploaded: bool
 
 
-class StorageClient:
+class StorageClient(ServiceClient):
     """A client of the Cloud Storage JSON API (or of an emulator of it).
 
     Args:
         auth: an ``httpx.Auth`` from :mod:`.auth` (the same credentials as Vertex AI).
         base_url: ``https://storage.googleapis.com`` or an emulator's base URL.
-        transport, timeout, retry, sleep, random, clock: as for the Vertex client.
         chunk_size: bytes per resumable chunk (a multiple of 256 KiB).
         resumable_threshold: files larger than this use a resumable upload.
+        options: ``transport`` (the embedded emulator's), ``timeout``, ``retry``, ``sleep``,
+            ``random``, ``clock``, as for :class:`tuned_models.rest.RestClient`.
     """
 
     def __init__(
@@ -108,44 +120,16 @@ class StorageClient:
         auth: httpx.Auth | None,
         *,
         base_url: str = PUBLIC_STORAGE_URL,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 60.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Callable[[float], None] = time.sleep,
-        random: Callable[[], float] = _random.random,
-        clock: Callable[[], float] = time.monotonic,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         resumable_threshold: int = DEFAULT_CHUNK_SIZE,
+        **options: Unpack[ClientOptions],
     ) -> None:
         if chunk_size <= 0 or chunk_size % CHUNK_GRANULARITY:
             raise ValueError(f"chunk_size must be a positive multiple of {CHUNK_GRANULARITY}")
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, auth, service="storage", **options)
+        self.base_url = self._core.base_url
         self.chunk_size = chunk_size
         self.resumable_threshold = resumable_threshold
-        self._core = RestClient(
-            self.base_url,
-            auth,
-            service="storage",
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            sleep=sleep,
-            random=random,
-            clock=clock,
-        )
-
-    def close(self) -> None:
-        """Close the connection pool (a shared embedded transport stays open)."""
-        self._core.close()
-
-    def __enter__(self) -> StorageClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"StorageClient(base_url={self.base_url!r}, auth={self._core.auth!r})"
 
     # -- buckets -----------------------------------------------------------------------------
 
@@ -226,98 +210,92 @@ class StorageClient:
         """
         size = path.stat().st_size
         with path.open("rb") as stream:
+            upload = _Upload(stream, size, bucket, name, content_type, if_generation_match)
             if size <= self.resumable_threshold:
-                result = self._media_upload(stream, size, bucket, name, content_type, if_generation_match)
+                result = self._media_upload(upload)
             else:
-                result = self._resumable_upload(
-                    stream, size, bucket, name, content_type, if_generation_match, on_progress
-                )
+                result = self._resumable_upload(upload, on_progress)
         if on_progress is not None and size <= self.resumable_threshold and result.uploaded:
             on_progress(size, size)
         return result
 
-    def _upload_params(self, name: str, kind: str, if_generation_match: int | None) -> dict[str, str]:
-        params = {"uploadType": kind, "name": name}
-        if if_generation_match is not None:
-            params["ifGenerationMatch"] = str(if_generation_match)
-        return params
-
-    def _media_upload(
+    def _start_upload(
         self,
-        stream: BinaryIO,
-        size: int,
-        bucket: str,
-        name: str,
-        content_type: str,
-        if_generation_match: int | None,
-    ) -> UploadResult:
-        data = stream.read(size + 1)
-        if len(data) != size:
-            raise OSError(f"{name}: the file changed size while being uploaded")
-        url = f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
-        params = self._upload_params(name, "media", if_generation_match)
+        upload: _Upload,
+        kind: str,
+        *,
+        idempotent: bool,
+        headers: dict[str, str],
+        content: bytes | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """``POST /upload/storage/v1/b/BUCKET/o?uploadType=KIND&name=NAME[&ifGenerationMatch=G]``
+        with retries. Raises the typed errors (a 412: the object exists and the upload is
+        create-only)."""
+        url = f"{self.base_url}/upload/storage/v1/b/{quote(upload.bucket, safe='')}/o"
+        params = {"uploadType": kind, "name": upload.name}
+        if upload.if_generation_match is not None:
+            params["ifGenerationMatch"] = str(upload.if_generation_match)
+        return self._core.send(
+            lambda: self._core.http.build_request(
+                "POST", url, params=params, content=content, json=json, headers=headers
+            ),
+            idempotent=idempotent,
+        )
+
+    def _media_upload(self, upload: _Upload) -> UploadResult:
+        data = upload.stream.read(upload.size + 1)
+        if len(data) != upload.size:
+            raise OSError(f"{upload.name}: the file changed size while being uploaded")
         try:
             # Create-only (ifGenerationMatch) makes a repeat safe: it gets 412 if the first landed.
-            response = self._core.send(
-                lambda: self._core.http.build_request(
-                    "POST", url, params=params, content=data, headers={"content-type": content_type}
-                ),
-                idempotent=if_generation_match is not None,
+            response = self._start_upload(
+                upload,
+                "media",
+                idempotent=upload.if_generation_match is not None,
+                headers={"content-type": upload.content_type},
+                content=data,
             )
         except ServiceError as exc:
-            return self._existing(exc, bucket, name)
+            return self._existing(exc, upload)
         stored = parse(StorageObject, response.json())
         _check_md5(stored, hashlib.md5(data, usedforsecurity=False).digest())
         return UploadResult(stored, True)
 
-    def _existing(self, error: ServiceError, bucket: str, name: str) -> UploadResult:
+    def _existing(self, error: ServiceError, upload: _Upload) -> UploadResult:
         """A 412 on a create-only upload: the object exists; read its metadata back."""
         if error.code != _PRECONDITION_FAILED:
             raise error
-        log.info("storage: gs://%s/%s already exists; nothing uploaded", bucket, name)
+        log.info("storage: gs://%s/%s already exists; nothing uploaded", upload.bucket, upload.name)
         try:
-            return UploadResult(self.get_object(bucket, name), False)
+            return UploadResult(self.get_object(upload.bucket, upload.name), False)
         except ServiceError:
             return UploadResult(None, False)
 
-    def _resumable_upload(
-        self,
-        stream: BinaryIO,
-        size: int,
-        bucket: str,
-        name: str,
-        content_type: str,
-        if_generation_match: int | None,
-        on_progress: ProgressCallback | None,
-    ) -> UploadResult:
-        url = f"{self.base_url}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
-        params = self._upload_params(name, "resumable", if_generation_match)
+    def _resumable_upload(self, upload: _Upload, on_progress: ProgressCallback | None) -> UploadResult:
         headers = {
             "content-type": "application/json; charset=UTF-8",
-            "x-upload-content-type": content_type,
-            "x-upload-content-length": str(size),
+            "x-upload-content-type": upload.content_type,
+            "x-upload-content-length": str(upload.size),
         }
         try:
             # Starting a session has no effect until bytes are sent: safe to repeat.
-            response = self._core.send(
-                lambda: self._core.http.build_request(
-                    "POST",
-                    url,
-                    params=params,
-                    json={"name": name, "contentType": content_type},
-                    headers=headers,
-                ),
+            response = self._start_upload(
+                upload,
+                "resumable",
                 idempotent=True,
+                headers=headers,
+                json={"name": upload.name, "contentType": upload.content_type},
             )
         except ServiceError as exc:
-            return self._existing(exc, bucket, name)
+            return self._existing(exc, upload)
         session = self._session_url(response)
         response.close()
         md5 = hashlib.md5(usedforsecurity=False)
         try:
-            stored = self._send_chunks(session, stream, size, content_type, on_progress, md5)
+            stored = self._send_chunks(session, upload, on_progress, md5)
         except ServiceError as exc:
-            return self._existing(exc, bucket, name)
+            return self._existing(exc, upload)
         _check_md5(stored, md5.digest())
         return UploadResult(stored, True)
 
@@ -336,18 +314,13 @@ class StorageClient:
         return location
 
     def _send_chunks(
-        self,
-        session: str,
-        stream: BinaryIO,
-        size: int,
-        content_type: str,
-        on_progress: ProgressCallback | None,
-        md5: _Digest,
+        self, session: str, upload: _Upload, on_progress: ProgressCallback | None, md5: _Digest
     ) -> StorageObject:
         """PUT the file chunk by chunk from the offset the service confirmed; after a failed
         chunk, wait as the retry policy says and ask the service for its offset. Consecutive
         failures are bounded by the policy's attempts and deadline; progress resets them.
         ``md5`` is fed every byte of the file once, in order."""
+        stream, size, content_type = upload.stream, upload.size, upload.content_type
         policy, offset, failures, hashed = self._core.retry, 0, 0, 0
         since_progress = self._core.clock()
         if on_progress is not None:

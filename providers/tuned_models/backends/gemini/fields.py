@@ -8,9 +8,18 @@ Pure data: importing it loads no HTTP client.
 
 from __future__ import annotations
 
-from tuned_models.model.fields import COMMON_RULES, Behaviour, FieldTable, rule
-
-RETRAIN, UPDATE, SETTING, OUTPUT = Behaviour.RETRAIN, Behaviour.UPDATE, Behaviour.SETTING, Behaviour.OUTPUT
+from tuned_models.model.fields import (
+    COMMON_RULES,
+    EXAMPLE_COUNT,
+    EXAMPLES,
+    OUTPUT,
+    RETRAIN,
+    SETTING,
+    TRAINING_OUTPUTS,
+    UPDATE,
+    FieldTable,
+    rule,
+)
 
 FIELDS = FieldTable(
     backend="gemini",
@@ -49,13 +58,7 @@ FIELDS = FieldTable(
             via="datasetDigest",
             change_note="retrain when the examples change",
         ),
-        rule(
-            "examples",
-            RETRAIN,
-            "Inline training examples ({textInput, output}). Exactly one of dataset or examples.",
-            via="datasetDigest",
-            change_note="retrain when the examples change",
-        ),
+        EXAMPLES,
         rule(
             "validationDataset",
             SETTING,
@@ -65,7 +68,7 @@ FIELDS = FieldTable(
         rule("datasetDigest", RETRAIN, "The digest of the canonical examples.", declared=False, output=True),
         rule("validationDatasetDigest", SETTING, "Unused by the Gemini API.", declared=False),
         rule("validationExampleCount", SETTING, "Unused by the Gemini API.", declared=False),
-        rule("exampleCount", SETTING, "How many examples the dataset has.", declared=False, output=True),
+        EXAMPLE_COUNT,
         rule("temperature", UPDATE, "Default sampling temperature, 0-2.", output=True),
         rule("topP", UPDATE, "Default nucleus sampling probability, 0-1.", output=True),
         rule("topK", UPDATE, "Default top-k sampling.", output=True),
@@ -76,11 +79,7 @@ FIELDS = FieldTable(
             replaces=True,
             change_note="replace if the adopted name changes",
         ),
-        rule("createTime", OUTPUT),
-        rule("updateTime", OUTPUT),
-        rule("tuningStartTime", OUTPUT),
-        rule("tuningCompleteTime", OUTPUT),
-        rule("totalSteps", OUTPUT),
+        *TRAINING_OUTPUTS,
         rule("finalMeanLoss", OUTPUT),
         rule("operationName", OUTPUT, "The tuning operation, while it can still be cancelled."),
     ),

@@ -9,9 +9,18 @@ sharing) are refused. Pure data: importing it loads no HTTP client.
 
 from __future__ import annotations
 
-from tuned_models.model.fields import COMMON_RULES, Behaviour, FieldTable, rule
-
-RETRAIN, UPDATE, SETTING, OUTPUT = Behaviour.RETRAIN, Behaviour.UPDATE, Behaviour.SETTING, Behaviour.OUTPUT
+from tuned_models.model.fields import (
+    COMMON_RULES,
+    EXAMPLE_COUNT,
+    EXAMPLES,
+    OUTPUT,
+    RETRAIN,
+    SETTING,
+    TRAINING_OUTPUTS,
+    UPDATE,
+    FieldTable,
+    rule,
+)
 
 #: The hyperparameters a Vertex AI supervised tuning job takes for Gemini models.
 HYPERPARAMETERS: tuple[str, ...] = ("epochCount", "learningRateMultiplier", "adapterSize")
@@ -86,13 +95,7 @@ FIELDS = FieldTable(
             via="datasetDigest",
             change_note="retrain when the examples change",
         ),
-        rule(
-            "examples",
-            RETRAIN,
-            "Inline training examples ({textInput, output}). Exactly one of dataset or examples.",
-            via="datasetDigest",
-            change_note="retrain when the examples change",
-        ),
+        EXAMPLES,
         rule(
             "validationDataset",
             RETRAIN,
@@ -114,7 +117,7 @@ FIELDS = FieldTable(
             declared=False,
             output=True,
         ),
-        rule("exampleCount", SETTING, "How many examples the dataset has.", declared=False, output=True),
+        EXAMPLE_COUNT,
         rule(
             "validationExampleCount",
             SETTING,
@@ -150,11 +153,7 @@ FIELDS = FieldTable(
             "Billable tokens of one pass over the training data (x epochs is billed).",
         ),
         rule("tuningSteps", OUTPUT, "Training steps."),
-        rule("createTime", OUTPUT),
-        rule("updateTime", OUTPUT),
-        rule("tuningStartTime", OUTPUT),
-        rule("tuningCompleteTime", OUTPUT),
-        rule("totalSteps", OUTPUT),
+        *TRAINING_OUTPUTS,
         rule("error", OUTPUT, "The service's message when the job failed or was cancelled."),
     ),
 )
