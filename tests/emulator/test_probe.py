@@ -11,7 +11,7 @@ from bench.probe_emulator import run
 STALL_BOUND_MS = 1000.0
 
 
-def test_the_small_probe_finds_nothing_wrongly_accepted_no_500_and_no_stall() -> None:
+def test_the_small_probe_finds_nothing_wrongly_accepted_and_no_500() -> None:
     report = run(small=True, seconds=120)
     text = "\n".join(report.lines())
     assert len(report.outcomes) > 120, text
