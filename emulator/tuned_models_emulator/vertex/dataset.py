@@ -77,7 +77,7 @@ class DatasetStats:
     histograms, which map a count of tokens or messages to how many examples have it), the dropped
     examples (their number and the first :data:`MAX_NAMED_DROPS` indices), a few samples, and the
     pairs kept for generation: JSON ``{"textInput", "output"}`` objects, comma-joined a chunk at a
-    time (:meth:`examples_json` is the list), ``pair_count`` of them holding ``pair_chars``
+    time (:meth:`chunks`), ``pair_count`` of them holding ``pair_chars``
     characters of text."""
 
     example_count: int = 0
@@ -115,10 +115,6 @@ class DatasetStats:
             if self.pending_pairs
             else list(self.pair_chunks)
         )
-
-    def examples_json(self) -> str:
-        """The pairs kept, as one JSON list of ``{"textInput", "output"}``."""
-        return "[" + ",".join(self.chunks()) + "]"
 
 
 class _Problem(Exception):
